@@ -1,0 +1,1 @@
+"""The agent: the planner graph, model clients, budgets and trajectories."""

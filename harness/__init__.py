@@ -1,0 +1,1 @@
+"""Where code runs and is judged: workspaces, images, patches, tests, grading, reports."""

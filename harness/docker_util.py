@@ -1,0 +1,105 @@
+"""One place that talks to the Docker engine: the client, the labels, the leftovers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from .errors import DockerUnavailable
+
+LABEL = "patchwright"
+"""Every container and image patchwright creates carries this label (value "1")."""
+LABEL_KIND = "patchwright.kind"
+LABEL_OWNER = "patchwright.owner"
+"""host:pid of the process that created a container; `doctor --cleanup` removes those whose owner is gone."""
+
+_clients: dict[str, object] = {}
+
+
+def docker_client(timeout: int = 120):
+    """A docker SDK client for the engine DOCKER_HOST names (or the default socket).
+
+    Raises DockerUnavailable with one line when no engine answers.
+    """
+    import docker
+
+    host = os.environ.get("DOCKER_HOST", "")
+    key = f"{host}|{timeout}"
+    client = _clients.get(key)
+    if client is not None:
+        return client
+    where = host or "unix:///var/run/docker.sock"
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except Exception as exc:  # the SDK raises several kinds here
+        raise DockerUnavailable(
+            f"no Docker engine answers at {where} ({_short(exc)}); start it (e.g. `dockerd &` as root) "
+            "or point DOCKER_HOST at a running engine"
+        ) from None
+    _clients[key] = client
+    return client
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+def owner_label() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str) -> bool:
+    """Whether the process named by an owner label still runs (on this host)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def base_labels(kind: str) -> dict[str, str]:
+    return {LABEL: "1", LABEL_KIND: kind, LABEL_OWNER: owner_label(), "patchwright.created": str(int(time.time()))}
+
+
+def cleanup(remove_images: bool = False) -> tuple[list[str], list[str]]:
+    """Remove patchwright containers whose owner process is gone, and dangling patchwright images.
+
+    With remove_images, every image patchwright labelled goes too. Returns (containers, images) removed.
+    """
+    import docker
+
+    client = docker_client()
+    removed_containers: list[str] = []
+    for c in client.containers.list(all=True, filters={"label": LABEL}):
+        owner = c.labels.get(LABEL_OWNER, "")
+        if owner and owner_alive(owner) and c.status == "running":
+            continue
+        try:
+            c.remove(force=True)
+            removed_containers.append(c.name)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # removal already in progress
+                raise
+    removed_images: list[str] = []
+    filters = {"label": LABEL} if remove_images else {"label": LABEL, "dangling": True}
+    for img in client.images.list(filters=filters):
+        name = img.tags[0] if img.tags else img.short_id
+        try:
+            client.images.remove(img.id, force=True)
+            removed_images.append(name)
+        except docker.errors.ImageNotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # in use by a running container: leave it
+                raise
+    return removed_containers, removed_images

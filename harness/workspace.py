@@ -1,0 +1,416 @@
+"""Workspaces: where code runs. A Docker container (the default) or a private local copy.
+
+Both hold a copy of a repository, never the user's own tree. Every command runs under a
+timeout, its output capped, and `diff()` reports what changed since the workspace was made.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import select
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UserError
+
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_MAX_OUTPUT = 1_000_000
+_SECRET_NAME = re.compile(r"(API_KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY)", re.I)
+_GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "patchwright",
+    "GIT_AUTHOR_EMAIL": "patchwright@localhost",
+    "GIT_COMMITTER_NAME": "patchwright",
+    "GIT_COMMITTER_EMAIL": "patchwright@localhost",
+}
+
+
+@dataclass
+class ExecResult:
+    """What a command did: its exit code, its combined stdout and stderr, and whether it timed out."""
+
+    exit_code: int
+    output: str
+    timed_out: bool = False
+    truncated: bool = False
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+def sandbox_env(extra: dict[str, str] | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
+    """An environment with every secret-looking variable (API keys, tokens, passwords) removed."""
+    env = {k: v for k, v in (os.environ if base is None else base).items() if not _SECRET_NAME.search(k)}
+    env.update(extra or {})
+    return env
+
+
+class _CappedBuffer:
+    """Keeps the first and the last half of at most `cap` bytes, counting what falls in between."""
+
+    def __init__(self, cap: int | None):
+        self.cap = cap
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def add(self, data: bytes) -> None:
+        if self.cap is None:
+            self.head += data
+            return
+        half = self.cap // 2
+        room = half - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if not data:
+            return
+        self.tail += data
+        keep = self.cap - half
+        if len(self.tail) > keep:
+            cut = len(self.tail) - keep
+            self.dropped += cut
+            del self.tail[:cut]
+
+    def text(self) -> tuple[str, bool]:
+        head = bytes(self.head).decode("utf-8", errors="replace")
+        if not self.dropped:
+            return head + bytes(self.tail).decode("utf-8", errors="replace"), False
+        marker = f"\n[... patchwright: {self.dropped} bytes of output truncated ...]\n"
+        return head + marker + bytes(self.tail).decode("utf-8", errors="replace"), True
+
+
+def _diff_script(private: str, base: str, exclude: list[str]) -> str:
+    """Shell lines that print the diff of the working tree against `base`, new files included.
+
+    A private index (outside the repository) keeps the real index untouched and makes repeated
+    diffs cheap (its stat cache is reused).
+    """
+    specs = " ".join(shlex.quote(f":(exclude){p}") for p in exclude)
+    return (
+        f"export GIT_INDEX_FILE={shlex.quote(private)}/diff.index\n"
+        f"[ -f \"$GIT_INDEX_FILE\" ] || git read-tree {base}\n"
+        "git add -A . >/dev/null 2>&1 || git add -A .\n"
+        f"git -c core.quotepath=off diff --cached --no-color --no-ext-diff --no-renames "
+        f"--src-prefix=a/ --dst-prefix=b/ {base} -- . {specs}\n"
+    )
+
+
+def _base_script(private: str) -> str:
+    """Shell lines that make sure the tree is a git repository and print the commit to diff against.
+
+    The commit is HEAD when the tree equals it; otherwise a snapshot commit (HEAD unchanged unless
+    the repository had no commit at all).
+    """
+    return (
+        "set -e\n"
+        f"mkdir -p {shlex.quote(private)}\n"
+        "git rev-parse --git-dir >/dev/null 2>&1 || git init -q .\n"
+        f"export GIT_INDEX_FILE={shlex.quote(private)}/diff.index\n"
+        "head=$(git rev-parse -q --verify HEAD 2>/dev/null || true)\n"
+        'if [ -n "$head" ]; then git read-tree "$head"; fi\n'
+        "git add -A .\n"
+        "tree=$(git write-tree)\n"
+        'if [ -n "$head" ] && [ "$(git rev-parse "$head^{tree}")" = "$tree" ]; then echo "$head"; exit 0; fi\n'
+        'if [ -n "$head" ]; then c=$(git commit-tree "$tree" -p "$head" -m "patchwright: workspace base"); '
+        'else c=$(git commit-tree "$tree" -m "patchwright: workspace base"); git update-ref HEAD "$c"; '
+        "unset GIT_INDEX_FILE; git read-tree HEAD; fi\n"
+        'echo "$c"\n'
+    )
+
+
+class Workspace(ABC):
+    """A repository copy where commands run. Paths are relative to `root` unless absolute."""
+
+    kind: str = "abstract"
+    root: str
+    base_commit: str
+    default_timeout: float
+    max_output: int | None
+
+    # -- what each kind implements -------------------------------------------------------------
+    @abstractmethod
+    def _shell(self, script: str, timeout: float, env: dict[str, str] | None, workdir: str | None,
+               max_output: int | None) -> ExecResult: ...
+
+    @abstractmethod
+    def read_bytes(self, path: str) -> bytes: ...
+
+    @abstractmethod
+    def write_bytes(self, path: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def _private_dir(self) -> str: ...
+
+    # -- the shared interface ----------------------------------------------------------------------
+    def run(self, cmd: str, timeout: float | None = None, *, env: dict[str, str] | None = None,
+            workdir: str | None = None, max_output: int | None = -1) -> ExecResult:
+        """Run a shell command in the repository root (or `workdir`), stdout and stderr combined.
+
+        On timeout the whole process group is killed and the result has timed_out=True with the
+        output so far. Output over `max_output` bytes keeps its head and tail around a marker
+        (-1: the workspace's default; None: no cap).
+        """
+        cap = self.max_output if max_output == -1 else max_output
+        return self._shell(cmd, float(timeout or self.default_timeout), env, workdir, cap)
+
+    def read_file(self, path: str) -> str:
+        """The file as text (UTF-8); raises FileNotFoundError or UnicodeDecodeError."""
+        return self.read_bytes(path).decode("utf-8")
+
+    def write_file(self, path: str, text: str) -> None:
+        """Write text exactly as given (UTF-8, newlines untouched), creating parent directories."""
+        self.write_bytes(path, text.encode("utf-8"))
+
+    def exists(self, path: str) -> bool:
+        res = self._shell(f"test -e {shlex.quote(self.abspath(path))}", 30, None, None, 10_000)
+        return res.exit_code == 0
+
+    def abspath(self, path: str) -> str:
+        return posixpath.normpath(path if path.startswith("/") else posixpath.join(self.root, path))
+
+    def list_files(self) -> list[str]:
+        """Repository files (tracked, and untracked ones not ignored), relative to the root, sorted."""
+        res = self._shell("git ls-files -z -co --exclude-standard && printf '\\001' && git ls-files -z -d",
+                          120, self._git_env(), None, None)
+        listed, _, deleted = res.output.partition("\x01")
+        if res.exit_code != 0 or not _:
+            raise RuntimeError(f"git ls-files failed: {res.output.strip()[:300]}")
+        return sorted({p for p in listed.split("\0") if p} - set(deleted.split("\0")))
+
+    def read_many(self, paths: list[str] | None = None) -> dict[str, bytes]:
+        """Several files at once (default: every file of list_files()); missing ones are left out."""
+        paths = self.list_files() if paths is None else paths
+        return {p: data for p in paths if (data := self._try_read(p)) is not None}
+
+    def _try_read(self, path: str) -> bytes | None:
+        try:
+            return self.read_bytes(path)
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            return None
+
+    def diff(self, exclude: list[str] | None = None) -> str:
+        """Unified diff of the working tree against base_commit, new files included.
+
+        `exclude` lists paths (git pathspecs) to leave out, such as an agent's scratch files.
+        """
+        res = self._shell(_diff_script(self._private_dir(), self.base_commit, exclude or []), 300,
+                          self._git_env(), None, None)
+        if res.exit_code != 0:
+            raise RuntimeError(f"git diff failed in the workspace: {res.output.strip()[-500:]}")
+        return res.output
+
+    def _git_env(self) -> dict[str, str]:
+        return {**_GIT_IDENTITY, "GIT_OPTIONAL_LOCKS": "0", "GIT_CONFIG_NOSYSTEM": "1",
+                "GIT_TERMINAL_PROMPT": "0"}
+
+    def _init_base(self) -> str:
+        res = self._shell(_base_script(self._private_dir()), 300, self._git_env(), None, None)
+        lines = res.output.strip().splitlines()
+        if res.exit_code != 0 or not lines or not re.fullmatch(r"[0-9a-f]{40,64}", lines[-1]):
+            raise RuntimeError(f"could not record the workspace's base commit: {res.output.strip()[-500:]}")
+        return lines[-1]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# the source repository on the host
+
+
+def resolve_repo(path: str | os.PathLike) -> Path:
+    """The top-level directory of the git repository at `path`, or a UserError saying what is wrong."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise UserError(f"no such directory: {path}")
+    if not p.is_dir():
+        raise UserError(f"not a directory: {path}")
+    res = subprocess.run(["git", "-C", str(p), "rev-parse", "--show-toplevel"], capture_output=True,
+                         text=True, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+    if res.returncode != 0:
+        raise UserError(f"not a git repository: {path} (run `git init` there, or pass a repository)")
+    return Path(res.stdout.strip()).resolve()
+
+
+def repo_files(repo: Path) -> list[str]:
+    """Files of the user's working tree as they are on disk: tracked, and untracked ones not ignored.
+
+    Read-only: nothing in the repository (not even its index) is written.
+    """
+    res = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "-co", "--exclude-standard"],
+                         capture_output=True, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+    if res.returncode != 0:
+        raise UserError(f"git ls-files failed in {repo}: {res.stderr.decode(errors='replace').strip()[:200]}")
+    out = []
+    for rel in dict.fromkeys(res.stdout.decode("utf-8", errors="surrogateescape").split("\0")):
+        full = repo / rel
+        if rel and os.path.lexists(full) and (full.is_symlink() or not full.is_dir()):
+            out.append(rel)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# local
+
+
+class LocalWorkspace(Workspace):
+    """A private copy of a repository in a temporary directory; commands in their own process group.
+
+    The copy shares the source's git objects read-only (history is there, nothing is written to
+    the source) and carries its working tree as it is on disk, uncommitted changes included.
+    There is no resource isolation beyond the timeout: use DockerWorkspace for untrusted code.
+    """
+
+    kind = "local"
+
+    def __init__(self, source: str | os.PathLike, *, timeout: float = DEFAULT_TIMEOUT,
+                 max_output: int | None = DEFAULT_MAX_OUTPUT, env: dict[str, str] | None = None,
+                 keep: bool = False):
+        self.source = resolve_repo(source)
+        self.default_timeout = timeout
+        self.max_output = max_output
+        self.keep = keep
+        self._env = env or {}
+        self._groups: set[int] = set()
+        self._closed = False
+        self._tmp = Path(tempfile.mkdtemp(prefix="patchwright-ws-"))
+        self.root = str(self._tmp / "repo")
+        self._private = str(self._tmp / "private")
+        try:
+            self._copy()
+            self.base_commit = self._init_base()
+        except BaseException:
+            self.close()
+            raise
+
+    def _copy(self) -> None:
+        env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", **self._git_env()}
+        has_head = subprocess.run(["git", "-C", str(self.source), "rev-parse", "-q", "--verify", "HEAD"],
+                                  capture_output=True, env=env).returncode == 0
+        if has_head:
+            res = subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(self.source), self.root],
+                                 capture_output=True, text=True, env=env)
+            if res.returncode != 0:
+                raise UserError(f"could not copy {self.source}: {res.stderr.strip()[:200]}")
+            subprocess.run(["git", "-C", self.root, "read-tree", "HEAD"], check=True, capture_output=True, env=env)
+        else:
+            os.makedirs(self.root)
+        for rel in repo_files(self.source):
+            src, dst = self.source / rel, Path(self.root) / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst, follow_symlinks=False)
+        os.makedirs(self._private, exist_ok=True)
+
+    def _private_dir(self) -> str:
+        return self._private
+
+    def abspath(self, path: str) -> str:
+        full = super().abspath(path)
+        if not (full == self.root or full.startswith(self.root + "/")):
+            raise ValueError(f"path leaves the workspace: {path}")
+        return full
+
+    def _shell(self, script, timeout, env, workdir, max_output) -> ExecResult:
+        if self._closed:
+            raise RuntimeError("the workspace is closed")
+        cwd = self.abspath(workdir) if workdir else self.root
+        full_env = sandbox_env({**self._env, **(env or {})})
+        start = time.monotonic()
+        proc = subprocess.Popen(["bash", "-c", script], cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        self._groups.add(proc.pid)
+        buf = _CappedBuffer(max_output)
+        deadline = start + timeout
+        timed_out = False
+        fd = proc.stdout.fileno()
+        exited_at = None
+        try:
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    timed_out = True
+                    _killpg(proc.pid)
+                    break
+                if exited_at is None and proc.poll() is not None:
+                    exited_at = now
+                # once the command has exited, a background child may still hold the pipe open
+                wait = min(deadline - now, 0.05 if exited_at is None else 0.2)
+                ready, _, _ = select.select([fd], [], [], wait)
+                if ready:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        break
+                    buf.add(chunk)
+                elif exited_at is not None:
+                    break
+            if timed_out:
+                # drain what the killed group left in the pipe
+                while select.select([fd], [], [], 0.2)[0]:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        break
+                    buf.add(chunk)
+            code = proc.wait(timeout=10)
+            if code < 0:  # killed by a signal: report it the way a shell does
+                code = 124 if timed_out else 128 - code
+        finally:
+            proc.stdout.close()
+        text, truncated = buf.text()
+        return ExecResult(exit_code=code, output=text, timed_out=timed_out, truncated=truncated,
+                          duration=time.monotonic() - start)
+
+    def read_bytes(self, path: str) -> bytes:
+        with open(self.abspath(path), "rb") as fh:
+            return fh.read()
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        full = self.abspath(path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as fh:
+            fh.write(data)
+
+    def exists(self, path: str) -> bool:
+        return os.path.lexists(self.abspath(path))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for pgid in self._groups:
+            _killpg(pgid)
+        if not self.keep:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _killpg(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+
+def __getattr__(name: str):
+    # DockerWorkspace lives in its own module (it imports this one); reach it from here as well
+    if name in ("DockerWorkspace", "Limits"):
+        from . import docker_workspace
+
+        return getattr(docker_workspace, name)
+    raise AttributeError(name)

@@ -1,0 +1,14 @@
+"""patchwright: an autonomous repository-level coding agent.
+
+The public Python API is assembled here from the layers below (agent, tools, harness,
+swebench_runner); the `patchwright` command lives in `patchwright.cli`.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("patchwright")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]

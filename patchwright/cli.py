@@ -1,0 +1,76 @@
+"""The `patchwright` command. Each command group lives in its own module under
+`patchwright/commands/` and is imported only when it runs, so `--help` stays fast."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import sys
+
+import click
+
+from harness.errors import UserError
+
+from . import __version__
+
+# name -> (module under patchwright.commands, attribute, one-line help shown by --help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "doctor": ("doctor", "doctor", "Check Python, the Docker engine, the base image and model API keys."),
+    "exec": ("exec_cmd", "exec_cmd", "Run one command in a sandbox copy of a repository."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(f"patchwright.commands.{module}"), attr)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="patchwright", message="%(prog)s %(version)s")
+def cli():
+    """patchwright: find the code an issue is about, edit it, test it in a sandbox, return a patch."""
+
+
+def _terminate(signum, frame):
+    # SIGTERM unwinds like Ctrl-C, so that containers and temporary copies are removed
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors end in one line on stderr and a non-zero exit, never a traceback."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        rv = cli.main(args=argv, prog_name="patchwright", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("patchwright: interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("patchwright: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UserError as exc:
+        click.echo(f"patchwright: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:
+        if os.environ.get("PATCHWRIGHT_DEBUG"):
+            raise
+        click.echo(f"patchwright: internal error: {type(exc).__name__}: {exc} "
+                   "(set PATCHWRIGHT_DEBUG=1 for the traceback)", err=True)
+        sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)

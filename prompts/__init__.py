@@ -1,0 +1,1 @@
+"""Jinja2 templates (`*.j2`), one per message kind. Templates only: the rendering lives in agent/."""

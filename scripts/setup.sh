@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Everything patchwright needs on a fresh machine: a virtualenv (.venv) with the package and its
+# dev tools, and (as root) a running Docker engine. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install -q -e '.[dev]'
+scripts/ensure-docker.sh || echo "setup: continuing without a Docker engine" >&2

@@ -1,0 +1,1 @@
+"""Datasets and batch runs of the agent over them, then evaluation through the harness."""

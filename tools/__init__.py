@@ -1,0 +1,1 @@
+"""What the agent can do: each tool a plain function with a JSON schema, running against a Workspace."""
