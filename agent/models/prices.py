@@ -141,13 +141,16 @@ def read_price_file(path: str | Path) -> dict[str, Price]:
                         f"{' '.join(str(exc).split())}") from None
     if not isinstance(data, dict):
         raise UserError(f"price file {p} must map model names to prices, e.g. 'my-model: {{input: 1, output: 2}}'")
-    try:
-        return {str(name): Price.model_validate(entry) for name, entry in data.items()}
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err["loc"])
-        raise UserError(f"price file {p}: {where}: {err['msg']} (fields: input, output, cache_read, "
-                        f"cache_write in USD per million tokens)") from None
+    entries = {}
+    for name, entry in data.items():
+        try:
+            entries[str(name)] = Price.model_validate(entry)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join([str(name), *(str(x) for x in err["loc"])])
+            raise UserError(f"price file {p}: {where}: {err['msg']} (fields: input, output, cache_read, "
+                            f"cache_write in USD per million tokens)") from None
+    return entries
 
 
 def user_price_file() -> Path | None:

@@ -58,6 +58,10 @@ class Message:
     cache: bool = False
     native: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.tool_calls, tuple):  # serializers (langgraph's msgpack) hand back lists
+            object.__setattr__(self, "tool_calls", tuple(self.tool_calls))
+
     @classmethod
     def system(cls, text: str) -> Message:
         return cls("system", text)
