@@ -83,3 +83,13 @@ def tree_snapshot(root: Path) -> dict[str, bytes]:
         if p.is_file() and not p.is_symlink():
             out[str(p.relative_to(root))] = p.read_bytes()
     return out
+
+
+@pytest.fixture
+def stub_llm():
+    """A local stand-in for the OpenAI and Anthropic APIs (tests/stub_llm.py): script its turns with
+    .reply()/.fail(), point a client at .openai_url or .anthropic_url, inspect .requests."""
+    from stub_llm import StubLLM
+
+    with StubLLM() as stub:
+        yield stub

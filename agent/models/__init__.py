@@ -1,1 +1,23 @@
-"""Model clients behind one interface (ModelClient), named by spec strings."""
+"""Model clients behind one interface (ModelClient), named by spec strings.
+
+    from agent.models import Message, make_model
+    model = make_model("anthropic:claude-sonnet-4-5")
+    turn = model.complete([Message.system("..."), Message.user("...", cache=True)], tools)
+    turn.text, turn.tool_calls, turn.usage, turn.cost
+
+See docs/models.md.
+"""
+
+from .base import ModelClient, ModelOptions
+from .errors import MissingAPIKey, ModelError, ReplayExhausted, RetriesExhausted, TransientError
+from .prices import Price, PriceTable, default_prices
+from .registry import PROVIDERS, make_model, parse_spec, register_provider
+from .retry import RetryPolicy
+from .toolcalls import validate_tool_calls
+from .types import Message, ModelTurn, ToolCall, Usage
+
+__all__ = [
+    "PROVIDERS", "MissingAPIKey", "Message", "ModelClient", "ModelError", "ModelOptions", "ModelTurn", "Price",
+    "PriceTable", "ReplayExhausted", "RetriesExhausted", "RetryPolicy", "ToolCall", "TransientError", "Usage",
+    "default_prices", "make_model", "parse_spec", "register_provider", "validate_tool_calls",
+]

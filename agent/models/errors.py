@@ -1,0 +1,30 @@
+"""Errors of model clients. All but TransientError are user errors: one line, a non-zero exit."""
+
+from __future__ import annotations
+
+from harness.errors import UserError
+
+
+class ModelError(UserError):
+    """A model call failed for good: the API refused the request, the key, or the model name."""
+
+
+class MissingAPIKey(ModelError):
+    """The provider needs an API key and none is set."""
+
+
+class RetriesExhausted(ModelError):
+    """Transient failures (429, 5xx, timeouts, connection errors) outlasted the retry policy."""
+
+
+class ReplayExhausted(ModelError):
+    """A replay cassette has no turn left for the call."""
+
+
+class TransientError(Exception):
+    """One attempt failed in a way worth retrying. `retry_after` is the server's requested wait in
+    seconds, when it gave one. Raised by clients inside an attempt, handled by the retry loop."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after

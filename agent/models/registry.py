@@ -1,0 +1,96 @@
+"""Model spec strings (`PROVIDER:TARGET`) and the registry of providers that make clients from them.
+
+    anthropic:claude-sonnet-4-5
+    openai:gpt-5
+    openai:qwen2.5-coder@http://127.0.0.1:8000/v1
+    replay:path/to/cassette.jsonl
+
+A provider is a factory `factory(target, **options) -> ModelClient`, registered under its name
+with `register_provider` (the oracle model registers itself this way).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from harness.errors import UserError
+
+from .base import ModelClient, ModelOptions
+from .prices import PriceTable
+
+ProviderFactory = Callable[..., ModelClient]
+PROVIDERS: dict[str, ProviderFactory] = {}
+
+_TARGET = re.compile(r"^(?P<model>[^@\s]+)(?:@(?P<url>.*))?$")
+
+
+def register_provider(name: str, factory: ProviderFactory) -> None:
+    """Make `name:TARGET` specs build clients with `factory(target, **options)`."""
+    PROVIDERS[name] = factory
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """(provider, target) of a spec; a UserError for a malformed spec or an unknown provider."""
+    known = ", ".join(sorted(PROVIDERS))
+    provider, sep, target = spec.strip().partition(":")
+    if not sep and provider not in PROVIDERS:
+        raise UserError(f"model spec {spec!r} is malformed: write PROVIDER:MODEL, e.g. openai:gpt-5 "
+                        f"(providers: {known})")
+    if provider not in PROVIDERS:
+        raise UserError(f"unknown model provider {provider!r} in {spec!r}; known providers: {known}")
+    return provider, target
+
+
+def split_model_url(provider: str, target: str) -> tuple[str, str | None]:
+    """MODEL[@BASE_URL] -> (model, base_url or None); a UserError when either part is malformed."""
+    m = _TARGET.match(target)
+    if not m:
+        raise UserError(f"model spec '{provider}:{target}' is malformed: write {provider}:MODEL or "
+                        f"{provider}:MODEL@http://HOST:PORT/PATH")
+    url = m["url"]
+    if url is not None and not re.match(r"^https?://\S+$", url):
+        raise UserError(f"model spec '{provider}:{target}' has a malformed base URL {url!r}: it must start "
+                        "with http:// or https://")
+    return m["model"], url
+
+
+def _options(provider: str, target: str, options: dict[str, Any]) -> tuple[str, ModelOptions]:
+    model, url = split_model_url(provider, target)
+    opts = ModelOptions(**options)
+    return model, (opts.model_copy(update={"base_url": url}) if url else opts)
+
+
+# the SDKs are imported only when a client is made: they take a while to load
+def _openai(target: str, *, prices: PriceTable | None = None, **options: Any) -> ModelClient:
+    from .openai_client import OpenAIModel
+
+    return OpenAIModel(*_options("openai", target, options), prices)
+
+
+def _anthropic(target: str, *, prices: PriceTable | None = None, **options: Any) -> ModelClient:
+    from .anthropic_client import AnthropicModel
+
+    return AnthropicModel(*_options("anthropic", target, options), prices)
+
+
+def _replay(target: str, *, prices: PriceTable | None = None, **options: Any) -> ModelClient:
+    from .replay import ReplayModel
+
+    if not target:
+        raise UserError("model spec 'replay:' needs a cassette path: replay:PATH.jsonl")
+    return ReplayModel(target, ModelOptions(**options), prices)
+
+
+register_provider("openai", _openai)
+register_provider("anthropic", _anthropic)
+register_provider("replay", _replay)
+
+
+def make_model(spec: str, **options: Any) -> ModelClient:
+    """The client a spec names. `options` are ModelOptions fields (temperature, max_tokens, timeout,
+    retry, api_key, base_url, prompt_cache) plus `prices` (a PriceTable); a provider registered
+    later may take others."""
+    provider, target = parse_spec(spec)
+    return PROVIDERS[provider](target, **options)
