@@ -308,3 +308,14 @@ def test_uncommitted_changes_in_the_checkout_stop_the_run_before_anything_happen
     with pytest.raises(UserError, match=r"uncommitted changes \(calc/__init__.py\)"):
         sc.run(labeled(14), ScriptedFixer(FIX))
     assert sc.gh.requests == []
+
+
+def test_a_fixer_may_answer_with_summary_json_fields_and_the_patch(sc):
+    sc.issue(16, "clamp ignores the upper bound", "body")
+    scripted = ScriptedFixer(FIX)
+
+    def as_dict(repo_dir, issue_title, issue_body, options):
+        return scripted(repo_dir, issue_title, issue_body, options).model_dump()
+
+    assert sc.run(labeled(16), as_dict).action == "pull_opened"
+    assert "| tests after | 3 passed |" in only_pull(sc)["body"]

@@ -169,7 +169,7 @@ class _Run:
         opts.out_dir.mkdir(parents=True, exist_ok=True)
         try:
             with _without_token(self.client):
-                outcome = fixer(self.repo, title, body, opts.model_copy())
+                outcome = FixOutcome.model_validate(fixer(self.repo, title, body, opts.model_copy()))
         except UserError as exc:
             return FixOutcome(status="error", model=opts.model, detail=str(exc)), exc
         except Exception as exc:  # the status comment says the run broke; the command shows the error

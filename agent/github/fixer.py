@@ -68,6 +68,10 @@ class FixOutcome(BaseModel):
 
 
 class Fixer(Protocol):
-    """The fix pipeline as the bot calls it. Raising UserError ends the run with that one line."""
+    """The fix pipeline as the bot calls it.
+
+    Returns a FixOutcome (a dict of its fields, such as summary.json plus the patch, is accepted
+    too). Raising UserError ends the run with that one line, after a status comment on the issue.
+    """
 
     def __call__(self, repo_dir: Path, issue_title: str, issue_body: str, options: FixOptions) -> FixOutcome: ...
