@@ -319,3 +319,18 @@ def test_a_fixer_may_answer_with_summary_json_fields_and_the_patch(sc):
 
     assert sc.run(labeled(16), as_dict).action == "pull_opened"
     assert "| tests after | 3 passed |" in only_pull(sc)["body"]
+
+
+def test_an_outcome_reads_per_test_statuses_and_message_as_summary_json_holds_them():
+    from agent.github.fixer import FixOutcome
+
+    o = FixOutcome.model_validate({
+        "status": "failed", "message": "the tests still fail after 3 attempts", "patch": "", "files_changed": [],
+        "tests_before": {"tests/test_a.py::test_x": "FAILED", "tests/test_a.py::test_y": "PASSED"},
+        "tests_after": {"tests/test_a.py::test_x": "FAILED", "tests/test_a.py::test_y": "ERROR",
+                        "tests/test_a.py::test_z": "SKIPPED"},
+        "steps": 3, "tokens": 10, "cost": None, "model": "openai:gpt-5", "attempt": None, "run_dir": "/x"})
+    assert o.detail == "the tests still fail after 3 attempts"
+    assert o.tests_before == {"failed": 1, "passed": 1}
+    assert render.tests_text(o.tests_after) == "1 failed, 1 error, 1 skipped"
+    assert not o.publishable and render.cost_text(o.cost) == "unknown"

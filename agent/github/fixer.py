@@ -8,10 +8,11 @@ quoted in prompts, never run) and no GitHub token: the token stays inside the Gi
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 
 Status = Literal["resolved", "submitted", "failed", "budget_exhausted", "format_error", "error"]
 
@@ -47,7 +48,8 @@ class FixOutcome(BaseModel):
     files_changed: list[str] = Field(default_factory=list)
     """Paths the patch touches, relative to the repository root."""
     tests_before: TestSummary = None
-    """Test results before the change: counts such as {"passed": 3, "failed": 1}, a short text, or None."""
+    """Test results before the change: counts such as {"passed": 3, "failed": 1}, a short text, or None.
+    A status per test ({"test_x": "PASSED", ...}, as summary.json holds it) is counted on the way in."""
     tests_after: TestSummary = None
     """Test results with the patch applied, in the same form as tests_before."""
     steps: int = 0
@@ -58,8 +60,16 @@ class FixOutcome(BaseModel):
     """Dollars spent; None when the model's price is unknown."""
     model: str = ""
     """The model spec the run used."""
-    detail: str = ""
-    """One line on why the run ended as it did (shown in the status comment); may be empty."""
+    detail: str = Field(default="", validation_alias=AliasChoices("detail", "message"))
+    """One line on why the run ended as it did (shown in the status comment); may be empty.
+    Read from `message` too (summary.json's name for it)."""
+
+    @field_validator("tests_before", "tests_after", mode="before")
+    @classmethod
+    def _count_statuses(cls, value):
+        if isinstance(value, dict) and value and all(isinstance(v, str) for v in value.values()):
+            return dict(Counter(v.lower() for v in value.values()))
+        return value
 
     @property
     def publishable(self) -> bool:

@@ -13,19 +13,27 @@ from harness.errors import UserError
 
 
 def _default_fixer():
-    """The fix pipeline behind the bot's seam (agent.github.fixer.Fixer).
+    """The fix pipeline behind the bot's seam (agent.github.fixer.Fixer): `patchwright.api.fix`.
 
-    The agent's fix entry point is expected at `agent.fix.run_fix`, called as
-    `run_fix(repo_dir, issue_title, issue_body, options) -> FixOutcome`. Until it exists the bot
-    refuses to run rather than pretend.
+    The issue's title and body go in as the issue text (data the pipeline quotes in its prompts);
+    the outcome comes back as a FixOutcome. A build without the pipeline refuses to run rather
+    than pretend.
     """
     try:
-        from agent.fix import run_fix  # the fix pipeline (agent issue); absent in this build
-    except ImportError as exc:
-        if isinstance(exc, ModuleNotFoundError) and exc.name not in ("agent.fix", "agent"):
-            raise  # a dependency of the pipeline is missing: that is a real error, show it
+        from patchwright.api import fix
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("patchwright.api", "agent.fix"):
+            raise  # a dependency of the pipeline is missing: a real error, shown as such
         raise UserError("the fix pipeline is not available in this build") from None
-    return run_fix
+    from agent.github.fixer import FixOutcome
+
+    def fixer(repo_dir, issue_title, issue_body, options):
+        budget = {} if options.max_cost is None else {"max_cost": options.max_cost}
+        result = fix(repo_dir, f"{issue_title}\n\n{issue_body}", options.model, workspace=options.workspace,
+                     test_cmd=options.test_cmd, out=options.out_dir, **budget)
+        return FixOutcome.model_validate(result.model_dump())
+
+    return fixer
 
 
 def _token() -> str | None:
