@@ -1,5 +1,5 @@
 """A tiny order-pricing library."""
 
-from .pricing import Order, LineItem, order_total
+from .pricing import LineItem, Order, order_total
 
 __all__ = ["Order", "LineItem", "order_total"]

@@ -1,0 +1,247 @@
+"""The GitHub bot: from an event to a pull request (or a status comment).
+
+One run: decide whether the event is for us (event.py); read the issue; run the fix pipeline on
+the checked-out repository with the issue's title and body as data; when the outcome has a usable
+patch, commit it on `patchwright/issue-N`, force-push, open the pull request (or update the open
+one) and comment on the issue with its link; otherwise comment with the status and open nothing.
+`dry_run` does the same reading and computing but only says what it would push and post.
+
+Secrets: the GitHub token is held by the GitHub client alone. While the fixer runs, every
+environment variable that holds it (GITHUB_TOKEN and friends) is taken out of the process
+environment, and nothing the bot publishes or logs may carry it or a model API key: a patch that
+contains one is refused, and texts are redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from harness.errors import UserError
+from harness.gitremote import commit_patch, head_commit, local_changes, persisted_auth
+from harness.workspace import resolve_repo, sandbox_env
+
+from . import render
+from .client import GitHubClient, GitHubError
+from .event import Ignored, Trigger, TriggerConfig, decide
+from .fixer import Fixer, FixOptions, FixOutcome
+
+TOKEN_VARS = ("GITHUB_TOKEN", "GH_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "INPUT_GITHUB-TOKEN",
+              "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+"""Variables taken out of the environment while the fixer runs (plus any other that holds the token)."""
+
+
+class BotConfig(BaseModel):
+    """Everything a bot run needs besides the event, the fixer and the GitHub client."""
+
+    trigger: TriggerConfig = Field(default_factory=TriggerConfig)
+    """What makes the bot act (label, comment, allowed associations)."""
+    fix: FixOptions
+    """Options handed to the fix pipeline (model, budget, test command, workspace, run directory)."""
+    dry_run: bool = False
+    """Say what would be pushed and posted; push nothing, post nothing."""
+    remote: str = "origin"
+    """The git remote of the checkout that the branch is pushed to."""
+
+
+@dataclass
+class BotResult:
+    """What a run did."""
+
+    action: Literal["ignored", "pull_opened", "pull_updated", "status_comment", "dry_run"]
+    reason: str = ""
+    outcome: FixOutcome | None = None
+    pull_url: str | None = None
+    comment_url: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.outcome is not None and self.outcome.status == "error" else 0
+
+
+class _Log:
+    """github.jsonl in the run directory: one JSON line per step, appended as it happens."""
+
+    def __init__(self, path: Path, scrub: Callable[[str], str]):
+        self.path, self.scrub = path, scrub
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, step: str, **fields) -> None:
+        line = self.scrub(json.dumps({"time": round(time.time(), 3), "step": step, **fields}, default=str))
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+class _Secrets:
+    """The values nothing published may carry: the client's token and the environment's API keys."""
+
+    def __init__(self, client: GitHubClient):
+        self.client = client
+        names = set(os.environ) - set(sandbox_env())  # the names the sandbox strips
+        self.values = sorted({os.environ[n] for n in names if len(os.environ[n]) >= 8}, key=len, reverse=True)
+
+    def leaks(self, text: str) -> bool:
+        return self.client.secret_in(text) or any(v in text for v in self.values)
+
+    def scrub(self, text: str) -> str:
+        text = self.client.redact(text)
+        for v in self.values:
+            text = text.replace(v, "***")
+        return text
+
+
+@contextmanager
+def _without_token(client: GitHubClient) -> Iterator[None]:
+    """The process environment without the GitHub token, for as long as the fixer runs."""
+    removed = {k: os.environ.pop(k) for k in list(os.environ)
+               if k in TOKEN_VARS or client.secret_in(os.environ[k])}
+    try:
+        yield
+    finally:
+        os.environ.update(removed)
+
+
+def run(payload: dict, config: BotConfig, fixer_factory: Callable[[], Fixer],
+        client_factory: Callable[[str], GitHubClient], *, repo_dir: str | Path = ".",
+        event_name: str | None = None, say: Callable[[str], None] = print) -> BotResult:
+    """Handle one event. Raises UserError for what the workflow's author must fix."""
+    decision = decide(payload, config.trigger, event_name)
+    if isinstance(decision, Ignored):
+        say(f"patchwright: ignoring this event: {decision.reason}")
+        return BotResult("ignored", reason=decision.reason)
+    if not config.fix.model:
+        raise UserError("no model: pass --model (the action's `model` input), e.g. anthropic:claude-sonnet-4-5")
+    fixer = fixer_factory()
+    repo = resolve_repo(repo_dir)
+    if changed := local_changes(repo):
+        raise UserError(f"the checkout has uncommitted changes ({', '.join(changed[:3])}); the bot needs a clean one")
+    with client_factory(decision.repo) as client:
+        return _Run(decision, config, client, repo, say).go(fixer)
+
+
+class _Run:
+    def __init__(self, trigger: Trigger, config: BotConfig, client: GitHubClient, repo: Path,
+                 say: Callable[[str], None]):
+        self.t, self.config, self.client, self.repo = trigger, config, client, repo
+        self.secrets = _Secrets(client)
+        self.log = _Log(config.fix.out_dir / "github.jsonl", self.secrets.scrub)
+        self.say = lambda msg: say(self.secrets.scrub(msg))
+        self.dry = config.dry_run
+        self.branch = render.branch_name(trigger.issue)
+
+    def go(self, fixer: Fixer) -> BotResult:
+        t = self.t
+        self.log("trigger", repo=t.repo, issue=t.issue, actor=t.actor, via=t.via, dry_run=self.dry)
+        issue = self.client.get_issue(t.issue)
+        if issue.get("pull_request"):
+            return self._ignore(f"#{t.issue} is a pull request, not an issue")
+        if issue.get("state") == "closed":
+            return self._ignore(f"issue #{t.issue} is closed")
+        title, body = str(issue.get("title") or ""), str(issue.get("body") or "")
+        self.say(f"patchwright: issue #{t.issue} ({t.via} by @{t.actor}): running the fix pipeline "
+                 f"with {self.config.fix.model}")
+        outcome, failure = self._fix(fixer, title, body)
+        self.log("fix", **outcome.model_dump(exclude={"patch"}), patch_lines=len(outcome.patch.splitlines()))
+        open_pull = self.client.find_open_pull(self.branch)
+        if outcome.publishable:
+            return self._publish(title, outcome, open_pull)
+        result = self._post_status(outcome, open_pull)
+        if failure is not None:
+            raise failure
+        return result
+
+    def _ignore(self, reason: str) -> BotResult:
+        self.say(f"patchwright: ignoring this event: {reason}")
+        self.log("ignored", reason=reason)
+        return BotResult("ignored", reason=reason)
+
+    def _fix(self, fixer: Fixer, title: str, body: str) -> tuple[FixOutcome, Exception | None]:
+        """Run the fixer without the token in the environment; a crash becomes an `error` outcome."""
+        opts = self.config.fix
+        opts.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with _without_token(self.client):
+                outcome = FixOutcome.model_validate(fixer(self.repo, title, body, opts.model_copy()))
+        except UserError as exc:
+            return FixOutcome(status="error", model=opts.model, detail=str(exc)), exc
+        except Exception as exc:  # the status comment says the run broke; the command shows the error
+            return FixOutcome(status="error", model=opts.model, detail=f"internal error: {type(exc).__name__}"), exc
+        if outcome.patch and self.secrets.leaks(outcome.patch):
+            return outcome.model_copy(update={
+                "status": "error", "patch": "",
+                "detail": "the patch contains a credential from the bot's environment; refused to publish it",
+            }), None
+        return outcome, None
+
+    def _publish(self, title: str, outcome: FixOutcome, open_pull: dict | None) -> BotResult:
+        t = self.t
+        sha = commit_patch(self.repo, outcome.patch, render.commit_message(t.issue, title, outcome))
+        self.log("commit", sha=sha, base=head_commit(self.repo), branch=self.branch)
+        base = self.client.get_repo().get("default_branch") or "main"
+        pr_title = render.pr_title(t.issue, title)
+        pr_body = self.secrets.scrub(render.pr_body(t.issue, outcome, t.actor))
+        if self.dry:
+            return self._dry_publish(sha, base, outcome, open_pull, pr_title, pr_body)
+        if persisted_auth(self.repo):
+            self.say("patchwright: warning: the checkout keeps a token in .git/config "
+                     "(set `persist-credentials: false` on actions/checkout)")
+        self.client.push(self.repo, sha, self.branch, remote=self.config.remote)
+        self.log("push", remote=self.config.remote, branch=self.branch, sha=sha)
+        self.say(f"patchwright: pushed {sha[:12]} to {self.config.remote} {self.branch}")
+        pull, created = self._open_or_update(open_pull, pr_title, pr_body, base)
+        self.log("pull", number=pull["number"], url=pull.get("html_url"), created=created)
+        self.say(f"patchwright: {'opened' if created else 'updated'} pull request #{pull['number']}: "
+                 f"{pull.get('html_url', '')}")
+        comment = self.client.create_comment(t.issue, self.secrets.scrub(render.done_comment(pull, created, outcome)))
+        self.log("comment", url=comment.get("html_url"))
+        return BotResult("pull_opened" if created else "pull_updated", outcome=outcome,
+                         pull_url=pull.get("html_url"), comment_url=comment.get("html_url"))
+
+    def _open_or_update(self, open_pull: dict | None, title: str, body: str, base: str) -> tuple[dict, bool]:
+        if open_pull is None:
+            try:
+                return self.client.create_pull(title=title, head=self.branch, base=base, body=body), True
+            except GitHubError as exc:
+                # a retried create whose first attempt went through, or a pull request opened meanwhile
+                if exc.status != 422 or (open_pull := self.client.find_open_pull(self.branch)) is None:
+                    raise
+        return self.client.update_pull(open_pull["number"], title=title, body=body), False
+
+    def _dry_publish(self, sha: str, base: str, outcome: FixOutcome, open_pull: dict | None,
+                     title: str, body: str) -> BotResult:
+        t = self.t
+        current = self.client.branch_sha(self.branch)
+        where = f"currently at {current[:12]}" if current else "a new branch"
+        self.say(f"[dry run] would push commit {sha[:12]} to {self.config.remote} {self.branch} ({where}):")
+        self.say(outcome.patch.rstrip("\n"))
+        if open_pull:
+            self.say(f"[dry run] would update pull request #{open_pull['number']} (base {base}): {title}")
+        else:
+            self.say(f"[dry run] would open a pull request into {base}: {title}")
+        self.say(body.rstrip("\n"))
+        fake = open_pull or {"number": "N", "html_url": "(the new pull request)"}
+        self.say(f"[dry run] would comment on #{t.issue}:")
+        self.say(render.done_comment(fake, open_pull is None, outcome).rstrip("\n"))
+        self.log("dry_run", sha=sha, branch=self.branch, base=base, update=open_pull is not None)
+        return BotResult("dry_run", outcome=outcome)
+
+    def _post_status(self, outcome: FixOutcome, open_pull: dict | None) -> BotResult:
+        t = self.t
+        text = self.secrets.scrub(render.status_comment(t.issue, outcome, self.config.trigger.comment, open_pull))
+        self.say(f"patchwright: no pull request: status {outcome.status}"
+                 + (f" ({render.one_line(outcome.detail, 200)})" if outcome.detail else ""))
+        if self.dry:
+            self.say(f"[dry run] would comment on #{t.issue}:\n{text.rstrip()}")
+            self.log("dry_run", status=outcome.status)
+            return BotResult("dry_run", outcome=outcome)
+        comment = self.client.create_comment(t.issue, text)
+        self.log("comment", url=comment.get("html_url"), status=outcome.status)
+        return BotResult("status_comment", outcome=outcome, comment_url=comment.get("html_url"))

@@ -1,0 +1,124 @@
+"""Publish a patch as a commit on a branch of a remote, without touching the working tree.
+
+`commit_patch` builds the commit in a private index (the checkout's index, HEAD and files stay as
+they are); `push_commit` force-pushes it to `refs/heads/BRANCH` of a remote. Every git call is an
+argument list, never a shell string. A token for an HTTP remote is given to that one push as an
+`http.<url>.extraheader` through GIT_CONFIG_* variables in the push's own environment: it is never
+written to .git/config, never on a command line, and never in what the push prints.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import UserError
+
+_IDENTITY = {"GIT_AUTHOR_NAME": "patchwright", "GIT_AUTHOR_EMAIL": "patchwright@users.noreply.github.com",
+             "GIT_COMMITTER_NAME": "patchwright", "GIT_COMMITTER_EMAIL": "patchwright@users.noreply.github.com"}
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    # no tracing (it would print headers), no prompts, no config injected by the caller's environment
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GIT_TRACE", "GIT_CURL", "GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
+           and k not in ("GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS", "GIT_INDEX_FILE", "GIT_DIR")}
+    env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GCM_INTERACTIVE": "never"})
+    env.update(extra or {})
+    return env
+
+
+def _git(repo: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None,
+         timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, input=input,
+                          env=_env(env), timeout=timeout)
+
+
+def local_changes(repo: Path) -> list[str]:
+    """Tracked files with uncommitted changes (the patch is made against HEAD, so these would be lost)."""
+    res = _git(repo, "status", "--porcelain", "--untracked-files=no")
+    return [ln[3:] for ln in res.stdout.splitlines() if ln.strip()]
+
+
+def head_commit(repo: Path) -> str:
+    res = _git(repo, "rev-parse", "--verify", "HEAD")
+    if res.returncode != 0:
+        raise UserError(f"{repo} has no commit checked out")
+    return res.stdout.strip()
+
+
+def commit_patch(repo: Path, patch: str, message: str, *, base: str = "HEAD",
+                 identity: dict[str, str] | None = None) -> str:
+    """A new commit on top of `base` holding `patch`; returns its sha. No ref, index or file changes."""
+    base_sha = _git(repo, "rev-parse", "--verify", f"{base}^{{commit}}").stdout.strip()
+    if not base_sha:
+        raise UserError(f"no commit {base} in {repo}")
+    with tempfile.TemporaryDirectory(prefix="patchwright-index-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), **_IDENTITY, **(identity or {})}
+        steps = [
+            (("read-tree", base_sha), None),
+            (("apply", "--cached", "--whitespace=nowarn", "-"), patch if patch.endswith("\n") else patch + "\n"),
+        ]
+        for args, stdin in steps:
+            res = _git(repo, *args, env=env, input=stdin)
+            if res.returncode != 0:
+                raise UserError(f"the patch does not apply to {base} ({base_sha[:12]}): "
+                                f"{_last_line(res.stderr)}")
+        tree = _git(repo, "write-tree", env=env).stdout.strip()
+        res = _git(repo, "commit-tree", tree, "-p", base_sha, "-F", "-", env=env, input=message)
+        if res.returncode != 0:
+            raise UserError(f"git commit-tree failed: {_last_line(res.stderr)}")
+        return res.stdout.strip()
+
+
+def remote_url(repo: Path, remote: str = "origin") -> str:
+    res = _git(repo, "remote", "get-url", "--push", remote)
+    if res.returncode != 0:
+        raise UserError(f"{repo} has no remote `{remote}` to push to")
+    return res.stdout.strip()
+
+
+def persisted_auth(repo: Path) -> bool:
+    """Whether the checkout keeps an HTTP auth header in its git config (actions/checkout's default)."""
+    res = _git(repo, "config", "--local", "--name-only", "--get-regexp", r"^http\..*extraheader$")
+    return res.returncode == 0 and bool(res.stdout.strip())
+
+
+def auth_header(token: str) -> str:
+    """The header GitHub's git server accepts for a token (basic auth as x-access-token)."""
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return f"AUTHORIZATION: basic {basic}"
+
+
+def push_commit(repo: Path, sha: str, branch: str, *, token: str | None = None, remote: str = "origin",
+                timeout: float = 600) -> str:
+    """Force-push `sha` to refs/heads/`branch` of `remote`; returns git's (token-free) report."""
+    url = remote_url(repo, remote)
+    env: dict[str, str] = {}
+    if token and url.startswith(("http://", "https://")):
+        # an empty value first clears headers set for this URL elsewhere (a persisted checkout token)
+        key = f"http.{url}.extraheader"
+        env = {"GIT_CONFIG_COUNT": "2", "GIT_CONFIG_KEY_0": key, "GIT_CONFIG_VALUE_0": "",
+               "GIT_CONFIG_KEY_1": key, "GIT_CONFIG_VALUE_1": auth_header(token)}
+    res = _git(repo, "push", "--force", "--porcelain", remote, f"{sha}:refs/heads/{branch}", env=env,
+               timeout=timeout)
+    out = redact(res.stdout + res.stderr, token)
+    if res.returncode != 0:
+        raise UserError(f"git push to {remote} ({redact(url, token)}) failed: {_last_line(out)}")
+    return out
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """`text` with every secret (and its basic-auth form) replaced by ***."""
+    for s in secrets:
+        if s:
+            text = text.replace(auth_header(s).split()[-1], "***").replace(s, "***")
+    return text
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else "(no output)"

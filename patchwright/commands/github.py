@@ -1,0 +1,101 @@
+"""`patchwright github`: answer a GitHub event (from the action) with a pull request or a status comment."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from harness.errors import UserError
+
+
+def _default_fixer():
+    """The fix pipeline behind the bot's seam (agent.github.fixer.Fixer): `patchwright.api.fix`.
+
+    The issue's title and body go in as the issue text (data the pipeline quotes in its prompts);
+    the outcome comes back as a FixOutcome. A build without the pipeline refuses to run rather
+    than pretend.
+    """
+    try:
+        from patchwright.api import fix
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("patchwright.api", "agent.fix"):
+            raise  # a dependency of the pipeline is missing: a real error, shown as such
+        raise UserError("the fix pipeline is not available in this build") from None
+    from agent.github.fixer import FixOutcome
+
+    def fixer(repo_dir, issue_title, issue_body, options):
+        budget = {} if options.max_cost is None else {"max_cost": options.max_cost}
+        result = fix(repo_dir, f"{issue_title}\n\n{issue_body}", options.model, workspace=options.workspace,
+                     test_cmd=options.test_cmd, out=options.out_dir, **budget)
+        return FixOutcome.model_validate(result.model_dump())
+
+    return fixer
+
+
+def _token() -> str | None:
+    return os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN") or None
+
+
+@click.command()
+@click.option("--event", "event_path", required=True, metavar="PATH",
+              help="The event payload (in a workflow: \"$GITHUB_EVENT_PATH\").")
+@click.option("--event-name", envvar="GITHUB_EVENT_NAME", default=None, metavar="NAME",
+              help="The event's name [default: $GITHUB_EVENT_NAME, else inferred from the payload].")
+@click.option("--repo", "repo_dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="The checked-out repository.")
+@click.option("--dry-run", is_flag=True, help="Run the fix, then print what would be pushed and posted; "
+              "push nothing, post nothing.")
+@click.option("--model", envvar="PATCHWRIGHT_MODEL", default=None, metavar="SPEC",
+              help="Model spec, e.g. anthropic:claude-sonnet-4-5 [default: $PATCHWRIGHT_MODEL].")
+@click.option("--max-cost", type=float, default=None, metavar="USD", help="Dollar budget for the fix.")
+@click.option("--trigger-label", default="patchwright", show_default=True, help="Label that triggers a run.")
+@click.option("--trigger-comment", default="/patchwright fix", show_default=True,
+              help="Comment (first line) that triggers a run.")
+@click.option("--allowed-associations", default="OWNER,MEMBER,COLLABORATOR", show_default=True,
+              help="Author associations allowed to trigger by comment (comma-separated).")
+@click.option("--test-cmd", default=None, metavar="CMD", help="Command that runs the tests in the sandbox.")
+@click.option("--workspace", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
+              help="Where the fix runs.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run directory (patch, trajectory, summary, github.jsonl) [default: a new directory "
+                   "under $RUNNER_TEMP or the system's temporary directory].")
+def github(event_path, event_name, repo_dir, dry_run, model, max_cost, trigger_label, trigger_comment,
+           allowed_associations, test_cmd, workspace, out_dir):
+    """Answer a GitHub issue event with a tested pull request.
+
+    Acts on `issues` (labeled with the trigger label) and `issue_comment` (created, starting with
+    the trigger comment, by an allowed author); ignores anything else with one line saying why.
+    The token comes from GITHUB_TOKEN (or GH_TOKEN); the API from GITHUB_API_URL.
+    """
+    from agent.github.bot import BotConfig, run
+    from agent.github.client import GitHubClient
+    from agent.github.event import TriggerConfig, load_event
+    from agent.github.fixer import FixOptions
+
+    payload = load_event(event_path)
+    if out_dir is None:
+        parent = Path(os.environ.get("RUNNER_TEMP") or tempfile.gettempdir())
+        out_dir = parent / f"patchwright-github-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    config = BotConfig(
+        trigger=TriggerConfig(label=trigger_label, comment=trigger_comment,
+                              allowed_associations=[a.strip() for a in allowed_associations.split(",") if a.strip()]),
+        fix=FixOptions(model=model or "", max_cost=max_cost, test_cmd=test_cmd or None, workspace=workspace,
+                       out_dir=out_dir),
+        dry_run=dry_run,
+    )
+
+    def client(repo: str) -> GitHubClient:
+        token = _token()
+        if not token and not dry_run:
+            raise UserError("GITHUB_TOKEN is not set: pass `GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` as env")
+        return GitHubClient(repo, token)
+
+    result = run(payload, config, _default_fixer, client, repo_dir=repo_dir, event_name=event_name,
+                 say=click.echo)
+    if result.action != "ignored":
+        click.echo(f"patchwright: run directory: {out_dir}")
+    return result.exit_code
