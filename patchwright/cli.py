@@ -18,6 +18,7 @@ from . import __version__
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("doctor", "doctor", "Check Python, the Docker engine, the base image and model API keys."),
     "exec": ("exec_cmd", "exec_cmd", "Run one command in a sandbox copy of a repository."),
+    "tool": ("tool", "tool", "Run one agent tool (view, search, edit...) on a repository copy, or list the tools."),
 }
 
 
