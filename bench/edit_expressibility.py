@@ -35,6 +35,7 @@ from tools.derive import DeriveError, derive_tool_calls, parse_patch  # noqa: E4
 from tools.toolset import TOOLS  # noqa: E402
 
 TARGET = 0.95
+FALLBACK_PREFIXES = ("str_replace:",)  # notes of calls that stand in for a symbol operation
 GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost", "GIT_CONFIG_GLOBAL": "/dev/null"}
 
@@ -182,6 +183,9 @@ def report(records: list[dict], seconds: float) -> None:
     share = ok / len(done) if done else 0.0
     print(f"\nreproduced byte-for-byte: {ok}/{len(done)} = {share:.1%}   (target >= {TARGET:.0%})"
           f"   [{seconds:.0f} s]")
+    clean = sum(r["ok"] and not any(n.startswith(FALLBACK_PREFIXES) for n in r["notes"]) for r in done)
+    print(f"  ... of which with no fallback to str_replace: {clean}/{len(done)} = "
+          f"{clean / len(done) if done else 0:.1%}")
     skipped = [r for r in records if r not in done]
     if skipped:
         print(f"skipped: {len(skipped)} ({'; '.join(sorted({r['cause'] for r in skipped}))})")

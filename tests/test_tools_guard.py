@@ -92,7 +92,7 @@ def test_binary_and_non_utf8_files_are_refused_for_editing(tmp_path):
         text = refused(ctx, "str_replace", path="l.py", old="return", new="yield")
         assert "not valid UTF-8 (byte 0xe9 on line 2)" in text
         text = refused(ctx, "replace_symbol", name="l.py:f", new_source="def f():\n    pass\n")
-        assert "not valid UTF-8" in text or "no definition" in text
+        assert "not valid UTF-8" in text
         assert "binary file" in refused(ctx, "str_replace", path="b.py", old="def", new="xdef")
         assert disk(ctx, "l.py") == latin
         assert "caf\ufffd" in ok(ctx, "view_file", path="l.py")  # viewing is fine

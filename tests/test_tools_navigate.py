@@ -164,3 +164,12 @@ def test_paths_outside_the_repository_are_refused(tmp_path):
         abs_ok = ok(ctx, "view_file", path=f"{ctx.workspace.root}/pkg/mod.py", start=1, end=1)
         assert abs_ok.startswith("pkg/mod.py: lines 1-1")
         assert "cannot be edited" in refused(ctx, "create_file", path=".git/config", content="x", overwrite=True)
+
+
+def test_a_long_class_is_shown_as_its_skeleton(tmp_path):
+    methods = "".join(f"    def m{i}(self):\n" + "".join(f"        x = {k}\n" for k in range(8)) + "\n" for i in range(50))
+    with tool_context(tmp_path, {"big.py": "class Big:\n" + methods}) as ctx:
+        out = ok(ctx, "view_symbol", name="Big")
+        assert out.startswith("big.py:Big (class, lines 1-500), shown as a skeleton")
+        assert "    2     def m0(self):" in out and "              ... (lines 3-10)" in out
+        assert "x = 3" not in out and len(out.splitlines()) < 160

@@ -221,9 +221,12 @@ class ToolContext:
             if language_of(path) is not None:
                 try:
                     fs = self.symbols(path)  # the file itself: no index needed
-                    found = match_definitions(fs.definitions if fs else [], qual)
                 except ToolError:  # no such file: perhaps a path suffix, which the index resolves
-                    found = None
+                    fs = None
+                else:
+                    if fs is None:  # binary or not UTF-8: say so
+                        decode_for_edit(self.rel(path), self.read_bytes(path))
+                    found = match_definitions(fs.definitions, qual)
             if found is None:
                 found = self.index().find(f"{path}:{qual}")
         else:
@@ -275,7 +278,7 @@ class ToolContext:
         close += [n for n in difflib.get_close_matches(last, names, n=5, cutoff=0.6) if n not in close]
         if not close:
             return "Use search to look for it, or find_symbol with another name."
-        ids = [d.id for n in close for d in index.find(n)[:3]]
+        ids = list(dict.fromkeys(d.id for n in close for d in index.find(n)[:3]))
         return "Near names: " + ", ".join(ids[:10])
 
     # -- writing ---------------------------------------------------------------------------------

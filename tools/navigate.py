@@ -7,7 +7,7 @@ import re
 import shlex
 
 from .context import NUL_SNIFF, ToolContext, ToolError
-from .symbols import Definition, language_of
+from .symbols import language_of
 from .text import clip, numbered, split_lines
 
 WINDOW = 200
@@ -61,22 +61,6 @@ def view_file(ctx: ToolContext, path: str, start: int = 1, end: int | None = Non
     return "\n".join(out)
 
 
-def _render(lines: list[str], first: int, last: int, hidden: dict[int, int]) -> list[str]:
-    """Numbered lines first..last, each range in `hidden` (start -> end) folded to one marker."""
-    out = []
-    i = first
-    while i <= last:
-        if i in hidden:
-            end = min(hidden[i], last)
-            indent = re.match(r"[ \t]*", lines[i - 1]).group(0)
-            out.append(f"{'':>5} {indent}... (lines {i}-{end})")
-            i = end + 1
-            continue
-        out.append(f"{i:>5} {clip(lines[i - 1])}")
-        i += 1
-    return out
-
-
 def _next_number(rendered: list[str], k: int) -> int:
     """The line number of the first numbered line of `rendered` from position k on."""
     for row in rendered[k:]:
@@ -84,14 +68,6 @@ def _next_number(rendered: list[str], k: int) -> int:
         if first.isdigit():
             return int(first)
     return 1
-
-
-def _hidden(defs: list[Definition]) -> dict[int, int]:
-    hidden: dict[int, int] = {}
-    for d in sorted(defs, key=lambda d: d.start_line):
-        if d.elide and not any(a <= d.elide[0] <= b for a, b in hidden.items()):
-            hidden[d.elide[0]] = d.elide[1]
-    return hidden
 
 
 def view_symbol(ctx: ToolContext, name: str) -> str:
@@ -108,9 +84,7 @@ def view_symbol(ctx: ToolContext, name: str) -> str:
     span = d.end_line - d.start_line + 1
     head = f"{d.id} ({d.kind}, lines {d.start_line}-{d.end_line})"
     if span > SYMBOL_LINES and d.kind in _CLASS_KINDS:
-        fs = ctx.symbols(d.path)
-        inner = [x for x in fs.definitions if d.start_line <= x.start_line and x.end_line <= d.end_line]
-        body = _render(lines, d.start_line, d.end_line, _hidden(inner))
+        body = ctx.symbols(d.path).skeleton(text, d.start_line, d.end_line).split("\n")
         more = ""
         if len(body) > SYMBOL_LINES:
             more = f"\n(skeleton cut; view_file('{d.path}', start={_next_number(body, SYMBOL_LINES)}) shows more)"
@@ -141,7 +115,7 @@ def skeleton(ctx: ToolContext, path: str) -> str:
     lines = split_lines(text)
     if not lines:
         return f"{p} is empty."
-    body = _render(lines, 1, len(lines), _hidden(fs.definitions))
+    body = fs.skeleton(text).split("\n")
     out = [f"{p}: {len(lines)} lines, {len(fs.definitions)} definitions"]
     if len(body) > SKELETON_LINES:
         out += body[:SKELETON_LINES]
