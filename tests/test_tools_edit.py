@@ -319,3 +319,12 @@ def test_insert_symbol_needs_exactly_one_place(tmp_path):
         assert "exactly one of" in refused(ctx, "insert_symbol", source="def b():\n    pass\n", after="a", path="m.py")
         assert "into takes a class" in refused(ctx, "insert_symbol", source="def b():\n    pass\n", into="a")
         assert "use create_file" in refused(ctx, "insert_symbol", source="x = 1\n", path="other.py")
+
+
+def test_blank_lines_in_source_replace_the_usual_gap(tmp_path):
+    src = "def a():\n    return 1\n\n\ndef z():\n    return 26\n"
+    with tool_context(tmp_path, {"m.py": src}) as ctx:
+        ok(ctx, "insert_symbol", source="\ndef b():\n    return 2\n", after="a")  # one blank line, as given
+        ok(ctx, "insert_symbol", source="def y():\n    return 25\n\n\n\n", before="z")  # three, as given
+        assert disk(ctx, "m.py").decode() == ("def a():\n    return 1\n\ndef b():\n    return 2\n\n\n"
+                                              "def y():\n    return 25\n\n\n\ndef z():\n    return 26\n")
