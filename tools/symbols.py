@@ -104,16 +104,21 @@ class FileSymbols:
     has_error: bool = False
     """The file has syntax errors; definitions are what tree-sitter could recover."""
 
-    def skeleton(self, text: str) -> str:
-        """The file in few tokens: every line with its number, function bodies elided to a marker."""
+    def skeleton(self, text: str, first: int = 1, last: int | None = None) -> str:
+        """The file in few tokens (lines first..last): every line with its number, function bodies
+        elided to a marker."""
         hidden = {d.elide[0]: d.elide[1] for d in sorted(self.definitions, key=lambda d: d.elide or (0, 0),
                                                           reverse=True) if d.elide}
-        lines = text.splitlines()
+        lines = text.split("\n")  # "\n" alone ends a line, as for tree-sitter's rows
+        if text.endswith("\n"):
+            lines.pop()
+        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+        last = len(lines) if last is None else min(last, len(lines))
         out = []
-        i = 1
-        while i <= len(lines):
+        i = first
+        while i <= last:
             if i in hidden:
-                end = hidden[i]
+                end = min(hidden[i], last)
                 indent = re.match(r"\s*", lines[i - 1]).group(0)
                 out.append(f"{'':>5} {indent}... (lines {i}-{end})")
                 i = end + 1
