@@ -45,7 +45,8 @@ from .workspace import (
 PRIVATE = "/tmp/.patchwright"
 CONTAINER_CA = "/etc/ssl/certs/patchwright-host-ca.crt"
 IN_MEMORY_MAX = 512 * 1024 * 1024  # repositories up to this size live in memory (tmpfs) by default
-_GRACE = 10.0  # seconds past a command's timeout before the host kills its process group itself
+_GRACE = 10.0
+_QUICK_WRITE_MAX = 32 * 1024  # files up to this size are written through the resident shell  # seconds past a command's timeout before the host kills its process group itself
 
 _live: weakref.WeakSet = weakref.WeakSet()
 
@@ -194,9 +195,18 @@ _SERVER = r"""
 exec 2>/dev/null  # the session's own notices ("Killed") must not reach a command's output
 mkdir -p /tmp/.patchwright
 while IFS=' ' read -r tok t enc; do
-  script=$(printf '%s' "$enc" | base64 -d)
-  PATCHWRIGHT_EXEC=$tok timeout -k 3 "$t" bash -c "$script" </dev/null 2>&1
-  printf '\nPWEND%s %d\n' "$tok" "$?"
+  if [ ${#enc} -gt 65536 ]; then  # one argument may not exceed 128 KiB: run a long script from a file
+    f=/tmp/.patchwright/script.$tok
+    printf '%s' "$enc" | base64 -d > "$f"
+    PATCHWRIGHT_EXEC=$tok timeout -k 3 "$t" bash "$f" </dev/null 2>&1
+    rc=$?
+    rm -f "$f"
+  else
+    script=$(printf '%s' "$enc" | base64 -d)
+    PATCHWRIGHT_EXEC=$tok timeout -k 3 "$t" bash -c "$script" </dev/null 2>&1
+    rc=$?
+  fi
+  printf '\nPWEND%s %d\n' "$tok" "$rc"
 done
 """
 
@@ -429,9 +439,29 @@ class DockerWorkspace(Workspace):
             return s
 
     # -- files -------------------------------------------------------------------------------------
+    def _quick(self, script: str, timeout: float = 120) -> tuple[int, bytes] | None:
+        """Run a short internal script through the resident shell: (exit code, raw output), or None
+        when the shell is busy or gone (the caller then uses its own `docker exec`)."""
+        session = self._take_session()
+        if session is None:
+            return None
+        try:
+            code, out, killed = session.run(script, timeout, None, self._kill_token)
+        finally:
+            session.lock.release()
+        return (code, bytes(out.head)) if not killed else None
+
     def read_bytes(self, path: str) -> bytes:
-        full = self.abspath(path)
-        code, out, err, _ = self._exec(["cat", "--", full], 120)
+        full = shlex.quote(self.abspath(path))
+        # 2: missing, 3: a directory, 4: unreadable; the file's bytes otherwise
+        quick = self._quick(f"if [ -d {full} ]; then exit 3; elif [ ! -e {full} ]; then exit 2; "
+                            f"elif [ ! -r {full} ]; then exit 4; fi; exec cat -- {full}")
+        if quick is not None:
+            code, data = quick
+            if code == 0:
+                return data
+            raise {3: IsADirectoryError, 4: PermissionError}.get(code, FileNotFoundError)(path)
+        code, out, err, _ = self._exec(["cat", "--", self.abspath(path)], 120)
         if code != 0:
             msg = err.decode(errors="replace")
             if "Is a directory" in msg:
@@ -443,6 +473,17 @@ class DockerWorkspace(Workspace):
 
     def write_bytes(self, path: str, data: bytes) -> None:
         full = self.abspath(path)
+        if len(data) <= _QUICK_WRITE_MAX:
+            tmp = f"{PRIVATE}/incoming.{uuid.uuid4().hex[:12]}"
+            enc = base64.b64encode(data).decode()
+            q, t = shlex.quote(full), shlex.quote(tmp)
+            # an existing file keeps its inode and mode; a new one gets 0644
+            quick = self._quick(f"mkdir -p \"$(dirname {q})\" && printf '%s' '{enc}' | base64 -d > {t} && "
+                                f"if [ -e {q} ]; then cat {t} > {q} && rm -f {t}; else chmod 644 {t} && mv {t} {q}; fi")
+            if quick is not None:
+                if quick[0] != 0:
+                    raise OSError(f"could not write {path}: {quick[1].decode(errors='replace').strip()}")
+                return
         tmp_name = f"incoming.{uuid.uuid4().hex[:12]}"
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -451,7 +492,6 @@ class DockerWorkspace(Workspace):
             tar.addfile(info, io.BytesIO(data))
         self._api.put_archive(self.container.id, PRIVATE, buf.getvalue())
         tmp = f"{PRIVATE}/{tmp_name}"
-        # an existing file keeps its inode and mode; a new one gets 0644
         code, _, err, _ = self._exec(
             ["sh", "-c", 'mkdir -p "$(dirname "$2")" && if [ -e "$2" ]; then cat "$1" > "$2" && rm -f "$1"; '
              'else mv "$1" "$2"; fi', "sh", tmp, full], 60)

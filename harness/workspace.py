@@ -333,7 +333,13 @@ class LocalWorkspace(Workspace):
         cwd = self.abspath(workdir) if workdir else self.root
         full_env = sandbox_env({**self._env, **(env or {})})
         start = time.monotonic()
-        proc = subprocess.Popen(["bash", "-c", script], cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+        argv = ["bash", "-c", script]
+        if len(script) > 65536:  # one argument may not exceed 128 KiB: run a long script from a file
+            fd, script_file = tempfile.mkstemp(dir=self._private, suffix=".sh")
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
+                fh.write(script)
+            argv = ["bash", script_file]
+        proc = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         self._groups.add(proc.pid)
         buf = _CappedBuffer(max_output)

@@ -72,6 +72,21 @@ def test_diff_respects_gitignore_and_binary_roundtrip(open_ws, small_repo):
         ws.read_file("does/not/exist.py")
 
 
+def test_large_files_and_long_commands(open_ws, small_repo):
+    ws = open_ws(small_repo)
+    big = bytes(range(256)) * 800  # 200 KiB, every byte value
+    ws.write_bytes("big.bin", big)
+    assert ws.read_bytes("big.bin") == big
+    small = b"\x00\xff\n\r\n" * 10
+    ws.write_bytes("sub/dir/small.bin", small)
+    assert ws.read_bytes("sub/dir/small.bin") == small
+    with pytest.raises(IsADirectoryError):
+        ws.read_bytes("sub")
+    long_arg = "x" * 300_000  # longer than one argument may be
+    res = ws.run(f"printf '%s' {long_arg} | wc -c")
+    assert res.ok and res.output.strip() == "300000"
+
+
 def test_write_keeps_crlf_and_missing_final_newline(open_ws, small_repo):
     ws = open_ws(small_repo)
     ws.write_file("win.txt", "a\r\nb\r\nno newline")
