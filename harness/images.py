@@ -198,28 +198,30 @@ def image_exists(tag: str) -> bool:
     return _image_exists(docker_client(), tag)
 
 
-def build_image(tag: str, context_dir: str, labels: dict[str, str], say=None) -> str:
+def build_image(tag: str, context_dir: str, labels: dict[str, str]) -> str:
     """`docker build` of a context directory (with its Dockerfile), network on; returns the build log.
 
-    Raises ImageBuildError with the log when a step fails.
+    Raises ImageBuildError with the log when a step fails. A build whose intermediate image
+    vanished (a concurrent `doctor --cleanup` removes dangling images) is tried again.
     """
     client = docker_client(timeout=3600)
-    lines: list[str] = []
-    error = None
-    for chunk in client.api.build(path=context_dir, tag=tag, labels=labels, rm=True, forcerm=True,
-                                  decode=True, network_mode="bridge"):
-        if "stream" in chunk:
-            text = chunk["stream"]
-            lines.append(text)
-            if say and text.strip().startswith("Step "):
-                say(text.strip())
-        if "error" in chunk:
-            error = chunk["error"]
-            lines.append(error + "\n")
-    log = "".join(lines)
-    if error is not None:
+    for attempt in range(3):
+        lines: list[str] = []
+        error = None
+        for chunk in client.api.build(path=context_dir, tag=tag, labels=labels, rm=True, forcerm=True,
+                                      decode=True, network_mode="bridge"):
+            if "stream" in chunk:
+                lines.append(chunk["stream"])
+            if "error" in chunk:
+                error = chunk["error"]
+                lines.append(error + "\n")
+        log = "".join(lines)
+        if error is None:
+            return log
+        if attempt < 2 and ("unknown parent image" in error or "No such image" in error):
+            continue
         raise ImageBuildError(f"building {tag} failed: {error.strip().splitlines()[-1][:200]}", log)
-    return log
+    raise AssertionError("unreachable")
 
 
 def _requirements_text(spec, source, commit: str) -> str:
@@ -317,7 +319,7 @@ def ensure_env_image(instance, spec, source, say=None) -> tuple[str, bool]:
             if reqs:
                 Path(ctx, "requirements.txt").write_text(reqs)
             labels = {LABEL: "1", LABEL_KIND: "env", LABEL_ENV: f"{instance.repo}@{instance.version}"}
-            build_image(tag, ctx, labels, say)
+            build_image(tag, ctx, labels)
         return tag, True
 
 
@@ -399,7 +401,7 @@ def ensure_instance_image(instance, spec=None, *, mirrors=None, specs=None, imag
                 Path(ctx, "Dockerfile").write_text(instance_dockerfile(env_tag, spec))
                 labels = {LABEL: "1", LABEL_KIND: "instance", LABEL_INSTANCE: instance.instance_id,
                           LABEL_ENV: env_tag}
-                log = build_image(tag, ctx, labels, say)
+                log = build_image(tag, ctx, labels)
             built.append(tag)
     return InstanceImage(tag, "build", built, log)
 
