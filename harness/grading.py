@@ -40,7 +40,7 @@ FAIL_TO_PASS, PASS_TO_PASS, FAIL_TO_FAIL, PASS_TO_FAIL = "FAIL_TO_PASS", "PASS_T
 RESOLVED_FULL, RESOLVED_PARTIAL, RESOLVED_NO = "RESOLVED_FULL", "RESOLVED_PARTIAL", "RESOLVED_NO"
 
 
-def test_statuses(log: str, log_parser: str) -> tuple[dict[str, str], bool]:
+def log_statuses(log: str, log_parser: str) -> tuple[dict[str, str], bool]:
     """(status per test, whether the log describes a run whose results count).
 
     It does not count when the patch did not apply, the tests errored or timed out, the markers
@@ -90,7 +90,7 @@ def _maintained(case: str, sm: dict[str, str]) -> bool:
     return _passed(case, sm) or (key is not None and sm[key] == SKIPPED)
 
 
-def tests_report(sm: dict[str, str], f2p: list[str], p2p: list[str], eval_type: str = "pass_and_fail"
+def compare_tests(sm: dict[str, str], f2p: list[str], p2p: list[str], eval_type: str = "pass_and_fail"
                  ) -> dict[str, dict[str, list[str]]]:
     """success/failure lists for FAIL_TO_PASS and PASS_TO_PASS (a skipped PASS_TO_PASS test is kept)."""
     def split(cases: list[str], ok) -> dict[str, list[str]]:
@@ -146,11 +146,11 @@ def grade(instance: Instance, log: str, *, log_parser: str | None = None, eval_t
     if model_patch is None:
         entry["patch_exists"] = False
         return {instance.instance_id: entry}
-    statuses, counts = test_statuses(log, log_parser)
+    statuses, counts = log_statuses(log, log_parser)
     if not counts:
         return {instance.instance_id: entry}
     entry["patch_successfully_applied"] = True
-    report = tests_report(statuses, instance.FAIL_TO_PASS, instance.PASS_TO_PASS, eval_type)
+    report = compare_tests(statuses, instance.FAIL_TO_PASS, instance.PASS_TO_PASS, eval_type)
     entry["resolved"] = resolution(report) == RESOLVED_FULL
     entry["tests_status"] = report
     return {instance.instance_id: entry}

@@ -198,6 +198,9 @@ def image_exists(tag: str) -> bool:
     return _image_exists(docker_client(), tag)
 
 
+_VANISHED = ("unknown parent image", "No such image", "failed to get digest", "No such container")
+
+
 def build_image(tag: str, context_dir: str, labels: dict[str, str]) -> str:
     """`docker build` of a context directory (with its Dockerfile), network on; returns the build log.
 
@@ -218,7 +221,7 @@ def build_image(tag: str, context_dir: str, labels: dict[str, str]) -> str:
         log = "".join(lines)
         if error is None:
             return log
-        if attempt < 2 and ("unknown parent image" in error or "No such image" in error):
+        if attempt < 2 and any(m in error for m in _VANISHED):
             continue
         raise ImageBuildError(f"building {tag} failed: {error.strip().splitlines()[-1][:200]}", log)
     raise AssertionError("unreachable")
@@ -324,9 +327,10 @@ def ensure_env_image(instance, spec, source, say=None) -> tuple[str, bool]:
 
 
 def instance_image_tag(instance, spec, env_tag: str) -> str:
+    from .sources import EXPORT_RECIPE
     from .specs import digest
 
-    h = digest(env_tag, instance.repo, instance.base_commit, instance_dockerfile(env_tag, spec))
+    h = digest(env_tag, instance.repo, instance.base_commit, instance_dockerfile(env_tag, spec), EXPORT_RECIPE)
     return f"{INSTANCE_REPO}:{_tag_part(instance.instance_id.lower())}-{h}"
 
 

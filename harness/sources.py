@@ -68,8 +68,16 @@ def read_at(source: Path, commit: str, path: str) -> str | None:
     return res.stdout.decode("utf-8", errors="replace") if res.returncode == 0 else None
 
 
+EXPORT_RECIPE = "one-commit+nearest-tag"
+"""Names how export_commit lays out the repository (part of instance image tags)."""
+
+
 def export_commit(source: Path, commit: str, dest: Path) -> None:
-    """Write `commit` of `source` as a one-commit repository at `dest` (checked out, no remote)."""
+    """Write `commit` of `source` as a one-commit repository at `dest` (checked out, no remote).
+
+    The nearest tag at or before the commit is put on it, so that tools that take a version
+    from `git describe` (setuptools_scm, versioneer) see a real release number, not 0.1.dev1.
+    """
     if not has_commit(source, commit):
         raise UserError(f"commit {commit[:12]} is not in {source}; update the mirror")
     dest.mkdir(parents=True, exist_ok=True)
@@ -79,6 +87,10 @@ def export_commit(source: Path, commit: str, dest: Path) -> None:
         "--upload-pack", "git -c uploadpack.allowAnySHA1InWant=true upload-pack",
         f"file://{_git_dir(source).resolve()}", commit)
     git("-C", str(dest), "checkout", "-q", "-B", "main", commit)
+    near = git("--git-dir", str(_git_dir(source)), "describe", "--tags", "--abbrev=0", commit, check=False)
+    tag = near.stdout.decode(errors="replace").strip()
+    if near.returncode == 0 and tag:
+        git("-C", str(dest), "tag", tag, commit, check=False)
     git("-C", str(dest), "gc", "-q", "--prune=now", check=False)
 
 

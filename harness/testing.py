@@ -22,6 +22,8 @@ NON_TEST_EXTS = (".json", ".png", "csv", ".txt", ".md", ".jpg", ".jpeg", ".pkl",
 class TestRun:
     """What one run of the test command did."""
 
+    __test__ = False  # not a pytest test class
+
     command: str
     """The shell command that ran."""
     output: str
@@ -70,7 +72,7 @@ def files_of_tests(tests: list[str]) -> list[str]:
     return out
 
 
-def test_command(spec, directives: list[str]) -> str:
+def build_test_command(spec, directives: list[str]) -> str:
     """The spec's test command with directives appended (each shell-quoted)."""
     return " ".join([spec.test_cmd, *(shlex.quote(d) for d in directives)])
 
@@ -85,7 +87,7 @@ def run_tests(ws: Workspace, spec, tests: list[str] | None = None, files: list[s
     if files is None and tests:
         files = files_of_tests(tests)
     directives = directives_for(files or [], spec.directives)
-    cmd = test_command(spec, directives)
+    cmd = build_test_command(spec, directives)
     env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in spec.env.items())
     script = f"{prelude}\n{env}{cmd}" if prelude else f"{env}{cmd}"
     res = ws.run(script, timeout or spec.test_timeout, max_output=max_output)
