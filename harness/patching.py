@@ -31,7 +31,9 @@ def apply_patch(ws: Workspace, patch: str | None, *, timeout: float = 120) -> Pa
     """Apply `patch` at the workspace root. A patch that does not apply leaves the tree as it was."""
     if not patch or not patch.strip():
         return PatchResult(True, "empty", "")
-    path = f"/tmp/patchwright-{uuid.uuid4().hex[:12]}.diff"
+    # the patch file sits in the repository root for the moment it is needed (a LocalWorkspace
+    # allows no path outside it); it is removed before anything looks at the tree
+    path = f".patchwright-{uuid.uuid4().hex[:12]}.diff"
     ws.write_file(path, _clean(patch))
     log: list[str] = []
     try:
