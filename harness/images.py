@@ -13,6 +13,7 @@ import io
 import json
 import os
 import posixpath
+import re
 import shlex
 import shutil
 import subprocess
@@ -198,7 +199,21 @@ def image_exists(tag: str) -> bool:
     return _image_exists(docker_client(), tag)
 
 
-_VANISHED = ("unknown parent image", "No such image", "failed to get digest", "No such container")
+# a concurrent cleanup (e.g. `doctor --cleanup` elsewhere on the engine) can remove a build's
+# intermediate image or kill its step container (exit 137): such a build is tried again
+_VANISHED = ("unknown parent image", "No such image", "failed to get digest", "No such container",
+             "returned a non-zero code: 137")
+_STEP_FAILED = re.compile(r"The command '(?:/bin/sh -c )?(.*)' returned a non-zero code: (\d+)", re.S)
+
+
+def _build_error(tag: str, error: str) -> str:
+    """One line: which step of which image failed, with its exit code."""
+    m = _STEP_FAILED.search(error)
+    if not m:
+        return f"building {tag} failed: {error.strip().splitlines()[-1][:200]}"
+    cmd = m.group(1).replace(_NET, "").strip()
+    cmd = cmd if len(cmd) <= 120 else cmd[:117] + "..."
+    return f"building {tag} failed: `{cmd}` exited {m.group(2)} (see image_build.log)"
 
 
 def build_image(tag: str, context_dir: str, labels: dict[str, str]) -> str:
@@ -223,7 +238,7 @@ def build_image(tag: str, context_dir: str, labels: dict[str, str]) -> str:
             return log
         if attempt < 2 and any(m in error for m in _VANISHED):
             continue
-        raise ImageBuildError(f"building {tag} failed: {error.strip().splitlines()[-1][:200]}", log)
+        raise ImageBuildError(_build_error(tag, error), log)
     raise AssertionError("unreachable")
 
 
