@@ -367,8 +367,8 @@ def pull_image(name: str) -> str:
     try:
         client.images.pull(repo, tag=tag or "latest")
     except docker.errors.APIError as exc:
-        raise ImageNotFound(f"cannot pull {name} ({str(exc).splitlines()[0][:120]}); no registry answers "
-                            "here: build images locally instead (the default --image-source build)") from None
+        raise ImageNotFound(f"cannot pull {name} ({str(exc).splitlines()[0][:120]}): no registry answers or "
+                            "it has no such image; build images locally instead (--image-source build)") from None
     return name
 
 

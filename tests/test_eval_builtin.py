@@ -180,3 +180,46 @@ def test_patch_fuzz_fallback_is_recorded(tmp_path):
         bad = apply_patch(ws, "--- a/nope.py\n+++ b/nope.py\n@@ -1 +1 @@\n-x\n+y\n")
         assert not bad.applied and bad.method == "failed" and "nope.py" in bad.output
         assert ws.diff().count("diff --git") == 1
+
+
+def test_instance_image_and_eval_script_fields_are_used(gold_run, tmp_path):
+    """Newer SWE-bench rows carry image, eval_script and log_parser: those win over our own steps."""
+    from harness.evaluation import EvalOptions, evaluate_instance
+    from harness.images import ensure_instance_image
+    from harness.instance import Prediction
+
+    inst = load_instances("builtin", ["builtin__kvconf-3"])[0]
+    tag = ensure_instance_image(inst).tag
+    script = ("cd /testbed\ngit apply -v - <<'EOF_PW'\n" + inst.test_patch + "EOF_PW\n"
+              "echo '>>>>> Start Test Output'\npython -m pytest -rA tests/test_parser.py\n"
+              "echo '>>>>> End Test Output'\n")
+    row = inst.model_copy(update={"image": tag, "eval_script": script, "log_parser": "parse_log_pytest"})
+    out = evaluate_instance(row, Prediction(instance_id=inst.instance_id, model_patch=inst.patch),
+                            EvalOptions(report_dir=tmp_path))
+    assert out.status == "resolved" and out.image == tag and out.images_built == []
+    log = (tmp_path / inst.instance_id / "test_output.txt").read_text()
+    assert "+ python -m pytest" not in log  # our own test step did not run
+    assert "PASSED tests/test_parser.py::test_invalid_line_message_names_the_line" in log
+
+
+def test_images_command(gold_run):
+    built = run_cli("images", "build", "--dataset", "builtin", "--instances", "builtin__kvconf-1", "--json")
+    assert built.returncode == 0, built.stderr
+    result = json.loads(built.stdout)["builtin__kvconf-1"]
+    assert result["built"] == [] and result["tag"].startswith("patchwright/inst:builtin__kvconf-1-")
+    listed = run_cli("images", "list", "--json")
+    rows = json.loads(listed.stdout)
+    assert any(r["tag"] == result["tag"] and r["kind"] == "instance" for r in rows)
+    assert any(r["kind"] == "env" and r["env"] == "patchwright-builtin/kvconf@1.0" for r in rows)
+
+
+def test_official_image_source_failure_is_one_line():
+    # no official image exists for a built-in task: whether or not a registry answers, the pull
+    # fails, and the instance is an error with one line that says what to do
+    proc = run_cli("eval", "--dataset", "builtin", "--predictions", "gold", "--instances", "builtin__kvconf-1",
+                   "--image-source", "official", "--json", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["ids"]["error"] == ["builtin__kvconf-1"]
+    err = summary["errors"]["builtin__kvconf-1"]
+    assert "cannot pull swebench/sweb.eval.x86_64.builtin_1776_kvconf-1:latest" in err and "\n" not in err
