@@ -4,6 +4,10 @@
 same recipe hash, else builds `FROM python:<v>-slim` when a registry answers, else bootstraps a
 minimal Debian offline (debootstrap + `docker import`, which needs root). The recipe's hash is in
 the tag and in a label, so a changed recipe builds anew.
+
+`ensure_instance_image(instance)` builds the layers above it: an environment image per (repo,
+version) with the spec's dependencies, then an instance image with the repository at its base
+commit, installed. Both tags hash what went into them, so an unchanged spec never rebuilds.
 """
 
 from __future__ import annotations
