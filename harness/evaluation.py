@@ -168,7 +168,8 @@ def evaluate_instance(instance: Instance, prediction: Prediction, opts: EvalOpti
                                                      say=opts.say)
         out.durations["image"] = time.monotonic() - t
         out.image, out.images_built, build_log = image.tag, image.built, image.build_log
-        prelude = OFFICIAL_PRELUDE if image.source == "official" else ""
+        official = image.source == "official" or image.tag.split("/")[-2:-1] == ["swebench"]
+        prelude = OFFICIAL_PRELUDE if official and not instance.eval_script else ""
         t = time.monotonic()
         ws = DockerWorkspace(image.tag, network=False, timeout=spec.test_timeout)
         try:
