@@ -111,7 +111,7 @@ def run_eval(ws, instance: Instance, spec: Spec, model_patch: str, *, timeout: f
         lines.append(f"{APPLY_PATCH_FAIL}\n")
         return "".join(lines), applied.method, False, durations
     lines.append(f"{APPLY_PATCH_PASS} ({applied.method})\n")
-    if spec.eval_install:
+    if spec.eval_install and not instance.eval_script:  # an eval script does its own install
         res = ws.run(f"{prelude}\n{spec.eval_install}" if prelude else spec.eval_install, 1200)
         lines.append(f"$ {spec.eval_install}\n{res.output}\n")
     t1 = time.monotonic()
