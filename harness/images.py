@@ -327,10 +327,19 @@ def base_tag_for(python: str) -> str:
     return find_base_image(python) or ensure_base_image(python)
 
 
+_failed_builds: dict[str, ImageBuildError] = {}
+"""Environment builds that failed in this process: the instances that share one fail at once."""
+
+
 def ensure_env_image(instance, spec, source, say=None) -> tuple[str, bool]:
-    """The environment image for an instance (built when missing); (tag, built now)."""
+    """The environment image for an instance (built when missing); (tag, built now).
+
+    A build that failed earlier in this process is not tried again: its error is raised again.
+    """
     tag, dockerfile, reqs = env_image_tag(instance, spec, source)
     with _lock_for(tag):
+        if tag in _failed_builds:
+            raise _failed_builds[tag]
         if image_exists(tag):
             return tag, False
         if say:
@@ -341,7 +350,11 @@ def ensure_env_image(instance, spec, source, say=None) -> tuple[str, bool]:
             if reqs:
                 Path(ctx, "requirements.txt").write_text(reqs)
             labels = {LABEL: "1", LABEL_KIND: "env", LABEL_ENV: f"{instance.repo}@{instance.version}"}
-            build_image(tag, ctx, labels)
+            try:
+                build_image(tag, ctx, labels)
+            except ImageBuildError as exc:
+                _failed_builds[tag] = exc
+                raise
         return tag, True
 
 
