@@ -42,11 +42,9 @@ def eval_json(*args: str, timeout: float = 900) -> dict:
     return json.loads(proc.stdout)
 
 
-def image_ids(client) -> set[str]:
-    """Ids of the built-in suite's environment and instance images (others share the engine)."""
-    return {img.id for img in client.images.list(filters={"label": "patchwright"})
-            if any(t.startswith(("patchwright/env:patchwright-builtin__", "patchwright/inst:builtin__"))
-                   for t in img.tags)}
+def image_ids(client) -> dict[str, str]:
+    """Tag -> id of patchwright's images."""
+    return {t: img.id for img in client.images.list(filters={"label": "patchwright"}) for t in img.tags}
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +69,14 @@ def test_gold_resolves_every_task(gold_run):
 
 def test_second_run_builds_no_image(gold_run, docker_engine, tmp_path):
     before = image_ids(docker_engine)
-    summary = eval_json("--predictions", "gold", "--instances", "builtin__kvconf-1,builtin__textkit-2",
-                        "--report", str(tmp_path))
+    ids = ["builtin__kvconf-1", "builtin__textkit-2"]
+    summary = eval_json("--predictions", "gold", "--instances", ",".join(ids), "--report", str(tmp_path))
     assert summary["counts"]["resolved"] == 2
     assert summary["images_built"] == []
-    assert before and image_ids(docker_engine) == before
+    after = image_ids(docker_engine)
+    for iid in ids:  # the images the run used existed before it, unchanged
+        tag = json.loads((tmp_path / iid / "outcome.json").read_text())["image"]
+        assert tag in before and after[tag] == before[tag]
 
 
 def test_empty_predictions_resolve_nothing(tmp_path):
