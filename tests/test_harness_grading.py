@@ -132,3 +132,11 @@ def test_sympy_and_django_parsers():
 def test_unknown_parser_names_the_known_ones():
     with pytest.raises(KeyError, match="known: django"):
         get_parser("parse_log_cobol")
+
+
+def test_sympy_logs_pass_and_fail():
+    assert report_of("sympy__sympy-24066.gold")["resolved"]
+    r = report_of("sympy__sympy-24066.noop")  # a patch that changes nothing the tests see
+    assert r["patch_successfully_applied"] and not r["resolved"]
+    assert r["tests_status"]["FAIL_TO_PASS"]["failure"] == ["test_issue_24062"]
+    assert r["tests_status"]["PASS_TO_PASS"]["failure"] == []
