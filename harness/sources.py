@@ -83,9 +83,13 @@ def export_commit(source: Path, commit: str, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     git("init", "-q", str(dest))
     # a local fetch of one commit, shallow: the image carries no history beyond base_commit
-    git("-C", str(dest), "fetch", "-q", "--depth", "1", "--no-tags",
-        "--upload-pack", "git -c uploadpack.allowAnySHA1InWant=true upload-pack",
-        f"file://{_git_dir(source).resolve()}", commit)
+    res = git("-C", str(dest), "fetch", "-q", "--depth", "1", "--no-tags",
+              "--upload-pack", "git -c uploadpack.allowAnySHA1InWant=true upload-pack",
+              f"file://{_git_dir(source).resolve()}", commit, check=False)
+    if res.returncode != 0:
+        last = res.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        raise UserError(f"cannot take commit {commit[:12]} from {source} (incomplete mirror? {last[0].strip()[:120]}); "
+                        "complete the mirror with `git fetch` there")
     git("-C", str(dest), "checkout", "-q", "-B", "main", commit)
     near = git("--git-dir", str(_git_dir(source)), "describe", "--tags", "--abbrev=0", commit, check=False)
     tag = near.stdout.decode(errors="replace").strip()
