@@ -217,11 +217,11 @@ def test_images_command(gold_run):
     assert any(r["kind"] == "env" and r["env"] == "patchwright-builtin/kvconf@1.0" for r in rows)
 
 
-def test_official_image_source_failure_is_one_line():
+def test_official_image_source_failure_is_one_line(tmp_path):
     # no official image exists for a built-in task: whether or not a registry answers, the pull
     # fails, and the instance is an error with one line that says what to do
     proc = run_cli("eval", "--dataset", "builtin", "--predictions", "gold", "--instances", "builtin__kvconf-1",
-                   "--image-source", "official", "--json", timeout=300)
+                   "--image-source", "official", "--report", str(tmp_path), "--json", timeout=300)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["ids"]["error"] == ["builtin__kvconf-1"]
