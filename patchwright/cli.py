@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "exec": ("exec_cmd", "exec_cmd", "Run one command in a sandbox copy of a repository."),
     "github": ("github", "github", "Answer a GitHub issue event with a tested pull request (the Action's bot)."),
     "tool": ("tool", "tool", "Run one agent tool (view, search, edit...) on a repository copy, or list the tools."),
+    "eval": ("eval", "eval_cmd", "Score predictions SWE-bench style (builtin suite or a JSONL dataset)."),
+    "images": ("images", "images", "Build, list and remove environment and instance images."),
 }
 
 
