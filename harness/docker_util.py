@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from datetime import UTC
 
 from .errors import DockerUnavailable
 
@@ -69,6 +70,20 @@ def base_labels(kind: str) -> dict[str, str]:
     return {LABEL: "1", LABEL_KIND: kind, LABEL_OWNER: owner_label(), "patchwright.created": str(int(time.time()))}
 
 
+STALE_SECONDS = 3600
+
+
+def _age(created: str) -> float:
+    """Seconds since an engine timestamp (RFC 3339, maybe with nanoseconds); 0 when unreadable."""
+    from datetime import datetime
+
+    try:
+        stamp = datetime.fromisoformat(created[:26].rstrip("Z") + "+00:00") if created else None
+    except ValueError:
+        return 0.0
+    return (datetime.now(UTC) - stamp).total_seconds() if stamp else 0.0
+
+
 def cleanup(remove_images: bool = False) -> tuple[list[str], list[str]]:
     """Remove patchwright containers whose owner process is gone, and dangling patchwright images.
 
@@ -80,7 +95,12 @@ def cleanup(remove_images: bool = False) -> tuple[list[str], list[str]]:
     removed_containers: list[str] = []
     for c in client.containers.list(all=True, filters={"label": LABEL}):
         owner = c.labels.get(LABEL_OWNER, "")
-        if owner and owner_alive(owner) and c.status == "running":
+        if not owner:
+            # no owner of its own: a build step's container (it inherits the image's labels);
+            # the build removes it, unless the build died long ago
+            if c.status == "running" or _age(c.attrs.get("Created", "")) < STALE_SECONDS:
+                continue
+        elif owner_alive(owner) and c.status == "running":
             continue
         try:
             c.remove(force=True)
@@ -93,6 +113,8 @@ def cleanup(remove_images: bool = False) -> tuple[list[str], list[str]]:
     removed_images: list[str] = []
     filters = {"label": LABEL} if remove_images else {"label": LABEL, "dangling": True}
     for img in client.images.list(filters=filters):
+        if not remove_images and _age(img.attrs.get("Created", "")) < STALE_SECONDS:
+            continue  # an untagged image this young may be a build's intermediate layer
         name = img.tags[0] if img.tags else img.short_id
         try:
             client.images.remove(img.id, force=True)
