@@ -18,6 +18,8 @@ from . import __version__
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("doctor", "doctor", "Check Python, the Docker engine, the base image and model API keys."),
     "exec": ("exec_cmd", "exec_cmd", "Run one command in a sandbox copy of a repository."),
+    "localize": ("localize", "localize_cmd", "Rank the files and functions an issue most likely needs changed."),
+    "map": ("localize", "map_cmd", "Print a repository map: key files and signatures, within a token budget."),
 }
 
 
