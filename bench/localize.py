@@ -127,15 +127,16 @@ def gold_locations(patch: str, root: Path) -> tuple[list[str], list[tuple[str, s
 
         hit: dict[str, None] = {}
         for hunk in pf:
-            prev_old = hunk.source_start - 1
+            shift = _hunk_offset(hunk, lines)
+            prev_old = hunk.source_start - 1 + shift
             for ln in hunk:
                 if ln.is_removed:
-                    d = owner(ln.source_line_no)
+                    d = owner(ln.source_line_no + shift)
                     if d:
                         hit[d.qualname] = None
-                    prev_old = ln.source_line_no
+                    prev_old = ln.source_line_no + shift
                 elif ln.is_context:
-                    prev_old = ln.source_line_no
+                    prev_old = ln.source_line_no + shift
                 elif ln.is_added and ln.value.strip():
                     # an insertion after old line prev_old: inside a function when that line is
                     # in it and the new line is indented deeper than the function's header
@@ -148,6 +149,20 @@ def gold_locations(patch: str, root: Path) -> tuple[list[str], list[tuple[str, s
                             hit[d.qualname] = None
         funcs.extend((path, q) for q in hit)
     return files, funcs
+
+
+def _hunk_offset(hunk, lines: list[str]) -> int:
+    """How far the hunk's old lines sit from where its header says, in the file as it is (a gold
+    patch may apply with an offset, as `patch` allows): 0 when they are where it says or nowhere."""
+    old = [ln.value.rstrip("\n") for ln in hunk if ln.is_context or ln.is_removed]
+    start = hunk.source_start - 1
+    if not old or lines[start:start + len(old)] == old:
+        return 0
+    best = None
+    for i in range(len(lines) - len(old) + 1):
+        if lines[i] == old[0] and lines[i:i + len(old)] == old and (best is None or abs(i - start) < abs(best - start)):
+            best = i
+    return 0 if best is None else best - start
 
 
 class _One:

@@ -70,6 +70,8 @@ class IssueQuery:
     frames: list[Frame] = field(default_factory=list)
     title_words: frozenset[str] = frozenset()
     """The lowercased words of the title."""
+    title_terms: dict[str, float] = field(default_factory=dict)
+    """The search terms of the title alone."""
     messages: list[str] = field(default_factory=list)
     """Literal pieces of the error and warning messages the issue quotes (`ValueError: ...`),
     long enough to search the repository's files for."""
@@ -100,6 +102,7 @@ class IssueQuery:
         q.identifiers, q.code_names = _identifiers(title, prose_only, code, frames)
         q.messages = _messages(body)
         q.terms = _terms(title, prose_only, code, urls)
+        q.title_terms = _terms(title, "", "", [])
         return q
 
 
@@ -215,6 +218,8 @@ class Mentions:
 
     files: dict[str, float] = field(default_factory=dict)
     """Files named by path or by dotted module name -> strength (1: unambiguous)."""
+    packages: dict[str, float] = field(default_factory=dict)
+    """Folders of the packages the issue names (`sympy.physics.units` -> `sympy/physics/units/`)."""
     frames: dict[str, float] = field(default_factory=dict)
     """Files in the stack traces -> strength (1: the innermost frame in the repository)."""
     frame_functions: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -264,6 +269,8 @@ def resolve(query: IssueQuery, corpus, definers: dict[str, list[tuple[int, str]]
             if hits and len(hits) <= 3:
                 for p in hits:
                     out.files[p] = max(out.files.get(p, 0.0), 1.0 / len(hits))
+                    if p.endswith("/__init__.py") or p.endswith("/__init__.pyi"):
+                        out.packages[p.rsplit("/", 1)[0] + "/"] = 1.0 / len(hits)
                 break
     inner = sorted({f.order for f in query.frames}, reverse=True)
     rank_of = {o: i for i, o in enumerate(inner)}
