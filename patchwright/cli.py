@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "tool": ("tool", "tool", "Run one agent tool (view, search, edit...) on a repository copy, or list the tools."),
     "eval": ("eval", "eval_cmd", "Score predictions SWE-bench style (builtin suite or a JSONL dataset)."),
     "images": ("images", "images", "Build, list and remove environment and instance images."),
+    "localize": ("localize", "localize_cmd", "Rank the files and functions an issue most likely needs changed."),
+    "map": ("localize", "map_cmd", "Print a repository map: key files and signatures, within a token budget."),
 }
 
 

@@ -1,0 +1,292 @@
+"""Localization and the repository map on small repositories written here: the right file first for
+an issue with a stack trace, one naming an identifier and a vague one; the map's token budget; the
+lexical cache; bad input (empty repository, only binary files, syntax errors, a symlink loop, a
+200 KB issue) through the API and the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import make_repo, run_cli
+from tools.corpus import Corpus, is_test_path, scan
+from tools.issue_query import IssueQuery
+from tools.repomap import count_tokens, pagerank, rank_files, repo_map
+from tools.retrieval import localize
+from tools.symbols import SymbolCache
+
+SHOP = {
+    "shop/__init__.py": "from .cart import Cart\nfrom .pricing import apply_discount\n",
+    "shop/cart.py": '''"""A shopping cart."""
+
+from .pricing import apply_discount
+from .tax import tax_for
+
+
+class Item:
+    def __init__(self, name, price, quantity=1):
+        self.name = name
+        self.price = price
+        self.quantity = quantity
+
+
+class Cart:
+    """Items a customer is about to buy."""
+
+    def __init__(self):
+        self.items = []
+
+    def add(self, item):
+        self.items.append(item)
+
+    def total(self, discount=None):
+        subtotal = sum(i.price * i.quantity for i in self.items)
+        if discount:
+            subtotal = apply_discount(subtotal, discount)
+        return subtotal + sum(tax_for(i) for i in self.items)
+''',
+    "shop/pricing.py": '''"""Prices and discounts."""
+
+
+def apply_discount(amount, discount):
+    """Take a percentage or an absolute discount off an amount."""
+    if discount.kind == "percent":
+        return amount - amount * discount.value / 100
+    share = discount.value / discount.items
+    return amount - share
+
+
+def round_price(amount):
+    return round(amount, 2)
+''',
+    "shop/tax.py": '''"""Sales tax."""
+
+RATES = {"food": 0.07, "books": 0.0, "other": 0.19}
+
+
+def tax_for(item):
+    """The tax due on one line of the cart; bundles are taxed per contained product."""
+    rate = RATES.get(getattr(item, "category", "other"), RATES["other"])
+    if getattr(item, "bundle", None):
+        return sum(tax_for(p) for p in item.bundle) + item.price * item.quantity * rate
+    return item.price * item.quantity * rate
+''',
+    "shop/export/csv_export.py": '''import csv
+
+
+class CsvExporter:
+    """Write orders to CSV files."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def write_rows(self, rows, header=None):
+        with open(self.path, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            for row in rows:
+                writer.writerow(row)
+''',
+    "shop/export/json_export.py": '''import json
+
+
+class JsonExporter:
+    def __init__(self, path):
+        self.path = path
+
+    def write_rows(self, rows, header=None):
+        with open(self.path, "w") as fh:
+            json.dump([dict(zip(header, r)) for r in rows], fh)
+''',
+    "shop/util.py": "def chunks(seq, n):\n    return [seq[i:i + n] for i in range(0, len(seq), n)]\n",
+    "tests/test_cart.py": '''from shop.cart import Cart, Item
+
+
+def test_total():
+    cart = Cart()
+    cart.add(Item("pen", 2.0))
+    assert cart.total() > 0
+''',
+    "docs/conf.py": "project = 'shop'\nextensions = []\n",
+    "README.md": "# shop\n",
+}
+
+TRACE_ISSUE = '''ZeroDivisionError at checkout
+
+With an absolute discount the checkout fails:
+
+```
+Traceback (most recent call last):
+  File "/home/me/app.py", line 9, in <module>
+    cart.total(discount)
+  File "/usr/lib/python3/site-packages/shop/cart.py", line 27, in total
+    subtotal = apply_discount(subtotal, discount)
+  File "/usr/lib/python3/site-packages/shop/pricing.py", line 8, in apply_discount
+    share = discount.value / discount.items
+ZeroDivisionError: division by zero
+```
+'''
+IDENT_ISSUE = "The header is missing from exported files\n\n`CsvExporter.write_rows` ignores its `header` argument."
+VAGUE_ISSUE = "Bundles are taxed twice\n\nWhen a bundle is in the cart, the sales tax of its products is counted twice."
+
+
+@pytest.fixture
+def shop(tmp_path):
+    return make_repo(tmp_path / "shop", SHOP)
+
+
+@pytest.fixture
+def cache(tmp_path):
+    c = SymbolCache(tmp_path / "cache" / "symbols.sqlite")
+    yield c
+    c.close()
+
+
+@pytest.mark.parametrize("issue,file,function", [
+    (TRACE_ISSUE, "shop/pricing.py", "apply_discount"),
+    (IDENT_ISSUE, "shop/export/csv_export.py", "CsvExporter.write_rows"),
+    (VAGUE_ISSUE, "shop/tax.py", "tax_for"),
+])
+def test_right_file_and_function_rank_first(shop, cache, issue, file, function):
+    loc = localize(shop, issue, top_k=5, cache=cache)
+    assert loc.files[0].path == file, [(f.path, f.signals) for f in loc.files]
+    assert (loc.functions[0].path, loc.functions[0].name) == (file, function)
+    assert all(not is_test_path(f.path) for f in loc.files[:3])
+
+
+def test_signals_explain_the_rank(shop, cache):
+    loc = localize(shop, TRACE_ISSUE, cache=cache)
+    top = loc.files[0]
+    assert top.signals["trace"] == 1.0 and "bm25" in top.signals
+    cart = next(f for f in loc.files if f.path == "shop/cart.py")
+    assert 0 < cart.signals["trace"] < 1.0  # an outer frame counts less than the innermost
+    fn = loc.functions[0]
+    assert fn.signals["trace"] == 1.0 and fn.start_line == 4 and fn.end_line == 9
+
+
+def test_issue_query_reads_traces_paths_and_code():
+    q = IssueQuery.parse("Discount crashes the checkout\n\nCalling `Cart.total` fails:\n" + TRACE_ISSUE +
+                         "\nSee src/shop/cart.py and `shop.export.csv_export`.\n"
+                         "```\npytest     8.1.1\nnumpy      1.26.4\n```\n"
+                         "  at com.acme.Shop.checkout(Shop.java:42)\n"
+                         "    at render (/app/src/view.ts:10:5)\n")
+    assert [f.function for f in q.frames if f.path.endswith(".py")] == ["<module>", "total", "apply_discount"]
+    java = next(f for f in q.frames if f.path.endswith(".java"))
+    assert java.path == "com/acme/Shop.java" and java.function == "checkout" and java.line == 42
+    assert any(f.path == "/app/src/view.ts" and f.function == "render" for f in q.frames)
+    assert "src/shop/cart.py" in q.paths and "shop.export.csv_export" in q.dotted
+    assert q.identifiers["apply_discount"] > q.identifiers.get("crashes", 0)
+    assert "numpy" not in q.terms and "pytest" not in q.terms  # a pip listing is noise
+    assert "usr" not in q.terms and "site" not in q.terms  # so are the frames' paths
+    assert q.title == "Discount crashes the checkout"
+
+
+def test_map_stays_within_budget_and_follows_the_issue(shop, cache):
+    for budget in (16, 40, 100, 400, 5000):
+        text = repo_map(shop, None, budget, cache=cache)
+        assert count_tokens(text) <= budget
+    full = repo_map(shop, None, 5000, cache=cache)
+    assert "shop/cart.py:" in full and "class Cart" in full and "def total(self, discount=None)" in full
+    assert "tests/test_cart.py" not in full
+    focused = repo_map(shop, IDENT_ISSUE, 40, cache=cache)
+    assert focused.splitlines()[0] == "shop/export/csv_export.py:"
+    assert count_tokens(focused) <= 40
+
+
+def test_pagerank_prefers_what_is_referenced_and_what_is_mentioned(shop, cache):
+    with Corpus.load(shop, cache=cache) as corpus:
+        lex = corpus.lex
+        plain = pagerank(lex)
+        assert abs(plain.sum() - 1.0) < 1e-6
+        rank = dict(zip(lex.paths, plain, strict=True))
+        assert rank["shop/pricing.py"] > rank["shop/util.py"]  # used by cart.py and __init__.py
+        ranked, _ = rank_files(corpus, "`chunks` splits wrongly")
+        assert ranked[0][0] == "shop/util.py"
+
+
+def test_changed_file_rescans_only_that_file(shop, cache):
+    with Corpus.load(shop, cache=cache) as c1:
+        assert c1.lex.paths
+        assert c1.scanned == 8 and c1.reused == 0  # the tests are not scanned
+    with Corpus.load(shop, cache=cache) as c2:
+        assert c2.lex.paths
+        assert c2.scanned == 0 and c2.reused == 8  # the whole index came from the cache
+    (shop / "shop" / "util.py").write_text("def chunks(seq, n):\n    return list(seq)\n\n\ndef flatten(x):\n    return x\n")
+    with Corpus.load(shop, cache=cache) as c3:
+        lex = c3.lex
+        assert c3.scanned == 1 and c3.reused == 7
+        assert ("def", "flatten") in lex.defs_of("shop/util.py")
+
+
+def test_scan_finds_definitions_and_words():
+    rec = scan("python", b"import os\n\nclass A(B):\n    async def run(self):\n        x = 'def nope'\n"
+                         b"def top():\n    return A\n")
+    assert set(rec.defs) == {("class", "A"), ("def", "run"), ("def", "top")}
+    assert rec.words[b"A"] == 2 and rec.words[b"os"] == 1
+    other = scan("go", b"package p\nfunc (t *T) Run() {}\ntype T struct{}\n")
+    assert ("func", "Run") in other.defs and ("type", "T") in other.defs
+
+
+def test_bad_input_never_crashes(tmp_path, cache):
+    empty = make_repo(tmp_path / "empty", {})
+    loc = localize(empty, "anything at all", cache=cache)
+    assert loc.files == [] and loc.functions == []
+    assert repo_map(empty, "x", 100, cache=cache) == ""
+    binary = make_repo(tmp_path / "binary", {"a.py": b"\x00\x01" * 50, "b.js": b"\xff\xfe\x00" * 30})
+    loc = localize(binary, "a bug", cache=cache)
+    assert loc.files == [] and loc.stats["skipped"] == 2
+    odd = make_repo(tmp_path / "odd", {"ok.py": "def parse_config(path):\n    return path\n",
+                                       "broken.py": "def parse_config_broken(:\n    return\n"})
+    os.symlink("loop_b.py", odd / "loop_a.py")
+    os.symlink("loop_a.py", odd / "loop_b.py")
+    loc = localize(odd, "parse_config_broken raises a SyntaxError", cache=cache)
+    assert loc.files[0].path == "broken.py"
+    huge = ("`parse_config` fails " + "lorem ipsum dolor sit amet " * 8000)[:200_000]
+    loc = localize(odd, huge, cache=cache)
+    assert loc.files[0].path == "ok.py" and loc.functions[0].name == "parse_config"
+
+
+def test_cli_json_is_stable(shop, tmp_path):
+    env = {"PATCHWRIGHT_CACHE_DIR": str(tmp_path / "c")}
+    proc = run_cli("localize", str(shop), "--issue", IDENT_ISSUE, "--top", "3", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert set(out) == {"files", "functions"}
+    assert 1 <= len(out["files"]) <= 3 and set(out["files"][0]) == {"path", "score"}
+    assert out["files"][0]["path"] == "shop/export/csv_export.py"
+    assert out["functions"][0] == {"path": "shop/export/csv_export.py", "name": "CsvExporter.write_rows",
+                                   "score": out["functions"][0]["score"]}
+    scores = [f["score"] for f in out["files"]]
+    assert scores == sorted(scores, reverse=True)
+    issue = tmp_path / "issue.md"
+    issue.write_text(TRACE_ISSUE)
+    proc = run_cli("localize", str(shop), "--issue-file", str(issue), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "shop/pricing.py" in proc.stdout and "trace 1.00" in proc.stdout  # the signals are shown
+    proc = run_cli("map", str(shop), "--tokens", "60", "--issue-file", str(issue), env=env)
+    assert proc.returncode == 0 and proc.stdout.startswith("shop/pricing.py:")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["localize", "{repo}"], "no issue"),
+    (["localize", "{repo}", "--issue", "   "], "the issue is empty"),
+    (["localize", "{repo}", "--issue", "x", "--issue-file", "f"], "not both"),
+    (["localize", "{repo}", "--issue-file", "/nonexistent/issue.md"], "no such issue file"),
+    (["localize", "/nonexistent/repo", "--issue", "x"], "no such directory"),
+    (["map", "/nonexistent/repo"], "no such directory"),
+])
+def test_cli_user_errors_are_one_line(shop, tmp_path, args, needle):
+    proc = run_cli(*[a.replace("{repo}", str(shop)) for a in args], env={"PATCHWRIGHT_CACHE_DIR": str(tmp_path)})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0], proc.stderr
+
+
+def test_cli_on_an_empty_repository(tmp_path):
+    empty = make_repo(tmp_path / "empty", {})
+    env = {"PATCHWRIGHT_CACHE_DIR": str(tmp_path / "c")}
+    proc = run_cli("localize", str(empty), "--issue", "a bug", "--json", env=env)
+    assert proc.returncode == 0 and json.loads(proc.stdout) == {"files": [], "functions": []}
+    proc = run_cli("localize", str(empty), "--issue", "a bug", env=env)
+    assert proc.returncode == 0 and "no source files" in proc.stdout
