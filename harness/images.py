@@ -1,4 +1,4 @@
-"""Images: the base image every workspace starts from.
+"""Images: the base image every workspace starts from, and the environment and instance layers.
 
 `ensure_base_image(python)` returns a tag that exists after the call. It reuses an image with the
 same recipe hash, else builds `FROM python:<v>-slim` when a registry answers, else bootstraps a
@@ -12,10 +12,14 @@ import hashlib
 import io
 import json
 import os
+import posixpath
+import shlex
 import shutil
 import subprocess
 import tempfile
 import threading
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from .docker_util import LABEL, LABEL_KIND, docker_client
 from .errors import UserError
@@ -159,3 +163,281 @@ def _import_rootfs(client, root: str, tag: str, changes: list[str]) -> None:
     finally:
         proc.stdout.close()
         proc.wait()
+
+
+# ---------------------------------------------------------------------------------------------
+# environment and instance images: base -> environment (repo, version) -> instance (base_commit)
+
+ENV_REPO = "patchwright/env"
+INSTANCE_REPO = "patchwright/inst"
+TESTBED = "/testbed"
+LABEL_INSTANCE = "patchwright.instance"
+LABEL_ENV = "patchwright.env"
+_tag_locks: dict[str, threading.Lock] = {}
+
+
+class ImageBuildError(Exception):
+    """An image build failed; `log` holds the build output."""
+
+    def __init__(self, message: str, log: str):
+        super().__init__(message)
+        self.log = log
+
+
+def _tag_part(text: str) -> str:
+    clean = "".join(c if c.isalnum() or c in "._-" else "_" for c in text)
+    return clean.strip(".-")[:90] or "x"
+
+
+def _lock_for(tag: str) -> threading.Lock:
+    with _build_lock:
+        return _tag_locks.setdefault(tag, threading.Lock())
+
+
+def image_exists(tag: str) -> bool:
+    return _image_exists(docker_client(), tag)
+
+
+_VANISHED = ("unknown parent image", "No such image", "failed to get digest", "No such container")
+
+
+def build_image(tag: str, context_dir: str, labels: dict[str, str]) -> str:
+    """`docker build` of a context directory (with its Dockerfile), network on; returns the build log.
+
+    Raises ImageBuildError with the log when a step fails. A build whose intermediate image
+    vanished (a concurrent `doctor --cleanup` removes dangling images) is tried again.
+    """
+    client = docker_client(timeout=3600)
+    for attempt in range(3):
+        lines: list[str] = []
+        error = None
+        for chunk in client.api.build(path=context_dir, tag=tag, labels=labels, rm=True, forcerm=True,
+                                      decode=True, network_mode="bridge"):
+            if "stream" in chunk:
+                lines.append(chunk["stream"])
+            if "error" in chunk:
+                error = chunk["error"]
+                lines.append(error + "\n")
+        log = "".join(lines)
+        if error is None:
+            return log
+        if attempt < 2 and any(m in error for m in _VANISHED):
+            continue
+        raise ImageBuildError(f"building {tag} failed: {error.strip().splitlines()[-1][:200]}", log)
+    raise AssertionError("unreachable")
+
+
+def _requirements_text(spec, source, commit: str) -> str:
+    """The first of the spec's requirement files found at `commit`, with `-r` includes inlined."""
+    from .sources import read_at
+
+    for path in spec.requirements:
+        text = read_at(source, commit, path)
+        if text is None:
+            continue
+        base = posixpath.dirname(path)
+        out: list[str] = []
+        for line in text.splitlines():
+            s = line.strip()
+            if s.startswith("-r ") or s.startswith("--requirement "):
+                inc = read_at(source, commit, posixpath.normpath(posixpath.join(base, s.split(None, 1)[1])))
+                out.extend(x for x in (inc or "").splitlines() if not _skip_req(x))
+            elif not _skip_req(s):
+                out.append(line)
+        return "\n".join(out) + "\n"
+    return ""
+
+
+def _skip_req(line: str) -> bool:
+    s = line.strip()
+    return not s or s.startswith(("#", "-e .", "-e ..", ".[", "-c ", "-r ")) or s in (".", "..")
+
+
+CONTAINER_CA = "/usr/local/share/patchwright/host-ca.crt"
+# build steps that download (pip, apt) trust the host's CA bundle (a TLS-inspecting proxy may sit
+# between the engine and the registries); the images' runtime environment is left as it is
+_NET = (f"export PIP_CERT={CONTAINER_CA} SSL_CERT_FILE={CONTAINER_CA} REQUESTS_CA_BUNDLE={CONTAINER_CA}; "
+        "[ -s $PIP_CERT ] || unset PIP_CERT SSL_CERT_FILE REQUESTS_CA_BUNDLE; ")
+
+
+def _copy_host_ca(ctx: str) -> None:
+    from .docker_workspace import host_ca_bundle
+
+    ca = host_ca_bundle()
+    Path(ctx, "host-ca.crt").write_bytes(Path(ca).read_bytes() if ca else b"")
+
+
+def env_dockerfile(base: str, spec, has_requirements: bool) -> str:
+    lines = [f"FROM {base}", f"COPY host-ca.crt {CONTAINER_CA}", f"RUN {_NET}python -m pip install -q -U pip"]
+    if spec.apt_packages:
+        lines.append("RUN apt-get update && apt-get install -y --no-install-recommends "
+                     + " ".join(shlex.quote(p) for p in spec.apt_packages) + " && rm -rf /var/lib/apt/lists/*")
+    if has_requirements:
+        lines += ["COPY requirements.txt /tmp/patchwright-requirements.txt",
+                  f"RUN {_NET}python -m pip install -r /tmp/patchwright-requirements.txt"]
+    if spec.pip_packages:
+        lines.append(f"RUN {_NET}python -m pip install " + " ".join(shlex.quote(p) for p in spec.pip_packages))
+    return "\n".join(lines) + "\n"
+
+
+def instance_dockerfile(env: str, spec) -> str:
+    steps = [*spec.pre_install, *( [spec.install] if spec.install else [])]
+    script = " && ".join(f"({s})" for s in steps) if steps else "true"
+    commit = ("git -c user.name=patchwright -c user.email=patchwright@localhost commit -q --allow-empty -am "
+              "'patchwright: environment setup'")
+    return (f"FROM {env}\nCOPY repo {TESTBED}\nWORKDIR {TESTBED}\n"
+            f"RUN git config --global --add safe.directory '*'\n"
+            f"RUN {_NET}{script}\nRUN {commit}\n")
+
+
+def env_image_tag(instance, spec, source) -> tuple[str, str, str]:
+    """(tag, Dockerfile, requirements text) of the environment image for an instance's spec."""
+    base = base_tag_for(spec.python)
+    commit = instance.environment_setup_commit or instance.base_commit
+    reqs = _requirements_text(spec, source, commit) if spec.requirements else ""
+    dockerfile = env_dockerfile(base, spec, bool(reqs))
+    from .specs import digest
+
+    h = digest(dockerfile, reqs)
+    tag = f"{ENV_REPO}:{_tag_part(instance.repo_slug.lower())}-{_tag_part(instance.version or 'any')}-{h}"
+    return tag, dockerfile, reqs
+
+
+def base_tag_for(python: str) -> str:
+    """The base image for a Python version: an existing one, else the one ensure_base_image builds."""
+    return find_base_image(python) or ensure_base_image(python)
+
+
+def ensure_env_image(instance, spec, source, say=None) -> tuple[str, bool]:
+    """The environment image for an instance (built when missing); (tag, built now)."""
+    tag, dockerfile, reqs = env_image_tag(instance, spec, source)
+    with _lock_for(tag):
+        if image_exists(tag):
+            return tag, False
+        if say:
+            say(f"building {tag}")
+        with tempfile.TemporaryDirectory(prefix="patchwright-env-") as ctx:
+            Path(ctx, "Dockerfile").write_text(dockerfile)
+            _copy_host_ca(ctx)
+            if reqs:
+                Path(ctx, "requirements.txt").write_text(reqs)
+            labels = {LABEL: "1", LABEL_KIND: "env", LABEL_ENV: f"{instance.repo}@{instance.version}"}
+            build_image(tag, ctx, labels)
+        return tag, True
+
+
+def instance_image_tag(instance, spec, env_tag: str) -> str:
+    from .sources import EXPORT_RECIPE
+    from .specs import digest
+
+    h = digest(env_tag, instance.repo, instance.base_commit, instance_dockerfile(env_tag, spec), EXPORT_RECIPE)
+    return f"{INSTANCE_REPO}:{_tag_part(instance.instance_id.lower())}-{h}"
+
+
+def official_image_name(instance_id: str) -> str:
+    """The official SWE-bench instance image of an instance (x86_64)."""
+    return f"swebench/sweb.eval.x86_64.{instance_id.replace('__', '_1776_')}:latest".lower()
+
+
+def pull_image(name: str) -> str:
+    """Pull an image from a registry (unless present); ImageNotFound when none answers."""
+    import docker
+
+    from .errors import ImageNotFound
+
+    client = docker_client(timeout=3600)
+    if _image_exists(client, name):
+        return name
+    repo, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "latest")
+    try:
+        client.images.pull(repo, tag=tag or "latest")
+    except docker.errors.APIError as exc:
+        raise ImageNotFound(f"cannot pull {name} ({str(exc).splitlines()[0][:120]}); no registry answers "
+                            "here: build images locally instead (the default --image-source build)") from None
+    return name
+
+
+@dataclass
+class InstanceImage:
+    """The image an instance runs in and how it was obtained."""
+
+    tag: str
+    """The image to start the workspace from (the repository is at /testbed)."""
+    source: str
+    """`build` (our layers), `official` (SWE-bench's image) or `instance` (named by the instance)."""
+    built: list[str] = field(default_factory=list)
+    """Tags built by this call (empty on a cache hit)."""
+    build_log: str = ""
+    """The build output of what was built now."""
+
+
+def ensure_instance_image(instance, spec=None, *, mirrors=None, specs=None, image_source: str = "build",
+                          online: bool = True, say=None) -> InstanceImage:
+    """The image for an instance: its own `image`, the official one, or our environment + instance layers.
+
+    Tags are content-addressed (spec, requirements, base commit), so an unchanged spec never
+    rebuilds. Raises ImageBuildError (with the log) when a build fails, UserError when the
+    repository or a base cannot be had.
+    """
+    if instance.image:
+        return InstanceImage(pull_image(instance.image), "instance")
+    if image_source == "official":
+        return InstanceImage(pull_image(official_image_name(instance.instance_id)), "official")
+    if spec is None:
+        from .specs import SpecTable
+
+        spec = (specs or SpecTable()).for_instance(instance)
+    from .sources import export_commit, repo_source
+
+    source = repo_source(instance, mirrors, online=online)
+    built: list[str] = []
+    env_tag, env_built = ensure_env_image(instance, spec, source, say)
+    if env_built:
+        built.append(env_tag)
+    tag = instance_image_tag(instance, spec, env_tag)
+    log = ""
+    with _lock_for(tag):
+        if not image_exists(tag):
+            if say:
+                say(f"building {tag}")
+            with tempfile.TemporaryDirectory(prefix="patchwright-inst-") as ctx:
+                export_commit(source, instance.base_commit, Path(ctx, "repo"))
+                Path(ctx, "Dockerfile").write_text(instance_dockerfile(env_tag, spec))
+                labels = {LABEL: "1", LABEL_KIND: "instance", LABEL_INSTANCE: instance.instance_id,
+                          LABEL_ENV: env_tag}
+                log = build_image(tag, ctx, labels)
+            built.append(tag)
+    return InstanceImage(tag, "build", built, log)
+
+
+def list_images(kinds: tuple[str, ...] = ("env", "instance")) -> list[dict]:
+    """patchwright's environment and instance images: tag, kind, size (bytes), created."""
+    client = docker_client()
+    rows = []
+    for img in client.images.list(filters={"label": LABEL}):
+        kind = img.labels.get(LABEL_KIND, "")
+        if kind not in kinds:
+            continue
+        rows.append({"tag": img.tags[0] if img.tags else img.short_id, "kind": kind,
+                     "instance": img.labels.get(LABEL_INSTANCE, ""), "env": img.labels.get(LABEL_ENV, ""),
+                     "size": img.attrs.get("Size", 0), "created": img.attrs.get("Created", "")})
+    return sorted(rows, key=lambda r: (r["kind"], r["tag"]))
+
+
+def remove_images(kinds: tuple[str, ...] = ("env", "instance")) -> list[str]:
+    """Remove patchwright's images of these kinds (instances first); returns the removed tags."""
+    import docker
+
+    client = docker_client()
+    removed = []
+    rows = list_images(kinds)
+    for row in sorted(rows, key=lambda r: r["kind"] != "instance"):
+        try:
+            client.images.remove(row["tag"], force=True)
+            removed.append(row["tag"])
+        except docker.errors.ImageNotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:
+                raise
+    return removed

@@ -18,6 +18,8 @@ from . import __version__
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("doctor", "doctor", "Check Python, the Docker engine, the base image and model API keys."),
     "exec": ("exec_cmd", "exec_cmd", "Run one command in a sandbox copy of a repository."),
+    "eval": ("eval", "eval_cmd", "Score predictions SWE-bench style (builtin suite or a JSONL dataset)."),
+    "images": ("images", "images", "Build, list and remove environment and instance images."),
 }
 
 

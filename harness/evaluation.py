@@ -1,0 +1,217 @@
+"""Evaluate predictions: per instance, image -> container -> model patch -> test patch -> tests -> grade.
+
+`evaluate_instance` does one; `evaluate` does many with worker threads and writes the reports.
+Every failure of one instance (an image that does not build, a patch that does not apply, tests
+that hang) is recorded for that instance and the others go on.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from .errors import UserError
+from .grading import (
+    APPLY_PATCH_FAIL,
+    APPLY_PATCH_PASS,
+    END_TEST_OUTPUT,
+    START_TEST_OUTPUT,
+    TEST_EXIT_CODE,
+    TESTS_TIMEOUT,
+    grade,
+)
+from .images import ImageBuildError, InstanceImage, ensure_instance_image
+from .instance import Instance, Prediction
+from .patching import apply_patch, patch_files
+from .specs import Spec, SpecTable
+from .testing import changed_test_files, run_tests
+
+Status = Literal["resolved", "unresolved", "empty_patch", "patch_failed", "error"]
+OFFICIAL_PRELUDE = "source /opt/miniconda3/bin/activate && conda activate testbed"
+
+
+class Outcome(BaseModel):
+    """The result of evaluating one prediction."""
+
+    instance_id: str
+    """The instance."""
+    status: Status
+    """resolved, unresolved, empty_patch, patch_failed or error."""
+    model_name_or_path: str = ""
+    """Who made the patch."""
+    patch_method: str = ""
+    """How the model patch went in: `git apply`, `patch --fuzz`, `failed` (empty when not tried)."""
+    timed_out: bool = False
+    """The tests ran past their timeout and were killed (graded as failed)."""
+    error: str = ""
+    """One line on what went wrong, for status `error`."""
+    image: str = ""
+    """The image the tests ran in."""
+    images_built: list[str] = Field(default_factory=list)
+    """Images built for this instance (empty on a cache hit)."""
+    report: dict = Field(default_factory=dict)
+    """The official report.json entry (patch_is_None, patch_exists, patch_successfully_applied,
+    resolved, tests_status)."""
+    durations: dict[str, float] = Field(default_factory=dict)
+    """Seconds per phase: image, start, patch, tests, total; `overhead` is total minus tests."""
+
+
+@dataclass
+class EvalOptions:
+    """How to evaluate (the same for every instance of a run)."""
+
+    specs: SpecTable = field(default_factory=SpecTable)
+    """Where environment specs come from (user files first)."""
+    mirrors: str | None = None
+    """Directory of bare git mirrors named owner__name."""
+    image_source: str = "build"
+    """`build` (our layers) or `official` (SWE-bench's images, pulled from a registry)."""
+    online: bool = True
+    """Whether a repository without a mirror may be cloned."""
+    timeout: float | None = None
+    """Test timeout in seconds (default: the spec's test_timeout)."""
+    report_dir: Path | None = None
+    """Where per-instance directories go (patch.diff, test_output.txt, report.json); None: nowhere."""
+    say: Callable[[str], None] | None = None
+    """Receives one-line progress messages (image builds)."""
+
+
+def _reset_and_apply_tests(ws, instance: Instance) -> tuple[bool, str]:
+    """Put the files the test patch touches back to base_commit, then apply the test patch."""
+    olds = [old for old, _new in patch_files(instance.test_patch) if old != "/dev/null"]
+    out = []
+    if olds:
+        res = ws.run(f"git checkout {shlex.quote(instance.base_commit)} -- "
+                     + " ".join(shlex.quote(p) for p in olds), 120)
+        out.append(res.output)
+    ws.write_file("/tmp/patchwright-test.diff", instance.test_patch if instance.test_patch.endswith("\n")
+                  else instance.test_patch + "\n")
+    res = ws.run("git apply -v /tmp/patchwright-test.diff", 120)
+    out.append(res.output)
+    return res.ok, "".join(out)
+
+
+def run_eval(ws, instance: Instance, spec: Spec, model_patch: str, *, timeout: float | None = None,
+             prelude: str = "") -> tuple[str, str, bool, dict[str, float]]:
+    """In an open workspace: apply the model patch, the test patch, run the tests.
+
+    Returns (log in the official layout, patch method, timed out, durations). The workspace is
+    left patched; grading the log is up to the caller.
+    """
+    t0 = time.monotonic()
+    lines: list[str] = []
+    applied = apply_patch(ws, model_patch)
+    durations = {"patch": time.monotonic() - t0}
+    lines.append(applied.output)
+    if not applied.applied:
+        lines.append(f"{APPLY_PATCH_FAIL}\n")
+        return "".join(lines), applied.method, False, durations
+    lines.append(f"{APPLY_PATCH_PASS} ({applied.method})\n")
+    if spec.eval_install:
+        res = ws.run(f"{prelude}\n{spec.eval_install}" if prelude else spec.eval_install, 1200)
+        lines.append(f"$ {spec.eval_install}\n{res.output}\n")
+    t1 = time.monotonic()
+    if instance.eval_script:
+        ws.write_file("/tmp/patchwright-eval.sh", instance.eval_script)
+        res = ws.run("bash /tmp/patchwright-eval.sh", timeout or spec.test_timeout, max_output=20_000_000)
+        lines.append(res.output)
+        timed_out, exit_code = res.timed_out, res.exit_code
+        if START_TEST_OUTPUT not in res.output:
+            lines.append(f"\n{START_TEST_OUTPUT}\n{END_TEST_OUTPUT}\n")
+    else:
+        ok, out = _reset_and_apply_tests(ws, instance)
+        lines.append(out)
+        if not ok:
+            lines.append(f"{APPLY_PATCH_FAIL} (test patch)\n")
+            return "".join(lines), applied.method, False, durations
+        run = run_tests(ws, spec, files=changed_test_files(instance.test_patch), timeout=timeout, prelude=prelude)
+        lines.append(f"+ {run.command}\n{START_TEST_OUTPUT}\n{run.output}\n{END_TEST_OUTPUT}\n")
+        timed_out, exit_code = run.timed_out, run.exit_code
+    lines.append(f"{TEST_EXIT_CODE}: {exit_code}\n")
+    if timed_out:
+        lines.append(f"{TESTS_TIMEOUT} after {timeout or spec.test_timeout:.0f} s\n")
+    durations["tests"] = time.monotonic() - t1
+    return "".join(lines), applied.method, timed_out, durations
+
+
+def evaluate_instance(instance: Instance, prediction: Prediction, opts: EvalOptions | None = None) -> Outcome:
+    """Evaluate one prediction end to end; never raises for a problem of this instance alone."""
+    from .docker_workspace import DockerWorkspace
+    from .reports import write_instance
+
+    opts = opts or EvalOptions()
+    start = time.monotonic()
+    patch = prediction.model_patch
+    out = Outcome(instance_id=instance.instance_id, status="error", model_name_or_path=prediction.model_name_or_path)
+    log = ""
+    build_log = ""
+    try:
+        if patch is None or not patch.strip():
+            out.status = "empty_patch"
+            out.report = {instance.instance_id: {"patch_is_None": patch is None, "patch_exists": False,
+                                                 "patch_successfully_applied": False, "resolved": False}}
+            return out
+        spec = opts.specs.for_instance(instance)
+        t = time.monotonic()
+        image: InstanceImage = ensure_instance_image(instance, spec, mirrors=opts.mirrors,
+                                                     image_source=opts.image_source, online=opts.online,
+                                                     say=opts.say)
+        out.durations["image"] = time.monotonic() - t
+        out.image, out.images_built, build_log = image.tag, image.built, image.build_log
+        prelude = OFFICIAL_PRELUDE if image.source == "official" else ""
+        t = time.monotonic()
+        with DockerWorkspace(image.tag, network=False, timeout=spec.test_timeout) as ws:
+            out.durations["start"] = time.monotonic() - t
+            log, out.patch_method, out.timed_out, durs = run_eval(ws, instance, spec, patch,
+                                                                  timeout=opts.timeout, prelude=prelude)
+            out.durations.update(durs)
+        out.report = grade(instance, log, log_parser=spec.log_parser, eval_type=spec.eval_type, model_patch=patch)
+        entry = out.report[instance.instance_id]
+        if entry["resolved"]:
+            out.status = "resolved"
+        elif out.patch_method == "failed":
+            out.status = "patch_failed"
+        elif APPLY_PATCH_FAIL in log:
+            out.status, out.error = "error", "the test patch did not apply"
+        else:
+            out.status = "unresolved"
+    except ImageBuildError as exc:
+        out.error, build_log = str(exc), exc.log
+    except UserError as exc:
+        out.error = str(exc)
+    except Exception as exc:  # one instance's failure must not stop the run
+        out.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}"
+    finally:
+        out.durations["total"] = time.monotonic() - start
+        if "tests" in out.durations:
+            out.durations["overhead"] = out.durations["total"] - out.durations["tests"] - out.durations.get("image", 0)
+        if opts.report_dir is not None:
+            write_instance(Path(opts.report_dir), out, patch or "", log, build_log)
+    return out
+
+
+def evaluate(instances: list[Instance], predictions: dict[str, Prediction], opts: EvalOptions | None = None, *,
+             workers: int = 1, on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Evaluate the predictions of `instances` (those without a prediction are skipped), `workers` at a time.
+
+    Workers that need the same image wait for one build of it (a lock per tag). Outcomes come
+    back in the instances' order.
+    """
+    opts = opts or EvalOptions()
+    todo = [i for i in instances if i.instance_id in predictions]
+    results: dict[str, Outcome] = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(evaluate_instance, i, predictions[i.instance_id], opts): i for i in todo}
+        for fut in as_completed(futures):
+            o = fut.result()
+            results[o.instance_id] = o
+            if on_result:
+                on_result(o)
+    return [results[i.instance_id] for i in todo]

@@ -1,0 +1,188 @@
+"""Task instances and predictions: SWE-bench's records, read from JSONL (or the built-in suite).
+
+An `Instance` carries the SWE-bench fields plus the optional ones newer dataset releases add
+(`image`, `eval_script`, `log_parser`, `eval_type`) and our own `spec` (an inline environment
+spec). A `Prediction` is one line of SWE-bench's predictions JSONL.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import UserError
+
+BUILTIN = "builtin"
+"""The dataset name of the built-in task suite."""
+
+
+def _test_list(value: Any) -> list[str]:
+    """SWE-bench stores FAIL_TO_PASS / PASS_TO_PASS as JSON text in some releases, lists in others."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError("must be a list of test names (or JSON text of one)") from None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of test names")
+    return value
+
+
+class Instance(BaseModel):
+    """One task: a repository at a commit, an issue, the gold fix and the tests that judge a fix."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    instance_id: str
+    """Unique id, `owner__name-NUMBER` by SWE-bench's convention."""
+    repo: str
+    """Repository as `owner/name`; its git source comes from `--mirrors DIR` or a clone."""
+    base_commit: str
+    """The commit the issue was filed against; the workspace starts there."""
+    problem_statement: str = ""
+    """The issue text the agent is given."""
+    patch: str = ""
+    """The gold fix (unified diff); `--predictions gold` evaluates it."""
+    test_patch: str = ""
+    """Tests added or changed with the fix; applied before the tests run."""
+    FAIL_TO_PASS: list[str] = Field(default_factory=list)
+    """Tests that fail before the fix and must pass after it."""
+    PASS_TO_PASS: list[str] = Field(default_factory=list)
+    """Tests that pass before the fix and must still pass after it."""
+    version: str = ""
+    """The repository's release line; selects the environment spec."""
+    environment_setup_commit: str = ""
+    """The commit whose requirement files the environment is built from (base_commit when empty)."""
+    hints_text: str = ""
+    """Comments on the issue before the fix (not shown to the agent by default)."""
+    created_at: str = ""
+    """When the fix was made."""
+    image: str | None = None
+    """A ready instance image (newer SWE-bench releases); used instead of building one."""
+    spec: dict[str, Any] | None = None
+    """An inline environment spec (fields of harness.specs.Spec); wins over shipped specs."""
+    eval_script: str | None = None
+    """A ready evaluation script (newer releases): run after the model patch instead of our test step."""
+    log_parser: str | None = None
+    """The log parser by name (official names such as `parse_log_pytest` are accepted)."""
+    eval_type: str | None = None
+    """`pass_and_fail` (default) or `fail_only` (a test absent from the log counts as passed)."""
+
+    @field_validator("FAIL_TO_PASS", "PASS_TO_PASS", mode="before")
+    @classmethod
+    def _lists(cls, v: Any) -> list[str]:
+        return _test_list(v)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, v: Any) -> str:
+        return "" if v is None else str(v)
+
+    @property
+    def repo_slug(self) -> str:
+        """`owner__name`, the directory name of the repository's mirror."""
+        return self.repo.replace("/", "__")
+
+
+class Prediction(BaseModel):
+    """One line of a predictions file (SWE-bench's format)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    instance_id: str
+    """The instance this patch is for."""
+    model_name_or_path: str = "unknown"
+    """Who made the patch."""
+    model_patch: str | None = None
+    """The patch (unified diff); None or "" is an empty prediction."""
+
+
+class LineError(BaseModel):
+    """A line of a JSONL file that could not be read."""
+
+    path: str
+    """The file."""
+    line: int
+    """1-based line number."""
+    message: str
+    """What is wrong with it."""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+def _read_jsonl(path: Path, model: type[BaseModel]) -> tuple[list[Any], list[LineError]]:
+    if not path.is_file():
+        raise UserError(f"no such file: {path}")
+    records, errors = [], []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                errors.append(LineError(path=str(path), line=n, message=f"not JSON ({exc.msg})"))
+                continue
+            if not isinstance(data, dict):
+                errors.append(LineError(path=str(path), line=n, message="not a JSON object"))
+                continue
+            try:
+                records.append(model.model_validate(data))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"]) or "record"
+                errors.append(LineError(path=str(path), line=n, message=f"{where}: {first['msg']}"))
+    return records, errors
+
+
+def load_instances(dataset: str | Path, ids: list[str] | None = None, *, strict: bool = True) -> list[Instance]:
+    """The instances of a dataset: a JSONL path, or `builtin` for the built-in suite.
+
+    `ids` keeps only those instances (in the dataset's order); an id the dataset lacks is a
+    UserError. With strict=True a malformed line is a UserError naming its line number.
+    """
+    if str(dataset) == BUILTIN:
+        from .builtin import builtin_instances
+
+        instances = builtin_instances()
+    else:
+        instances, errors = _read_jsonl(Path(dataset), Instance)
+        if errors and strict:
+            raise UserError(f"malformed dataset line: {errors[0]}" +
+                            (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+    seen: set[str] = set()
+    for inst in instances:
+        if inst.instance_id in seen:
+            raise UserError(f"instance id {inst.instance_id} appears twice in {dataset}")
+        seen.add(inst.instance_id)
+    if ids:
+        unknown = [i for i in ids if i not in seen]
+        if unknown:
+            raise UserError(f"unknown instance id(s) in {dataset}: {', '.join(unknown[:5])}"
+                            + (" …" if len(unknown) > 5 else ""))
+        wanted = set(ids)
+        instances = [i for i in instances if i.instance_id in wanted]
+    return instances
+
+
+def load_predictions(path: str | Path) -> tuple[dict[str, Prediction], list[LineError]]:
+    """Predictions by instance id, and the lines that could not be read (with their numbers).
+
+    A later line for the same instance replaces an earlier one.
+    """
+    preds, errors = _read_jsonl(Path(path), Prediction)
+    return {p.instance_id: p for p in preds}, errors
+
+
+def synthetic_predictions(instances: list[Instance], kind: str) -> dict[str, Prediction]:
+    """`gold` (each instance's own fix) or `empty` predictions for instances."""
+    if kind not in ("gold", "empty"):
+        raise ValueError(kind)
+    return {i.instance_id: Prediction(instance_id=i.instance_id, model_name_or_path=kind,
+                                      model_patch=i.patch if kind == "gold" else "") for i in instances}

@@ -1,0 +1,176 @@
+"""Environment specs as data: per repository and version, what to install and how to test.
+
+Shipped specs are the YAML files beside this module, one per repository::
+
+    repo: psf/requests
+    defaults: {python: "3.9", install: "python -m pip install .", test_cmd: "pytest -rA"}
+    versions:
+      "2.3": {}
+      "0.14": {pip_packages: ["pytest==4.6.11"]}
+
+A version's fields are laid over `defaults`; `"*"` matches any version not listed. A user's
+`--specs FILE` (YAML or JSON, one such document or a list of them) wins over the shipped ones,
+an instance's inline `spec` wins over both, and a repository no spec names gets `DEFAULT_SPEC`
+(install the project with pip, run pytest).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..errors import UserError
+from ..instance import Instance
+
+SPEC_DIR = Path(__file__).resolve().parent
+
+
+class Spec(BaseModel):
+    """How to build an environment for a repository version and how to run its tests."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    python: str = "3.11"
+    """Python version; offline it picks the Debian base (3.9 bullseye, 3.11 bookworm, 3.13 trixie)."""
+    apt_packages: list[str] = []
+    """Debian packages installed into the environment image."""
+    pip_packages: list[str] = []
+    """pip requirements installed into the environment image (after `requirements`)."""
+    requirements: list[str] = []
+    """Requirement files in the repository (read at environment_setup_commit) installed into the
+    environment image; the first that exists is used, `-r` includes are followed."""
+    pre_install: list[str] = []
+    """Shell commands run in the repository before `install` (in the instance image)."""
+    install: str = "python -m pip install -e ."
+    """Installs the repository itself (in the instance image, with the network)."""
+    eval_install: str | None = None
+    """Run again after the patches, before the tests (network off), e.g. to rebuild extensions."""
+    test_cmd: str = "python -m pytest -rA"
+    """The test command; test directives (files or modules) are appended."""
+    directives: Literal["files", "django", "none"] = "files"
+    """How test_patch files become arguments: as paths, as django test modules, or not at all."""
+    log_parser: str = "pytest"
+    """The parser that turns the test log into per-test status (harness.log_parsers)."""
+    eval_type: Literal["pass_and_fail", "fail_only"] = "pass_and_fail"
+    """`fail_only`: a test absent from the log counts as passed."""
+    env: dict[str, str] = {}
+    """Environment variables for the tests."""
+    test_timeout: int = 1800
+    """Seconds the test command may run before it is killed and graded as failed."""
+    offline: bool = True
+    """False when the environment cannot be built from PyPI and Debian alone (documented why)."""
+    note: str = ""
+    """Why the spec is the way it is (shown in `patchwright images list` and the docs)."""
+
+    def env_recipe(self) -> dict[str, Any]:
+        """The fields that make up the environment image (its tag hashes them)."""
+        return {"python": self.python, "apt": self.apt_packages, "pip": self.pip_packages,
+                "requirements": self.requirements}
+
+    def install_recipe(self) -> dict[str, Any]:
+        """The fields that make up the instance image on top of the environment."""
+        return {"pre_install": self.pre_install, "install": self.install}
+
+
+DEFAULT_SPEC = Spec(note="default for a repository without a spec: pip install -e ., pytest -rA")
+
+
+def _parse_doc(doc: Any, origin: str) -> dict[str, dict[str, Spec]]:
+    """{repo: {version: Spec}} from one spec document."""
+    if not isinstance(doc, dict) or "repo" not in doc:
+        raise UserError(f"{origin}: a spec document needs `repo:` and `versions:` (or `defaults:`)")
+    repo = str(doc["repo"])
+    defaults = doc.get("defaults") or {}
+    versions = doc.get("versions") or {"*": {}}
+    out: dict[str, Spec] = {}
+    for version, fields in versions.items():
+        try:
+            out[str(version)] = Spec.model_validate({**defaults, **(fields or {})})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise UserError(f"{origin}: {repo} {version}: {where}: {first['msg']}") from None
+    return {repo: out}
+
+
+def read_spec_file(path: str | Path) -> dict[str, dict[str, Spec]]:
+    """Specs from a YAML or JSON file holding one document, a list of them, or several YAML documents."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"no such spec file: {path}")
+    try:
+        text = p.read_text(encoding="utf-8")
+        docs = [json.loads(text)] if p.suffix == ".json" else list(yaml.safe_load_all(text))
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from None
+    flat: list[Any] = []
+    for d in docs:
+        flat.extend(d if isinstance(d, list) else [d])
+    table: dict[str, dict[str, Spec]] = {}
+    for d in flat:
+        if d is None:
+            continue
+        for repo, versions in _parse_doc(d, str(path)).items():
+            table.setdefault(repo, {}).update(versions)
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_specs() -> dict[str, dict[str, Spec]]:
+    """The specs shipped with patchwright, by repository and version."""
+    table: dict[str, dict[str, Spec]] = {}
+    for f in sorted(SPEC_DIR.glob("*.yaml")) + sorted(SPEC_DIR.glob("*.json")):
+        for repo, versions in read_spec_file(f).items():
+            table.setdefault(repo, {}).update(versions)
+    return table
+
+
+class SpecTable:
+    """Looks specs up: an instance's inline spec, then user files, then shipped ones, then the default."""
+
+    def __init__(self, user_files: list[str | Path] | None = None):
+        self.user: dict[str, dict[str, Spec]] = {}
+        for f in user_files or []:
+            for repo, versions in read_spec_file(f).items():
+                self.user.setdefault(repo, {}).update(versions)
+
+    def lookup(self, repo: str, version: str) -> tuple[Spec, str]:
+        """The spec for a repository version and where it came from (`user`, `shipped`, `default`)."""
+        for origin, table in (("user", self.user), ("shipped", shipped_specs())):
+            versions = table.get(repo)
+            if versions is None:
+                continue
+            if version in versions:
+                return versions[version], origin
+            if "*" in versions:
+                return versions["*"], origin
+        return DEFAULT_SPEC, "default"
+
+    def for_instance(self, instance: Instance) -> Spec:
+        """The spec an instance is built and tested with; its own log_parser/eval_type win."""
+        if instance.spec:
+            try:
+                spec = Spec.model_validate(instance.spec)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise UserError(f"{instance.instance_id}: inline spec: {'.'.join(map(str, first['loc']))}: "
+                                f"{first['msg']}") from None
+        else:
+            spec = self.lookup(instance.repo, instance.version)[0]
+        overrides: dict[str, Any] = {}
+        if instance.log_parser:
+            overrides["log_parser"] = instance.log_parser
+        if instance.eval_type:
+            overrides["eval_type"] = instance.eval_type
+        return spec.model_copy(update=overrides) if overrides else spec
+
+
+def digest(*parts: Any) -> str:
+    """A short content hash of JSON-able parts (image tags are made of these)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -1,0 +1,112 @@
+"""`patchwright eval`: score predictions the way SWE-bench does, offline, with our images."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from harness.errors import UserError
+
+
+def _split_ids(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    if value.startswith("@"):
+        return [line.strip() for line in Path(value[1:]).read_text().splitlines() if line.strip()]
+    return [v.strip() for v in value.replace(",", " ").split() if v.strip()]
+
+
+@click.command("eval")
+@click.option("--dataset", default="builtin", show_default=True,
+              help="`builtin` or a SWE-bench JSONL file of instances.")
+@click.option("--predictions", required=True,
+              help="A predictions JSONL file (instance_id, model_name_or_path, model_patch), `gold` or `empty`.")
+@click.option("--instances", "instance_ids", default=None,
+              help="Only these instance ids (comma or space separated, or @FILE with one per line).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Instances evaluated at once.")
+@click.option("--mirrors", type=click.Path(file_okay=False), default=None,
+              help="Directory of bare git mirrors named owner__name (else repositories are cloned).")
+@click.option("--specs", "spec_files", multiple=True, type=click.Path(dir_okay=False),
+              help="An environment spec file (YAML/JSON) that wins over the shipped specs; repeatable.")
+@click.option("--image-source", type=click.Choice(["build", "official"]), default="build", show_default=True,
+              help="`build` our images, or pull the official SWE-bench instance images (needs a registry).")
+@click.option("--timeout", type=float, default=None, help="Test timeout in seconds (default: the spec's).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
+              help="Report directory (default: ./eval-reports/<dataset>-<predictions>).")
+@click.option("--offline", is_flag=True, help="Never clone a repository (only --mirrors and builtin).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+def eval_cmd(dataset, predictions, instance_ids, workers, mirrors, spec_files, image_source, timeout, report_dir,
+             offline, as_json):
+    """Evaluate PREDICTIONS on DATASET: apply each patch, run FAIL_TO_PASS and PASS_TO_PASS, grade.
+
+    Writes a directory per instance (patch.diff, test_output.txt, report.json) and summary.json /
+    summary.md. The summary JSON (--json) has: dataset, total, resolved, resolved_rate, counts and
+    ids per status (resolved, unresolved, empty_patch, patch_failed, error), errors (id -> one
+    line), timed_out, patch_methods, images_built, malformed_prediction_lines, unknown_instance_ids.
+    Exit status 0 when the run completed (whatever was resolved), 2 on bad input.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from harness.evaluation import EvalOptions, evaluate
+    from harness.instance import load_instances, load_predictions, synthetic_predictions
+    from harness.reports import summarize, write_summary
+    from harness.specs import SpecTable
+
+    err = Console(stderr=True)
+    ids = _split_ids(instance_ids)
+    instances = load_instances(dataset, ids)
+    malformed: list[str] = []
+    unknown: list[str] = []
+    if predictions in ("gold", "empty"):
+        preds = synthetic_predictions(instances, predictions)
+    else:
+        preds, errors = load_predictions(predictions)
+        malformed = [str(e) for e in errors]
+        for e in errors:
+            err.print(f"[yellow]warning:[/] malformed prediction line {e}", highlight=False)
+        known = {i.instance_id for i in load_instances(dataset)} if ids else {i.instance_id for i in instances}
+        unknown = sorted(set(preds) - known)
+        for u in unknown:
+            err.print(f"[yellow]warning:[/] prediction for unknown instance id {u} (not in {dataset})",
+                      highlight=False)
+        if not preds and errors:
+            raise UserError(f"no readable prediction in {predictions} ({len(errors)} malformed line(s))")
+    todo = [i for i in instances if i.instance_id in preds]
+    if not todo:
+        raise UserError("nothing to evaluate: no prediction matches an instance of the dataset"
+                        + (" (check --instances)" if ids else ""))
+    name = Path(str(dataset)).stem
+    pname = predictions if predictions in ("gold", "empty") else Path(predictions).stem
+    out_dir = Path(report_dir or Path("eval-reports") / f"{name}-{pname}")
+    opts = EvalOptions(specs=SpecTable(list(spec_files)), mirrors=mirrors, image_source=image_source,
+                       online=not offline, timeout=timeout, report_dir=out_dir,
+                       say=lambda m: err.print(f"  {m}", highlight=False, style="dim"))
+    progress = Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                        TimeElapsedColumn(), console=err, transient=False, disable=not err.is_terminal)
+    with progress:
+        task = progress.add_task("", total=len(todo))
+
+        def on_result(o):
+            progress.advance(task)
+            progress.update(task, description=f"{o.instance_id}: {o.status}")
+            if not err.is_terminal:
+                extra = f" ({o.error})" if o.error else ""
+                err.print(f"{o.instance_id}: {o.status}{extra}", highlight=False)
+
+        outcomes = evaluate(todo, preds, opts, workers=workers, on_result=on_result)
+    summary = summarize(outcomes, dataset=str(dataset), malformed=malformed, unknown_ids=unknown)
+    summary["report_dir"] = str(out_dir)
+    write_summary(out_dir, summary)
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        from harness.reports import markdown
+
+        click.echo(markdown(summary).rstrip())
+        click.echo(f"\nreports: {out_dir}")
+    return 0
