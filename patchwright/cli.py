@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "exec": ("exec_cmd", "exec_cmd", "Run one command in a sandbox copy of a repository."),
     "eval": ("eval", "eval_cmd", "Score predictions SWE-bench style (builtin suite or a JSONL dataset)."),
     "images": ("images", "images", "Build, list and remove environment and instance images."),
+    "fix": ("fix", "fix", "Resolve an issue in a repository: localize, edit, test in a sandbox, write a patch."),
+    "demo": ("demo", "demo", "The offline demo: fix a bug in a sample project with a replayed model, in Docker."),
 }
 
 
