@@ -151,9 +151,10 @@ def is_test_file(path: str) -> bool:
     return bool(_TEST_FILE.search(path)) or "/tests/" in f"/{path}" or "/test/" in f"/{path}"
 
 
-def covering_tests(changed: list[str], files: list[str], read) -> list[str]:
+def covering_tests(changed: list[str], files: list[str], read_many) -> list[str]:
     """Test files that cover the changed source files: named after a changed module, or importing
-    it (`read(path) -> str` gives a file's text). The agent's reproduction test is not included."""
+    it. `read_many(paths) -> {path: bytes}` reads the test files in one go (only those not matched by
+    name). The agent's reproduction test is not included."""
     modules = {}
     for path in changed:
         if not path.endswith(".py") or is_test_file(path):
@@ -161,27 +162,22 @@ def covering_tests(changed: list[str], files: list[str], read) -> list[str]:
         stem = posixpath.splitext(posixpath.basename(path))[0]
         if stem == "__init__":
             stem = posixpath.basename(posixpath.dirname(path)) or stem
-        dotted = posixpath.splitext(path)[0].replace("/", ".").removesuffix(".__init__")
-        modules[stem] = dotted
+        modules[stem] = posixpath.splitext(path)[0].replace("/", ".").removesuffix(".__init__")
     if not modules:
         return []
-    out = []
-    for f in files:
-        if f == REPRO_TEST or not f.endswith(".py") or not _TEST_FILE.search(f):
-            continue
-        base = posixpath.basename(f)
-        if any(re.search(rf"(^|_){re.escape(stem)}(_|\.py$)", base) for stem in modules):
-            out.append(f)
-            continue
-        try:
-            text = read(f)
-        except (OSError, UnicodeDecodeError, ValueError):
-            continue
-        for stem, dotted in modules.items():
-            last = dotted.rsplit(".", 1)
-            if re.search(rf"^\s*(from|import)\s+[\w.]*\b{re.escape(stem)}\b", text, re.M) or (
-                    len(last) == 2 and re.search(rf"from\s+{re.escape(last[0])}\s+import\s+[^\n]*\b{re.escape(stem)}\b",
-                                                 text)):
-                out.append(f)
-                break
-    return out
+    tests = [f for f in files if f != REPRO_TEST and f.endswith(".py") and _TEST_FILE.search(f)]
+    named = {f for f in tests
+             if any(re.search(rf"(^|_){re.escape(stem)}(_|\.py$)", posixpath.basename(f)) for stem in modules)}
+    texts = read_many([f for f in tests if f not in named]) if len(named) < len(tests) else {}
+    imports = []
+    for stem, dotted in modules.items():
+        package = dotted.rsplit(".", 1)[0] if "." in dotted else ""
+        imports.append(re.compile(rf"^\s*(from|import)\s+[\w.]*\b{re.escape(stem)}\b", re.M))
+        if package:
+            imports.append(re.compile(rf"from\s+{re.escape(package)}\s+import\s+[^\n]*\b{re.escape(stem)}\b"))
+    found = set(named)
+    for f, data in texts.items():
+        text = data.decode("utf-8", errors="replace")
+        if any(p.search(text) for p in imports):
+            found.add(f)
+    return [f for f in tests if f in found]

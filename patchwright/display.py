@@ -38,7 +38,7 @@ class Progress:
     """The progress callback of a run (agent.runtime.Progress): one line per event worth keeping."""
 
     def __init__(self, console: Console | None = None):
-        self.console = console or Console(stderr=True, highlight=False)
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self.status = self.console.status("starting", spinner="dots") if self.console.is_terminal else None
         self.step = 0
 

@@ -55,11 +55,19 @@ def test_plan_for_a_users_command(command, parser, takes_files, final):
 def test_covering_tests_by_name_and_by_import():
     files = ["calc/stats.py", "calc/io.py", "tests/test_stats.py", "tests/test_reader.py", "tests/test_other.py",
              REPRO_TEST]
-    texts = {"tests/test_reader.py": "import json\nfrom calc.io import load\n", "tests/test_other.py": "import os\n",
-             "tests/test_stats.py": ""}
-    assert covering_tests(["calc/stats.py"], files, texts.__getitem__) == ["tests/test_stats.py"]
-    assert covering_tests(["calc/io.py"], files, texts.__getitem__) == ["tests/test_reader.py"]
-    assert covering_tests(["README.md"], files, texts.__getitem__) == []
+    texts = {"tests/test_reader.py": b"import json\nfrom calc.io import load\n", "tests/test_other.py": b"import os\n",
+             "tests/test_stats.py": b"", "tests/test_pkg.py": b"from calc import io\n"}
+    asked = []
+
+    def read_many(paths):
+        asked.append(sorted(paths))
+        return {p: texts[p] for p in paths}
+
+    files.append("tests/test_pkg.py")
+    assert covering_tests(["calc/stats.py"], files, read_many) == ["tests/test_stats.py"]
+    assert covering_tests(["calc/io.py"], files, read_many) == ["tests/test_reader.py", "tests/test_pkg.py"]
+    assert covering_tests(["README.md"], files, read_many) == []
+    assert asked[0] == ["tests/test_other.py", "tests/test_pkg.py", "tests/test_reader.py"]  # one read, no repeats
 
 
 def test_evidence_and_resolution():

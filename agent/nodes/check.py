@@ -28,7 +28,9 @@ def files_changed(diff: str) -> list[str]:
 def targets(rt: Runtime, diff: str) -> list[str] | None:
     """Test files to run for a patch: those covering the changed files, and the reproduction test;
     None (the whole suite) when no test file covers the change."""
-    covering = covering_tests(files_changed(diff), rt.ctx.file_list(), rt.workspace.read_file)
+    if not rt.plan.takes_files:
+        return None
+    covering = covering_tests(files_changed(diff), rt.ctx.file_list(), rt.workspace.read_many)
     if covering and rt.repro_exists():
         covering.append(REPRO_TEST)
     return covering or None

@@ -30,6 +30,7 @@ def edit(rt: Runtime, state: AgentState) -> dict:
     model_time = time.monotonic() - start
     messages.append(turn.message)
     malformed = state.get("malformed", 0)
+    changed = False
     for call in turn.tool_calls:
         if call.error:
             malformed += 1
@@ -39,8 +40,9 @@ def edit(rt: Runtime, state: AgentState) -> dict:
         rt.say("tool", name=call.name, arguments=call.arguments)
         result = TOOLS.call(rt.ctx, call.name, call.arguments)
         messages.append(Message.tool(call, result.text, is_error=result.is_error))
-    ran = [c for c in turn.tool_calls if not c.error]
-    diff = rt.diff() if any(c.name in MUTATING for c in ran) else state.get("diff", "")
+        # a refused edit changes nothing; a shell command or a test run may change anything
+        changed |= call.name in MUTATING and (not result.is_error or call.name in ("bash", "run_tests"))
+    diff = rt.diff() if changed else state.get("diff", "")
     update: dict = {"messages": [m.to_dict() for m in messages], "malformed": malformed, "diff": diff,
                     "edits_done": not turn.tool_calls, **rt.spent()}
     if malformed >= rt.config.max_malformed:

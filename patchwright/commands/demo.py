@@ -53,7 +53,7 @@ def demo(kind, keep):
     from .. import api
     from ..display import Progress, summary
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     issue = (SAMPLE / "ISSUE.md").read_text(encoding="utf-8")
     tmp = Path(tempfile.mkdtemp(prefix="patchwright-demo-"))
     try:

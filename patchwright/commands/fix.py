@@ -61,7 +61,7 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
     from .. import api
     from ..display import Progress, summary
 
-    console = Console(stderr=as_json, highlight=False)
+    console = Console(stderr=as_json, highlight=False, soft_wrap=True)
     with Progress() as progress:
         if resume_dir:
             if repo or issue or issue_file or model_spec:
