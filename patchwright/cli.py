@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "images": ("images", "images", "Build, list and remove environment and instance images."),
     "fix": ("fix", "fix", "Resolve an issue in a repository: localize, edit, test in a sandbox, write a patch."),
     "demo": ("demo", "demo", "The offline demo: fix a bug in a sample project with a replayed model, in Docker."),
+    "tool": ("tool", "tool", "Run one agent tool (view, search, edit...) on a repository copy, or list the tools."),
 }
 
 

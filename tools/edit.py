@@ -1,0 +1,196 @@
+"""Editing tools: whole definitions by name, exact text replacement, new files, undo.
+
+Every edit goes through the guard (tools/guard.py) before it is written: an edit that would bring a
+syntax error is refused and the file stays byte-for-byte as it was.
+"""
+
+from __future__ import annotations
+
+from .context import ToolContext, ToolError
+from .edit_text import (
+    CONTAINER_KINDS,
+    append_to_file,
+    delete_span,
+    insert_after,
+    insert_before,
+    insert_into,
+    replace_span,
+    replace_unique,
+)
+from .symbols import language_of
+from .text import numbered, split_lines
+
+SHOW_LINES = 40
+
+
+def _show(text: str, first: int, last: int, context: int = 2) -> str:
+    """The changed lines (first..last) with a little context, numbered; long spans are cut."""
+    lines = split_lines(text)
+    lo, hi = max(1, first - context), min(len(lines), last + context)
+    if hi - lo + 1 <= SHOW_LINES:
+        return numbered(lines[lo - 1:hi], lo)
+    head = numbered(lines[lo - 1:lo - 1 + SHOW_LINES - 10], lo)
+    tail_lo = hi - 7
+    return f"{head}\n  ... ({tail_lo - (lo + SHOW_LINES - 10)} lines) ...\n" + numbered(lines[tail_lo - 1:hi], tail_lo)
+
+
+def _report(headline: str, text: str, first: int, last: int, warnings: list[str]) -> str:
+    out = f"{headline}\n{_show(text, first, last)}"
+    if warnings:
+        out += "\nWarnings (the edit was applied):\n" + "\n".join(f"  {w}" for w in warnings)
+    return out
+
+
+def _defined_at(ctx: ToolContext, path: str, first: int, last: int) -> list[str]:
+    fs = ctx.symbols(path)
+    if fs is None:
+        return []
+    return [d.qualname for d in fs.definitions if first <= d.start_line <= last and
+            not any(o is not d and o.start_line <= d.start_line and d.end_line <= o.end_line and
+                    first <= o.start_line for o in fs.definitions)]
+
+
+def replace_symbol(ctx: ToolContext, name: str, new_source: str) -> str:
+    """Replace a whole function, method or class (its decorators included) with new source code.
+
+    new_source is the complete new definition, decorators included. It is re-indented to the
+    original's level, so it may be given at any indentation. The edit is refused, and the file left
+    unchanged, if it would introduce a syntax error.
+
+    Args:
+        name: The definition: `function`, `Class.method`, or `path/to/file.py:Class.method` when the
+            name alone is ambiguous.
+        new_source: The full new source of the definition.
+    """
+    d = ctx.resolve(name)
+    text = ctx.text_for_edit(d.path)
+    new_text = replace_span(text, d.start_line, d.end_line, new_source)
+    result = ctx.commit(d.path, new_text, text.encode("utf-8"))
+    last = d.end_line + len(split_lines(new_text)) - len(split_lines(text))
+    headline = f"Replaced {d.id} (was lines {d.start_line}-{d.end_line}, now {d.start_line}-{last})."
+    now = _defined_at(ctx, d.path, d.start_line, last)
+    if now and d.name not in [q.rsplit(".", 1)[-1] for q in now]:
+        headline += f" Note: the lines now define {', '.join(now)}."
+    return _report(headline, new_text, d.start_line, last, result.warnings)
+
+
+def insert_symbol(ctx: ToolContext, source: str, after: str | None = None, before: str | None = None,
+                  into: str | None = None, path: str | None = None) -> str:
+    """Insert a new definition (function, method, class, ...) next to an existing one, into a class,
+    or at the end of a file. Give exactly one of after, before, into or path.
+
+    The source is re-indented to where it goes and separated from its neighbours by the usual blank
+    lines (leading blank lines in source replace that separation for `after`, trailing ones for
+    `before`). The edit is refused if it would introduce a syntax error.
+
+    Args:
+        source: The new definition's source code.
+        after: Insert right after this definition (same name forms as replace_symbol).
+        before: Insert right before this definition.
+        into: Append to the body of this class (or struct, impl, interface).
+        path: Append at the end of this file.
+    """
+    given = [k for k, v in (("after", after), ("before", before), ("into", into), ("path", path)) if v]
+    if len(given) != 1:
+        raise ToolError("give exactly one of after, before, into (a class) or path (end of that file); "
+                        f"got {', '.join(given) if given else 'none'}")
+    if path:
+        p = ctx.rel_for_edit(path)
+        if not ctx.exists(p):
+            raise ToolError(f"{p} does not exist; use create_file to make a new file")
+        text = ctx.text_for_edit(p)
+        new_text, first, last = append_to_file(text, language_of(p), source)
+        where = f"at the end of {p}"
+    else:
+        anchor = ctx.resolve(after or before or into)
+        p = anchor.path
+        text = ctx.text_for_edit(p)
+        lang = language_of(p)
+        if after:
+            new_text, first, last = insert_after(text, lang, anchor, source)
+            where = f"after {anchor.id}"
+        elif before:
+            new_text, first, last = insert_before(text, lang, anchor, source)
+            where = f"before {anchor.id}"
+        else:
+            if anchor.kind not in CONTAINER_KINDS:
+                raise ToolError(f"into takes a class (or struct, impl, interface); {anchor.id} is a {anchor.kind}. "
+                                "Use after= to put the new definition next to it")
+            fs = ctx.symbols(p)
+            new_text, first, last = insert_into(text, lang, anchor, fs.definitions if fs else [], source)
+            where = f"into {anchor.id}"
+    result = ctx.commit(p, new_text, text.encode("utf-8"))
+    names = _defined_at(ctx, p, first, last)
+    what = ", ".join(names) if names else "the source"
+    return _report(f"Inserted {what} {where} ({p}, lines {first}-{last}).", new_text, first, last, result.warnings)
+
+
+def delete_symbol(ctx: ToolContext, name: str) -> str:
+    """Delete a whole function, method or class (decorators included) and the blank lines that
+    separated it. Refused if the file would no longer parse (e.g. a class left with an empty body).
+
+    Args:
+        name: The definition: `function`, `Class.method` or `path/to/file.py:Class.method`.
+    """
+    d = ctx.resolve(name)
+    text = ctx.text_for_edit(d.path)
+    new_text = delete_span(text, d.start_line, d.end_line)
+    result = ctx.commit(d.path, new_text, text.encode("utf-8"))
+    at = min(d.start_line, len(split_lines(new_text)))
+    return _report(f"Deleted {d.id} (was lines {d.start_line}-{d.end_line}).", new_text, at, at - 1,
+                   result.warnings)
+
+
+def str_replace(ctx: ToolContext, path: str, old: str, new: str) -> str:
+    """Replace one exact piece of text in a file, for changes that are not whole definitions
+    (imports, a line inside a long function, module-level code).
+
+    old must occur exactly once in the file, whitespace included; include neighbouring lines to make
+    it unique. When it is not found, the answer shows the closest lines. Refused if the result would
+    not parse.
+
+    Args:
+        path: The file, relative to the repository root.
+        old: The exact text to replace (one or more whole or partial lines).
+        new: The text to put in its place (may be empty to delete old).
+    """
+    p = ctx.rel_for_edit(path)
+    text = ctx.text_for_edit(p)
+    new_text, first, last = replace_unique(p, text, old, new)
+    result = ctx.commit(p, new_text, text.encode("utf-8"))
+    return _report(f"Edited {p} (lines {first}-{last}).", new_text, first, last, result.warnings)
+
+
+def create_file(ctx: ToolContext, path: str, content: str, overwrite: bool = False) -> str:
+    """Create a new file with the given content (parent directories are made). Refused if the
+    file exists (unless overwrite is true) or if the content would not parse.
+
+    Args:
+        path: The new file's path, relative to the repository root.
+        content: The whole content of the file.
+        overwrite: Replace the file if it exists already.
+    """
+    p = ctx.rel_for_edit(path)
+    old = None
+    if ctx.exists(p):
+        if not overwrite:
+            raise ToolError(f"{p} exists already; change it with replace_symbol or str_replace, "
+                            "or pass overwrite=true to replace it whole")
+        old = ctx.read_bytes(p)
+    result = ctx.commit(p, content, old)
+    n = len(split_lines(content))
+    headline = f"{'Overwrote' if old is not None else 'Created'} {p} ({n} lines)."
+    return _report(headline, content, 1, min(n, 10), result.warnings)
+
+
+def undo_edit(ctx: ToolContext, path: str) -> str:
+    """Undo the last edit the tools made to a file (repeat to go further back).
+
+    Args:
+        path: The file, relative to the repository root.
+    """
+    p = ctx.rel_for_edit(path)
+    restored, left = ctx.undo(p)
+    if restored is None:
+        return f"Removed {p} (the undone edit had created it)."
+    return f"Restored {p} as it was before its last edit ({left} earlier edit{'s' if left != 1 else ''} left to undo)."

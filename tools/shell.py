@@ -1,0 +1,58 @@
+"""Shell and test tools: a command in the workspace (timeout, capped output) and the hook through
+which the agent runs the repository's tests."""
+
+from __future__ import annotations
+
+from .context import ToolContext, ToolError
+
+MAX_TIMEOUT = 3600
+HEAD_CHARS = 3_000
+TAIL_CHARS = 7_000
+
+
+def cap_output(text: str, head: int = HEAD_CHARS, tail: int = TAIL_CHARS) -> str:
+    """`text` cut to its first `head` and last `tail` characters around a marker saying how much went."""
+    if len(text) <= head + tail:
+        return text
+    return f"{text[:head]}\n[... {len(text) - head - tail} characters cut ...]\n{text[-tail:]}"
+
+
+def bash(ctx: ToolContext, command: str, timeout: int = 120) -> str:
+    """Run a shell command in the repository root (bash) and show its exit code and output (stdout
+    and stderr together; long output keeps its beginning and end). Use it to run scripts and tests,
+    or for what the other tools do not cover; prefer the editing tools for changing code.
+
+    Args:
+        command: The command line, e.g. `python -m pytest tests/test_x.py -x -q`.
+        timeout: Seconds before the command is killed (at most 3600).
+    """
+    if not command or not command.strip():
+        raise ToolError("command is empty")
+    if timeout < 1:
+        raise ToolError(f"timeout must be at least 1 second (got {timeout})")
+    timeout = min(timeout, MAX_TIMEOUT)
+    try:
+        res = ctx.workspace.run(command, timeout, max_output=200_000)
+    finally:
+        ctx.invalidate()
+    head = f"exit code {res.exit_code}"
+    if res.timed_out:
+        head += f" (timed out after {timeout}s; the command was killed)"
+    output = res.output.rstrip("\n")
+    return f"{head}\n{cap_output(output) if output else '(no output)'}"
+
+
+def run_tests(ctx: ToolContext, tests: list[str] | None = None) -> str:
+    """Run the repository's tests (all of the relevant ones, or the given test ids) and show which
+    passed and which failed.
+
+    Args:
+        tests: Test ids to run (e.g. `tests/test_x.py::test_y`); omit for the default set.
+    """
+    if ctx.test_runner is None:
+        raise ToolError("no test command is set up for this repository; run the tests with bash "
+                        "(e.g. `python -m pytest path/to/test_file.py -x -q`)")
+    try:
+        return ctx.test_runner(ctx, tests)
+    finally:
+        ctx.invalidate()
