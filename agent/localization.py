@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tools.context import ToolError
 from tools.registry import ToolSpec
 
 SELECT_FILES = ToolSpec(
@@ -103,7 +104,7 @@ def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, st
     for path in paths:
         try:
             text = ctx.read_bytes(path).decode("utf-8", errors="replace")
-        except Exception:  # a file the model named that cannot be read: leave it out
+        except ToolError:  # a file the model named that cannot be read: leave it out
             continue
         fs = ctx.symbols(path)
         skel = fs.skeleton(text) if fs is not None else "\n".join(
@@ -142,7 +143,7 @@ def valid_files(ctx, paths: list, limit: int) -> list[str]:
             continue
         try:
             rel = ctx.rel(p)
-        except Exception:  # a path outside the repository
+        except ToolError:  # a path outside the repository
             continue
         if rel not in out and ctx.exists(rel) and rel != ".":
             out.append(rel)
@@ -157,7 +158,7 @@ def valid_definitions(ctx, names: list, limit: int) -> list[str]:
             continue
         try:
             found = ctx.lookup(n)
-        except Exception:  # a malformed name
+        except ToolError:  # a malformed name
             continue
         if len(found) == 1 and found[0].id not in out:
             out.append(found[0].id)

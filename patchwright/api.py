@@ -51,6 +51,8 @@ def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", 
         max_steps=DEFAULT_LIMITS.max_steps if max_steps is _UNSET else max_steps,
         max_cost=DEFAULT_LIMITS.max_cost if max_cost is _UNSET else max_cost,
         max_time=DEFAULT_LIMITS.max_time if max_time is _UNSET else max_time, max_tokens=max_tokens)
+    if workspace not in ("docker", "local"):
+        raise UserError(f"unknown workspace {workspace!r}: use docker or local")
     request = FixRequest(repo=str(source), issue=issue, model=model, workspace=workspace, image=image,
                          test_cmd=test_cmd, attempts=attempts, limits=limits, agent=agent or AgentConfig())
     return _run(request, Path(out) if out else default_run_dir(source), apply=apply, progress=progress)

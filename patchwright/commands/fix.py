@@ -75,9 +75,16 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
                 raise UserError("no model given: pass --model SPEC (e.g. anthropic:claude-sonnet-4-5, "
                                 "openai:MODEL@http://127.0.0.1:8000/v1, replay:CASSETTE.jsonl)")
             text = _issue_text(issue, issue_file)
-            outcome = api.fix(repo, text, model_spec, workspace=kind, image=image, test_cmd=test_cmd,
-                              max_steps=max_steps or None, max_cost=max_cost or None, max_time=max_time or None,
-                              attempts=attempts, out=out, apply=apply_patch, progress=progress)
+            run_dir = out or str(api.default_run_dir(repo))
+            try:
+                outcome = api.fix(repo, text, model_spec, workspace=kind, image=image, test_cmd=test_cmd,
+                                  max_steps=max_steps or None, max_cost=max_cost or None,
+                                  max_time=max_time or None, attempts=attempts, out=run_dir, apply=apply_patch,
+                                  progress=progress)
+            except KeyboardInterrupt:
+                if (Path(run_dir) / "run.json").exists():
+                    click.echo(f"patchwright: continue this run with: patchwright fix --resume {run_dir}", err=True)
+                raise
     if as_json:
         sys.stdout.write(json.dumps(outcome.summary(), indent=2) + "\n")
     else:
