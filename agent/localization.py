@@ -7,6 +7,7 @@ are cut to token budgets, so the first prompt stays small on large repositories.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from tools.context import ToolError
@@ -55,6 +56,12 @@ def count_tokens(text: str) -> int:
     from tools.repomap import count_tokens as count
 
     return count(text)
+
+
+def prompt_size(messages, tools) -> int:
+    """Tokens of a request: its messages (a few each for the framing) and its tools' schemas."""
+    return sum(count_tokens(m.content) + 4 for m in messages) + (
+        count_tokens(json.dumps([t.openai_schema() for t in tools])) if tools else 0)
 
 
 def _cut(lines: list[str], budget: int) -> tuple[list[str], int]:

@@ -45,6 +45,9 @@ class AgentConfig(BaseModel):
     """Tokens of the repository map in the edit loop's context."""
     focus_tokens: int = 3000
     """Tokens of the chosen definitions' source in the edit loop's context."""
+    prompt_tokens: int = 7500
+    """Tokens the first prompts (localization's and the edit loop's, tool schemas included) aim to
+    stay under: the outlines and the chosen code shrink to fit (the issue is never cut)."""
     max_malformed: int = 3
     """Malformed tool calls in a row that end the attempt with status format_error."""
     max_review_rounds: int = 2

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.fix import FixRequest, run_fix  # noqa: E402
-from agent.localization import count_tokens  # noqa: E402
+from agent.localization import count_tokens, prompt_size  # noqa: E402
 from agent.models import ModelClient, ModelTurn, ToolCall  # noqa: E402
 from agent.runtime import AgentConfig  # noqa: E402
 from agent.testplan import EXIT_CODE, TestPlan  # noqa: E402
@@ -58,11 +58,6 @@ class ScriptedModel(ModelClient):
             return ModelTurn(text="Done.", stop_reason="end_turn", cost=0.0)
         name, args = self.script[n - 1]
         return ModelTurn(text="", tool_calls=[ToolCall(f"call-{n}", name, args)], stop_reason="tool_use", cost=0.0)
-
-
-def prompt_tokens(messages, tools) -> int:
-    text = sum(count_tokens(m.content) + 4 for m in messages)
-    return text + count_tokens(json.dumps([t.openai_schema() for t in tools]))
 
 
 def steps_for(rounds: int) -> list[tuple[str, dict]]:
@@ -141,8 +136,8 @@ def main() -> int:
             total = time.perf_counter() - t0
         steps = read_trajectory(Path(tmp) / "run" / "trajectory.jsonl")
 
-    first = prompt_tokens(*model.requests[0])
-    first_edit = prompt_tokens(*model.requests[2])
+    first = prompt_size(*model.requests[0])
+    first_edit = prompt_size(*model.requests[2])
     print(f"\nfirst prompt (localization, files): {first} tokens   (target <= {TARGET_PROMPT})")
     print(f"first prompt of the edit loop:       {first_edit} tokens   (target <= {TARGET_PROMPT})")
     messages, tools = model.requests[2]
@@ -154,6 +149,7 @@ def main() -> int:
     edits = [s for s in steps if s.node == "edit"]
     prev = {s.step: s for s in steps}
     per_step, by_tool = [], {}
+    parts: dict[str, list[float]] = {"tools": [], "diff": [], "graph, checkpoint, trajectory": []}
     for s in edits:
         before = prev.get(s.step - 1)
         if before is None:
@@ -163,14 +159,21 @@ def main() -> int:
         tool = ((s.response or {}).get("tool_calls") or [{"name": "(final answer)"}])[0]["name"]
         per_step.append(overhead)
         by_tool.setdefault(tool, []).append(overhead)
+        t = s.data.get("timings", {})
+        parts["tools"].append(t.get("tools", 0) * 1000)
+        parts["diff"].append(t.get("diff", 0) * 1000)
+        parts["graph, checkpoint, trajectory"].append(overhead - (t.get("tools", 0) + t.get("diff", 0)) * 1000)
     ordered = sorted(per_step)
     p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
     print(f"\nedit steps: {len(per_step)}, run {total:.1f} s in all (index and localization included), "
           f"status {outcome.status}")
     print(f"overhead per step: median {statistics.median(per_step):.0f} ms   (target <= {TARGET_STEP_MS} ms), "
           f"p90 {p90:.0f} ms, max {ordered[-1]:.0f} ms")
+    print("  where it goes (median per step): " + ", ".join(
+        f"{k} {statistics.median(v):.0f} ms" for k, v in parts.items()))
+    print("  by the step's tool (median of the whole step outside the model):")
     for tool, xs in sorted(by_tool.items(), key=lambda kv: statistics.median(kv[1])):
-        print(f"  {tool:<16} median {statistics.median(xs):6.0f} ms  ({len(xs)} steps)")
+        print(f"    {tool:<16} {statistics.median(xs):6.0f} ms  ({len(xs)} steps)")
     index = next((s for s in steps if s.node == "index"), None)
     localize = [s for s in steps if s.node == "localize"]
     if index is not None:

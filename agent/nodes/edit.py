@@ -42,7 +42,9 @@ def edit(rt: Runtime, state: AgentState) -> dict:
         messages.append(Message.tool(call, result.text, is_error=result.is_error))
         # a refused edit changes nothing; a shell command or a test run may change anything
         changed |= call.name in MUTATING and (not result.is_error or call.name in ("bash", "run_tests"))
+    tools_done = time.monotonic()
     diff = rt.diff() if changed else state.get("diff", "")
+    diff_done = time.monotonic()
     update: dict = {"messages": [m.to_dict() for m in messages], "malformed": malformed, "diff": diff,
                     "edits_done": not turn.tool_calls, **rt.spent()}
     if malformed >= rt.config.max_malformed:
@@ -50,7 +52,9 @@ def edit(rt: Runtime, state: AgentState) -> dict:
                       message=f"{malformed} malformed tool calls in a row (the limit is {rt.config.max_malformed})")
     rt.trajectory.write("edit", messages=messages[:sent], tools=specs, turn=turn,
                         observations=[Observation.of(m) for m in messages[sent + 1:]],
-                        duration=round(time.monotonic() - start, 3), overhead=round(time.monotonic() - start - model_time, 4),
+                        duration=round(time.monotonic() - start, 3),
+                        timings={"model": round(model_time, 4), "tools": round(tools_done - start - model_time, 4),
+                                 "diff": round(diff_done - tools_done, 4)},
                         diff_lines=diff.count("\n"))
     rt.say("step", calls=[c.name for c in turn.tool_calls], text=turn.text, spent=rt.run_budget.spent)
     return update

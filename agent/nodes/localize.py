@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import time
 
+from tools.toolset import TOOLS
+
 from ..localization import (
     SELECT_DEFINITIONS,
     SELECT_FILES,
+    count_tokens,
     file_candidates,
     focus_code,
+    prompt_size,
     retrieve,
     skeleton_candidates,
     valid_definitions,
@@ -19,6 +23,11 @@ from ..models import Message, ModelTurn
 from ..prompting import render
 from ..runtime import Runtime
 from ..state import AgentState
+
+CONTEXT_FRAME = 300
+"""Tokens of a template's own words around the outlines or the code it shows."""
+MIN_SHARE = 500
+"""Tokens the outlines or the code get at least, even next to a very long issue."""
 
 
 def _picked(turn: ModelTurn, tool: str, key: str) -> list:
@@ -46,8 +55,10 @@ def localize(rt: Runtime, state: AgentState) -> dict:
     defs: list[str] = []
     if cfg.localize and found.files:
         files, defs = _ask(rt, state, system, task, _rotate(found.files, state["attempt"]))
-    context = render("editing", repo_map=found.repo_map, focus=focus_code(rt.ctx, defs, cfg.focus_tokens),
-                     test_command=rt.plan.command if rt.plan else None)
+    # the chosen code gets what the first edit prompt has left, up to focus_tokens
+    fixed = prompt_size([system, task], TOOLS.specs()) + count_tokens(found.repo_map) + CONTEXT_FRAME
+    focus = focus_code(rt.ctx, defs, min(cfg.focus_tokens, max(cfg.prompt_tokens - fixed, MIN_SHARE)))
+    context = render("editing", repo_map=found.repo_map, focus=focus, test_command=rt.plan.command if rt.plan else None)
     rt.say("localized", files=files, definitions=defs)
     messages = [system, Message.user(context, cache=True), task]
     return {"focus_files": files, "focus_defs": defs, "context": context,
@@ -59,8 +70,9 @@ def _ask(rt: Runtime, state: AgentState, system: Message, task: Message,
     """Two model calls: files from outlines, then definitions from skeletons."""
     cfg, earlier = rt.config, state.get("earlier") or []
     start = time.monotonic()
-    prompt = render("localization", stage="files", candidates=file_candidates(rt.ctx, ranked, cfg.outline_tokens),
-                    max_picks=cfg.pick_files, earlier=earlier)
+    left = max(cfg.prompt_tokens - prompt_size([system, task], [SELECT_FILES]) - CONTEXT_FRAME, MIN_SHARE)
+    prompt = render("localization", stage="files", max_picks=cfg.pick_files, earlier=earlier,
+                    candidates=file_candidates(rt.ctx, ranked, min(cfg.outline_tokens, left)))
     msgs = [system, task, Message.user(prompt)]
     turn = rt.complete(msgs, [SELECT_FILES])
     files = valid_files(rt.ctx, _picked(turn, "select_files", "paths"), cfg.pick_files) or ranked[: cfg.pick_files]
