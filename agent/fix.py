@@ -21,11 +21,13 @@ import sqlite3
 from pathlib import Path
 from typing import Literal
 
+from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.errors import UserError
 from harness.patching import apply_patch
 from harness.workspace import Workspace
+from tools.context import ToolContext
 
 from .budget import Budget, BudgetExhausted, BudgetLimits, Spent
 from .evidence import best
@@ -195,8 +197,6 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     """Fix `request.issue` in `workspace` (which holds the repository at its base); write the run
     directory and return the outcome. `plan` overrides test detection (batch runs pass their spec's);
     `model` overrides the client made from `request.model`."""
-    from tools.context import ToolContext
-
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
@@ -209,12 +209,9 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     plan = plan or detect(workspace, files, request.test_cmd, request.agent.test_timeout)
     trajectory = TrajectoryWriter(run_dir / TRAJECTORY)
     conn = sqlite3.connect(str(run_dir / CHECKPOINTS), check_same_thread=False)
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
     rt = Runtime(model=model, workspace=workspace, trajectory=trajectory, config=request.agent, plan=plan,
                  run_budget=Budget(request.limits), attempt_budget=Budget(request.limits), files=files,
                  progress=progress or quiet)
-    rt.ctx = ToolContext(workspace, test_runner=tool_runner(rt))
     graph = build_graph(rt, SqliteSaver(conn))
     limit = 100_000 if request.limits.max_steps is None else 4 * request.limits.max_steps + 100
     outcomes: list[AttemptOutcome] = []
@@ -230,42 +227,30 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
                 rt.run_budget = Budget(request.limits, spent=Spent(**values["spent_run"]))
                 tests_before = values.get("tests_before")
                 continue
-            rt.say("attempt", attempt=i, of=request.attempts)
-            rt.model = _attempt_model(model, request, i)
-            if values:  # interrupted: restore its workspace and budgets, then go on
-                reset_workspace(workspace, values.get("diff", ""))
-                rt.run_budget = Budget(request.limits, spent=Spent(**values["spent_run"]))
-                rt.attempt_budget = Budget(BudgetLimits(**values["limits_attempt"]),
-                                           spent=Spent(**values["spent_attempt"]))
-                if isinstance(rt.model, ReplayModel):
-                    rt.model.played = rt.run_budget.spent.steps
-                state = None
-                trajectory.write("resume", attempt=i, next_nodes=list(saved.next), steps=rt.run_budget.spent.steps)
-            else:
+            if not values:
                 try:
                     rt.run_budget.check()
                 except BudgetExhausted as exc:  # the run's budget is spent: no attempt can make a call
                     message = str(exc)
                     break
-                if i > 1:
-                    reset_workspace(workspace)
-                limits = _share(request.limits, rt.run_budget.spent, request.attempts - i + 1)
-                rt.attempt_budget = Budget(limits)
-                state = {"attempt": i, "issue": request.issue, "earlier": _earlier(outcomes),
-                         "limits_attempt": limits.model_dump(), "review_rounds": 0, "malformed": 0, "diff": "",
-                         **rt.spent()}
-                if i > 1:
-                    state["tests_before"] = tests_before
+            rt.say("attempt", attempt=i, of=request.attempts)
+            rt.model = _attempt_model(model, request, i)
+            if values:
+                _restore(rt, request, values, list(saved.next), i)
+                state = None  # langgraph goes on from the checkpoint
+            else:
+                state = _start(rt, request, i, outcomes, tests_before)
             rt.ctx = ToolContext(workspace, test_runner=tool_runner(rt))
             try:
                 final = graph.invoke(state, config)
             except (UserError, KeyboardInterrupt):
                 raise
             except Exception as exc:  # the workspace or a tool broke: keep what the last checkpoint holds
-                last = graph.get_state(config).values or {}
-                trajectory.write("error", attempt=i, message=f"{type(exc).__name__}: {exc}")
-                outcomes.append(AttemptOutcome(attempt=i, status="error", message=f"{type(exc).__name__}: {exc}",
-                                               patch=last.get("diff", ""), steps=rt.attempt_budget.spent.steps))
+                error = f"{type(exc).__name__}: {exc}"
+                trajectory.write("error", attempt=i, message=error)
+                outcomes.append(AttemptOutcome(attempt=i, status="error", message=error,
+                                               patch=(graph.get_state(config).values or {}).get("diff", ""),
+                                               steps=rt.attempt_budget.spent.steps))
                 break
             outcomes.append(AttemptOutcome.model_validate(final["outcome"]))
             tests_before = final.get("tests_before")
@@ -273,6 +258,31 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
         trajectory.close()
         conn.close()
     return _finish(request, run_dir, rt, plan, outcomes, tests_before, message)
+
+
+def _start(rt: Runtime, request: FixRequest, attempt: int, outcomes: list[AttemptOutcome],
+           tests_before: dict[str, str] | None) -> dict:
+    """The first state of a new attempt, on a workspace back at its base, with its budget share."""
+    if attempt > 1:
+        reset_workspace(rt.workspace)
+    limits = _share(request.limits, rt.run_budget.spent, request.attempts - attempt + 1)
+    rt.attempt_budget = Budget(limits)
+    state = {"attempt": attempt, "issue": request.issue, "earlier": _earlier(outcomes),
+             "limits_attempt": limits.model_dump(), "review_rounds": 0, "malformed": 0, "diff": "", **rt.spent()}
+    if attempt > 1:
+        state["tests_before"] = tests_before  # the suite ran once, in the first attempt
+    return state
+
+
+def _restore(rt: Runtime, request: FixRequest, values: dict, next_nodes: list[str], attempt: int) -> None:
+    """Bring back an interrupted attempt: its patch so far in the workspace, its budgets, and the
+    replay cassette's position."""
+    reset_workspace(rt.workspace, values.get("diff", ""))
+    rt.run_budget = Budget(request.limits, spent=Spent(**values["spent_run"]))
+    rt.attempt_budget = Budget(BudgetLimits(**values["limits_attempt"]), spent=Spent(**values["spent_attempt"]))
+    if isinstance(rt.model, ReplayModel):
+        rt.model.played = rt.run_budget.spent.steps
+    rt.trajectory.write("resume", attempt=attempt, next_nodes=next_nodes, steps=rt.run_budget.spent.steps)
 
 
 def _finish(request: FixRequest, run_dir: Path, rt: Runtime, plan: TestPlan | None, outcomes: list[AttemptOutcome],

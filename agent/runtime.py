@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from harness.workspace import Workspace
+from tools.context import ToolContext
 from tools.registry import ToolSpec
 
 from .budget import Budget
@@ -78,8 +79,8 @@ class Runtime:
     plan: TestPlan | None
     run_budget: Budget
     attempt_budget: Budget
-    ctx: Any = None
-    """The tools' context (tools.context.ToolContext) over the workspace."""
+    ctx: ToolContext | None = None
+    """The tools' context over the workspace (set once the runtime exists: its test runner needs it)."""
     progress: Progress = quiet
     """Called with (event, data) as the run goes: node, step, tests, status."""
     retrieval: Any = None

@@ -332,3 +332,34 @@ def test_cli_usage_errors_are_one_line(calc, tmp_path):
         res = run_cli(*args, env=env)
         assert res.returncode == 2, (args, res.stderr)
         assert res.stderr.count("\n") == 1 and message in res.stderr, (args, res.stderr)
+
+
+def test_an_interrupted_replay_run_resumes_where_the_cassette_stopped(calc, tmp_path, image):
+    from agent.fix import FixRequest, run_fix
+    from agent.models.replay import ReplayModel
+    from harness.workspace import DockerWorkspace
+
+    cassette = tmp_path / "cassette.jsonl"
+    turns = [
+        {"tool_calls": [{"name": "select_files", "arguments": {"paths": ["calc/stats.py"]}}]},
+        {"tool_calls": [{"name": "select_definitions", "arguments": {"names": ["calc/stats.py:mean"]}}]},
+        {"tool_calls": [{"name": "view_symbol", "arguments": {"name": "calc/stats.py:mean"}}]},
+        {"tool_calls": [{"name": "replace_symbol", "arguments": {"name": "calc/stats.py:mean", "new_source": GOOD}}]},
+        {"text": "Done."},
+    ]
+    cassette.write_text("".join(json.dumps(t) + "\n" for t in turns))
+
+    class Interrupted(ReplayModel):
+        def _complete(self, messages, tools):
+            if self.played == 3:  # Ctrl-C while the fourth turn is asked for
+                raise KeyboardInterrupt
+            return super()._complete(messages, tools)
+
+    request = FixRequest(repo=str(calc), issue=ISSUE, model=f"replay:{cassette}")
+    run_dir = tmp_path / "run"
+    with DockerWorkspace(image, calc) as ws, pytest.raises(KeyboardInterrupt):
+        run_fix(request, ws, run_dir, model=Interrupted(cassette))
+    assert not (run_dir / "summary.json").exists()
+    out = api.resume(run_dir)
+    assert out.status == "resolved" and out.steps == 5
+    assert nodes(run_dir).count("resume") == 1 and nodes(run_dir).count("localize") == 2
