@@ -1,7 +1,7 @@
 """The public Python API of `patchwright fix` (also what the GitHub bot calls).
 
     import patchwright
-    outcome = patchwright.fix("path/to/repo", "Crash when ...", "anthropic:claude-sonnet-4-5")
+    outcome = patchwright.fix("path/to/repo", "Crash when ...", "anthropic:claude-sonnet-5-5")
     outcome.status, outcome.patch, outcome.files_changed, outcome.tests_before, outcome.tests_after
 
 The repository is copied into a sandbox (a Docker container by default); the user's tree is
@@ -36,7 +36,7 @@ def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", 
         out: str | Path | None = None, apply: bool = False, agent: AgentConfig | None = None,
         progress: Progress | None = None) -> FixOutcome:
     """Resolve `issue` in the repository at `repo` with `model` (a spec such as
-    `anthropic:claude-sonnet-4-5`); returns the outcome (status, patch, files_changed, tests_before,
+    `anthropic:claude-sonnet-5-5`); returns the outcome (status, patch, files_changed, tests_before,
     tests_after, steps, tokens, cost, model) and writes patch.diff, trajectory.jsonl and
     summary.json to `out`. Budgets left unset take the defaults (50 steps, $3, one hour); None
     lifts a limit."""

@@ -54,7 +54,10 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
     REPO is never changed unless --apply is given. Exit status: 0 when a patch was made (resolved
     or submitted), 1 otherwise (failed, budget_exhausted, format_error, error), 2 for usage errors.
 
-    Example: patchwright fix . --issue-file ISSUE.md --model anthropic:claude-sonnet-4-5
+    \b
+    Examples:
+      patchwright fix . --issue-file ISSUE.md --model anthropic:claude-sonnet-5-5
+      patchwright fix --resume RUN_DIR
     """
     from rich.console import Console
 
@@ -72,7 +75,7 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
             if not repo:
                 raise UserError("no repository given: patchwright fix REPO --issue-file FILE --model SPEC")
             if not model_spec:
-                raise UserError("no model given: pass --model SPEC (e.g. anthropic:claude-sonnet-4-5, "
+                raise UserError("no model given: pass --model SPEC (e.g. anthropic:claude-sonnet-5-5, "
                                 "openai:MODEL@http://127.0.0.1:8000/v1, replay:CASSETTE.jsonl)")
             text = _issue_text(issue, issue_file)
             run_dir = out or str(api.default_run_dir(repo))
