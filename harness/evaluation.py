@@ -29,7 +29,7 @@ from .grading import (
 )
 from .images import ImageBuildError, InstanceImage, ensure_instance_image
 from .instance import Instance, Prediction
-from .patching import apply_patch, patch_files
+from .patching import apply_patch, patch_files, put_file_script
 from .specs import Spec, SpecTable
 from .testing import changed_test_files, run_tests
 
@@ -60,7 +60,8 @@ class Outcome(BaseModel):
     """The official report.json entry (patch_is_None, patch_exists, patch_successfully_applied,
     resolved, tests_status)."""
     durations: dict[str, float] = Field(default_factory=dict)
-    """Seconds per phase: image, start, patch, tests, total; `overhead` is total minus tests."""
+    """Seconds per phase: image, start, patch, test_patch, tests (the test command alone), total;
+    `overhead` is total minus tests."""
 
 
 @dataclass
@@ -86,16 +87,12 @@ class EvalOptions:
 def _reset_and_apply_tests(ws, instance: Instance) -> tuple[bool, str]:
     """Put the files the test patch touches back to base_commit, then apply the test patch."""
     olds = [old for old, _new in patch_files(instance.test_patch) if old != "/dev/null"]
-    out = []
-    if olds:
-        res = ws.run(f"git checkout {shlex.quote(instance.base_commit)} -- "
-                     + " ".join(shlex.quote(p) for p in olds), 120)
-        out.append(res.output)
-    ws.write_file("/tmp/patchwright-test.diff", instance.test_patch if instance.test_patch.endswith("\n")
-                  else instance.test_patch + "\n")
-    res = ws.run("git apply -v /tmp/patchwright-test.diff", 120)
-    out.append(res.output)
-    return res.ok, "".join(out)
+    text = instance.test_patch if instance.test_patch.endswith("\n") else instance.test_patch + "\n"
+    put = put_file_script(ws, "/tmp/patchwright-test.diff", text)
+    reset = (f"git checkout {shlex.quote(instance.base_commit)} -- " + " ".join(shlex.quote(p) for p in olds)
+             + " && ") if olds else ""
+    res = ws.run(f"{put}{reset}git apply -v /tmp/patchwright-test.diff", 120)
+    return res.ok, res.output
 
 
 def run_eval(ws, instance: Instance, spec: Spec, model_patch: str, *, timeout: float | None = None,
@@ -114,7 +111,7 @@ def run_eval(ws, instance: Instance, spec: Spec, model_patch: str, *, timeout: f
         lines.append(f"{APPLY_PATCH_FAIL}\n")
         return "".join(lines), applied.method, False, durations
     lines.append(f"{APPLY_PATCH_PASS} ({applied.method})\n")
-    if spec.eval_install:
+    if spec.eval_install and not instance.eval_script:  # an eval script does its own install
         res = ws.run(f"{prelude}\n{spec.eval_install}" if prelude else spec.eval_install, 1200)
         lines.append(f"$ {spec.eval_install}\n{res.output}\n")
     t1 = time.monotonic()
@@ -125,24 +122,30 @@ def run_eval(ws, instance: Instance, spec: Spec, model_patch: str, *, timeout: f
         timed_out, exit_code = res.timed_out, res.exit_code
         if START_TEST_OUTPUT not in res.output:
             lines.append(f"\n{START_TEST_OUTPUT}\n{END_TEST_OUTPUT}\n")
+        durations["tests"] = time.monotonic() - t1
     else:
         ok, out = _reset_and_apply_tests(ws, instance)
+        durations["test_patch"] = time.monotonic() - t1
         lines.append(out)
         if not ok:
             lines.append(f"{APPLY_PATCH_FAIL} (test patch)\n")
             return "".join(lines), applied.method, False, durations
         run = run_tests(ws, spec, files=changed_test_files(instance.test_patch), timeout=timeout, prelude=prelude)
+        durations["tests"] = run.duration
         lines.append(f"+ {run.command}\n{START_TEST_OUTPUT}\n{run.output}\n{END_TEST_OUTPUT}\n")
         timed_out, exit_code = run.timed_out, run.exit_code
     lines.append(f"{TEST_EXIT_CODE}: {exit_code}\n")
     if timed_out:
         lines.append(f"{TESTS_TIMEOUT} after {timeout or spec.test_timeout:.0f} s\n")
-    durations["tests"] = time.monotonic() - t1
     return "".join(lines), applied.method, timed_out, durations
 
 
-def evaluate_instance(instance: Instance, prediction: Prediction, opts: EvalOptions | None = None) -> Outcome:
-    """Evaluate one prediction end to end; never raises for a problem of this instance alone."""
+def evaluate_instance(instance: Instance, prediction: Prediction, opts: EvalOptions | None = None,
+                      closer: ThreadPoolExecutor | None = None) -> Outcome:
+    """Evaluate one prediction end to end; never raises for a problem of this instance alone.
+
+    With `closer`, the container is removed on that executor instead of before returning.
+    """
     from .docker_workspace import DockerWorkspace
     from .reports import write_instance
 
@@ -165,13 +168,22 @@ def evaluate_instance(instance: Instance, prediction: Prediction, opts: EvalOpti
                                                      say=opts.say)
         out.durations["image"] = time.monotonic() - t
         out.image, out.images_built, build_log = image.tag, image.built, image.build_log
-        prelude = OFFICIAL_PRELUDE if image.source == "official" else ""
+        official = image.source == "official" or image.tag.split("/")[-2:-1] == ["swebench"]
+        prelude = OFFICIAL_PRELUDE if official and not instance.eval_script else ""
         t = time.monotonic()
-        with DockerWorkspace(image.tag, network=False, timeout=spec.test_timeout) as ws:
+        ws = DockerWorkspace(image.tag, network=False, timeout=spec.test_timeout)
+        try:
             out.durations["start"] = time.monotonic() - t
             log, out.patch_method, out.timed_out, durs = run_eval(ws, instance, spec, patch,
                                                                   timeout=opts.timeout, prelude=prelude)
             out.durations.update(durs)
+        finally:
+            t = time.monotonic()
+            if closer is not None:  # the container goes away while the worker moves on
+                closer.submit(ws.close)
+            else:
+                ws.close()
+            out.durations["stop"] = time.monotonic() - t
         out.report = grade(instance, log, log_parser=spec.log_parser, eval_type=spec.eval_type, model_patch=patch)
         entry = out.report[instance.instance_id]
         if entry["resolved"]:
@@ -190,8 +202,8 @@ def evaluate_instance(instance: Instance, prediction: Prediction, opts: EvalOpti
         out.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}"
     finally:
         out.durations["total"] = time.monotonic() - start
-        if "tests" in out.durations:
-            out.durations["overhead"] = out.durations["total"] - out.durations["tests"] - out.durations.get("image", 0)
+        if "tests" in out.durations:  # everything outside the test command itself
+            out.durations["overhead"] = out.durations["total"] - out.durations["tests"]
         if opts.report_dir is not None:
             write_instance(Path(opts.report_dir), out, patch or "", log, build_log)
     return out
@@ -201,14 +213,15 @@ def evaluate(instances: list[Instance], predictions: dict[str, Prediction], opts
              workers: int = 1, on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Evaluate the predictions of `instances` (those without a prediction are skipped), `workers` at a time.
 
-    Workers that need the same image wait for one build of it (a lock per tag). Outcomes come
-    back in the instances' order.
+    Workers that need the same image wait for one build of it (a lock per tag); containers are
+    removed in the background and all are gone when this returns. Outcomes come back in the
+    instances' order.
     """
     opts = opts or EvalOptions()
     todo = [i for i in instances if i.instance_id in predictions]
     results: dict[str, Outcome] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(evaluate_instance, i, predictions[i.instance_id], opts): i for i in todo}
+    with ThreadPoolExecutor(max_workers=1) as closer, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(evaluate_instance, i, predictions[i.instance_id], opts, closer): i for i in todo}
         for fut in as_completed(futures):
             o = fut.result()
             results[o.instance_id] = o

@@ -4,6 +4,10 @@
 same recipe hash, else builds `FROM python:<v>-slim` when a registry answers, else bootstraps a
 minimal Debian offline (debootstrap + `docker import`, which needs root). The recipe's hash is in
 the tag and in a label, so a changed recipe builds anew.
+
+`ensure_instance_image(instance)` builds the layers above it: an environment image per (repo,
+version) with the spec's dependencies, then an instance image with the repository at its base
+commit, installed. Both tags hash what went into them, so an unchanged spec never rebuilds.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import io
 import json
 import os
 import posixpath
+import re
 import shlex
 import shutil
 import subprocess
@@ -198,7 +203,21 @@ def image_exists(tag: str) -> bool:
     return _image_exists(docker_client(), tag)
 
 
-_VANISHED = ("unknown parent image", "No such image", "failed to get digest", "No such container")
+# a concurrent cleanup (e.g. `doctor --cleanup` elsewhere on the engine) can remove a build's
+# intermediate image or kill its step container (exit 137): such a build is tried again
+_VANISHED = ("unknown parent image", "No such image", "failed to get digest", "No such container",
+             "returned a non-zero code: 137")
+_STEP_FAILED = re.compile(r"The command '(?:/bin/sh -c )?(.*)' returned a non-zero code: (\d+)", re.S)
+
+
+def _build_error(tag: str, error: str) -> str:
+    """One line: which step of which image failed, with its exit code."""
+    m = _STEP_FAILED.search(error)
+    if not m:
+        return f"building {tag} failed: {error.strip().splitlines()[-1][:200]}"
+    cmd = m.group(1).replace(_NET, "").strip()
+    cmd = cmd if len(cmd) <= 120 else cmd[:117] + "..."
+    return f"building {tag} failed: `{cmd}` exited {m.group(2)} (see image_build.log)"
 
 
 def build_image(tag: str, context_dir: str, labels: dict[str, str]) -> str:
@@ -223,7 +242,7 @@ def build_image(tag: str, context_dir: str, labels: dict[str, str]) -> str:
             return log
         if attempt < 2 and any(m in error for m in _VANISHED):
             continue
-        raise ImageBuildError(f"building {tag} failed: {error.strip().splitlines()[-1][:200]}", log)
+        raise ImageBuildError(_build_error(tag, error), log)
     raise AssertionError("unreachable")
 
 
@@ -352,8 +371,8 @@ def pull_image(name: str) -> str:
     try:
         client.images.pull(repo, tag=tag or "latest")
     except docker.errors.APIError as exc:
-        raise ImageNotFound(f"cannot pull {name} ({str(exc).splitlines()[0][:120]}); no registry answers "
-                            "here: build images locally instead (the default --image-source build)") from None
+        raise ImageNotFound(f"cannot pull {name} ({str(exc).splitlines()[0][:120]}): no registry answers or "
+                            "it has no such image; build images locally instead (--image-source build)") from None
     return name
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import shlex
 import uuid
 from dataclasses import dataclass
 
@@ -23,34 +25,54 @@ class PatchResult:
     """What the tools printed (every attempt, in order)."""
 
 
+INLINE_MAX = 60_000
+"""Files up to this size travel inside the command that uses them (one round trip instead of three)."""
+
+
 def _clean(patch: str) -> str:
     return patch if patch.endswith("\n") else patch + "\n"
 
 
+def put_file_script(ws: Workspace, path: str, text: str) -> str:
+    """Shell lines that create `path` with `text`: the text inline (base64) when small, else written now."""
+    data = text.encode("utf-8", errors="surrogateescape")
+    if len(data) > INLINE_MAX:
+        ws.write_bytes(path, data)
+        return ""
+    return f"printf '%s' {base64.b64encode(data).decode()} | base64 -d > {shlex.quote(path)}\n"
+
+
 def apply_patch(ws: Workspace, patch: str | None, *, timeout: float = 120) -> PatchResult:
-    """Apply `patch` at the workspace root. A patch that does not apply leaves the tree as it was."""
+    """Apply `patch` at the workspace root. A patch that does not apply leaves the tree as it was.
+
+    One file write and one command: `git apply`, else GNU patch with fuzz (a dry run first, so
+    that a failure leaves nothing half-applied).
+    """
     if not patch or not patch.strip():
         return PatchResult(True, "empty", "")
-    path = f"/tmp/patchwright-{uuid.uuid4().hex[:12]}.diff"
-    ws.write_file(path, _clean(patch))
-    log: list[str] = []
-    try:
-        res = ws.run(f"git apply --verbose {path}", timeout)
-        log.append(f"$ git apply --verbose\n{res.output}")
-        if res.ok:
-            return PatchResult(True, "git apply", "".join(log))
-        # GNU patch with fuzz; --dry-run first so that a failure leaves nothing half-applied
-        res = ws.run(f"{PATCH_FUZZ} {path} --dry-run", timeout)
-        log.append(f"$ {PATCH_FUZZ} --dry-run\n{res.output}")
-        if res.ok:
-            res = ws.run(f"{PATCH_FUZZ} {path} --no-backup-if-mismatch", timeout)
-            log.append(f"$ {PATCH_FUZZ}\n{res.output}")
-            if res.ok:
-                ws.run("find . -name '*.orig' -newer " + path + " -delete 2>/dev/null; true", 60)
-                return PatchResult(True, "patch --fuzz", "".join(log))
-        return PatchResult(False, "failed", "".join(log))
-    finally:
+    token = uuid.uuid4().hex[:12]
+    # the patch file sits in the repository root for the moment it is needed (a LocalWorkspace
+    # allows no path outside it); the script removes it before anything looks at the tree
+    path = f".patchwright-{token}.diff"
+    mark = f"@@patchwright-{token}:"
+    script = put_file_script(ws, path, _clean(patch)) + (
+        f"f={path}\n"
+        "echo '$ git apply --verbose'\n"
+        f"if git apply --verbose \"$f\" 2>&1; then rm -f \"$f\"; echo '{mark}git apply'; exit 0; fi\n"
+        f"echo '$ {PATCH_FUZZ} --dry-run'\n"
+        f"if {PATCH_FUZZ} \"$f\" --dry-run 2>&1; then\n"
+        f"  echo '$ {PATCH_FUZZ}'\n"
+        f"  if {PATCH_FUZZ} \"$f\" --no-backup-if-mismatch 2>&1; then rm -f \"$f\"; echo '{mark}patch --fuzz'; exit 0; fi\n"
+        "fi\n"
+        f"rm -f \"$f\"; echo '{mark}failed'; exit 1\n"
+    )
+    res = ws.run(script, timeout)
+    output, _, method = res.output.rpartition(mark)
+    method = method.strip()
+    if method not in ("git apply", "patch --fuzz"):
         ws.run(f"rm -f {path}", 30)
+        return PatchResult(False, "failed", res.output if not output else output)
+    return PatchResult(True, method, output)
 
 
 def patch_files(patch: str) -> list[tuple[str, str]]:

@@ -89,7 +89,8 @@ def run_tests(ws: Workspace, spec, tests: list[str] | None = None, files: list[s
     directives = directives_for(files or [], spec.directives)
     cmd = build_test_command(spec, directives)
     env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in spec.env.items())
-    script = f"{prelude}\n{env}{cmd}" if prelude else f"{env}{cmd}"
+    setup = "".join(f"{line}\n" for line in spec.pre_test)
+    script = f"{prelude}\n{env}{setup}{cmd}" if prelude else f"{env}{setup}{cmd}"
     res = ws.run(script, timeout or spec.test_timeout, max_output=max_output)
     statuses = get_parser(spec.log_parser)(res.output)
     return TestRun(cmd, res.output, res.exit_code, res.timed_out, res.duration, statuses)

@@ -166,3 +166,31 @@ def test_package_data_in_a_wheel(tmp_path):
             assert f"harness/builtin/tasks/{task}/{f}" in names
     assert "harness/builtin/projects/textkit/textkit/case.py" in names
     assert "harness/builtin/projects/kvconf/pyproject.toml" in names
+
+
+def test_export_commit_is_one_commit_with_the_nearest_tag(tmp_path):
+    from conftest import git, make_repo
+    from harness.instance import Instance
+    from harness.sources import export_commit, repo_source
+
+    src = make_repo(tmp_path / "owner__proj", {"a.py": "x = 1\n"})
+    git(src, "tag", "v1.2.0")
+    (src / "a.py").write_text("x = 2\n")
+    git(src, "commit", "-qam", "two")
+    head = git(src, "rev-parse", "HEAD").strip()
+    mirror = tmp_path / "mirrors" / "owner__proj"
+    mirror.parent.mkdir()
+    git(tmp_path, "clone", "-q", "--bare", str(src), str(mirror))
+    inst = Instance(instance_id="owner__proj-1", repo="owner/proj", base_commit=head)
+    assert repo_source(inst, tmp_path / "mirrors", online=False) == mirror
+    dest = tmp_path / "out"
+    export_commit(mirror, head, dest)
+    assert (dest / "a.py").read_text() == "x = 2\n"
+    assert git(dest, "rev-list", "--count", "HEAD").strip() == "1"
+    assert git(dest, "rev-parse", "HEAD").strip() == head
+    assert git(dest, "tag").split() == ["v1.2.0"] and git(dest, "remote").strip() == ""
+    with pytest.raises(UserError, match="not in"):
+        export_commit(mirror, "f" * 40, tmp_path / "out2")
+    other = Instance(instance_id="o__x-1", repo="o/x", base_commit=head)
+    with pytest.raises(UserError, match="no mirror of o/x"):
+        repo_source(other, tmp_path / "mirrors", online=False)

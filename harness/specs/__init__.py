@@ -61,6 +61,9 @@ class Spec(BaseModel):
     """`fail_only`: a test absent from the log counts as passed."""
     env: dict[str, str] = {}
     """Environment variables for the tests."""
+    pre_test: list[str] = []
+    """Shell lines run before the test command in the same shell (e.g. start a local server the
+    tests talk to); not part of any image."""
     test_timeout: int = 1800
     """Seconds the test command may run before it is killed and graded as failed."""
     offline: bool = True

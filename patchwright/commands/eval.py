@@ -57,7 +57,7 @@ def eval_cmd(dataset, predictions, instance_ids, workers, mirrors, spec_files, i
     from harness.reports import summarize, write_summary
     from harness.specs import SpecTable
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     ids = _split_ids(instance_ids)
     instances = load_instances(dataset, ids)
     malformed: list[str] = []
