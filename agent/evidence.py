@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from harness.log_parsers import ERROR, FAILED, PASSED
 
-from .testplan import REPRO_TEST
+from .testplan import split_repro
 
 BAD = (FAILED, ERROR)
 
@@ -49,20 +49,6 @@ class Evidence(BaseModel):
         if self.repro is not None and self.repro != PASSED:
             return False
         return bool(self.fixed) or self.repro == PASSED
-
-
-def is_repro(test: str) -> bool:
-    """Whether a test name belongs to the agent's reproduction test file."""
-    return REPRO_TEST.removesuffix(".py") in test
-
-
-def split_repro(statuses: dict[str, str]) -> tuple[dict[str, str], str | None]:
-    """(the statuses without the reproduction test's, the reproduction test's overall status)."""
-    repro = [s for t, s in statuses.items() if is_repro(t)]
-    rest = {t: s for t, s in statuses.items() if not is_repro(t)}
-    if not repro:
-        return rest, None
-    return rest, next((s for s in repro if s in BAD), PASSED if PASSED in repro else repro[0])
 
 
 def changed_lines(diff: str) -> int:

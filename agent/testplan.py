@@ -86,6 +86,14 @@ class TestResults:
             out[s] = out.get(s, 0) + 1
         return out
 
+    def progress(self) -> dict:
+        """What a progress display shows: tests per status, the reproduction test apart."""
+        rest, repro = split_repro(self.statuses)
+        counts: dict[str, int] = {}
+        for s in rest.values():
+            counts[s] = counts.get(s, 0) + 1
+        return {"counts": counts, "repro": repro}
+
     def to_dict(self) -> dict:
         return {"command": self.command, "statuses": self.statuses, "exit_code": self.exit_code,
                 "timed_out": self.timed_out, "duration": round(self.duration, 3), "output": self.output}
@@ -93,6 +101,21 @@ class TestResults:
     @classmethod
     def from_dict(cls, d: dict) -> TestResults:
         return cls(**d)
+
+
+def is_repro(test: str) -> bool:
+    """Whether a test name belongs to the agent's reproduction test file."""
+    return REPRO_TEST.removesuffix(".py") in test
+
+
+def split_repro(statuses: dict[str, str]) -> tuple[dict[str, str], str | None]:
+    """(the statuses without the reproduction test's, the reproduction test's overall status:
+    failing if any of its tests fails, else passing; None without one)."""
+    repro = [s for t, s in statuses.items() if is_repro(t)]
+    rest = {t: s for t, s in statuses.items() if not is_repro(t)}
+    if not repro:
+        return rest, None
+    return rest, next((s for s in repro if s in (FAILED, ERROR)), PASSED if PASSED in repro else repro[0])
 
 
 def plan_for_command(command: str, timeout: float = 900) -> TestPlan:

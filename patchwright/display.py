@@ -10,19 +10,23 @@ from rich.markup import escape
 
 from agent.fix import FixOutcome
 
+ORDER = ["PASSED", "FAILED", "ERROR", "SKIPPED", "XFAIL"]
+
+
+def counts_of(tally: dict[str, int]) -> str:
+    """`3 passed, 2 failed` from tests per status."""
+    keys = sorted(tally, key=lambda s: (ORDER.index(s) if s in ORDER else len(ORDER), s))
+    return ", ".join(f"{tally[s]} {s.lower()}" for s in keys) or "no results"
+
 
 def counts(statuses: dict[str, str] | None) -> str:
     """`3 passed, 2 failed` from statuses per test."""
     if statuses is None:
         return "not run"
-    if not statuses:
-        return "no results"
     tally: dict[str, int] = {}
     for s in statuses.values():
         tally[s] = tally.get(s, 0) + 1
-    order = ["PASSED", "FAILED", "ERROR", "SKIPPED", "XFAIL"]
-    return ", ".join(f"{tally[s]} {s.lower()}" for s in sorted(tally, key=lambda s: (order.index(s) if s in order
-                                                                                  else 9, s)))
+    return counts_of(tally)
 
 
 def _args(arguments: dict[str, Any]) -> str:
@@ -72,15 +76,13 @@ class Progress:
             text = " ".join((data.get("text") or "").split())
             self.line(f"model: {escape(text[:100])}{'...' if len(text) > 100 else ''}")
         elif event == "tests_done":
-            self.line(f"tests {data['phase']}: {counts_of(data['counts'])}")
+            label = {"before": "tests before", "change": "tests on the change", "after": "tests after"}[data["phase"]]
+            repro = f"; reproduction test {data['repro'].lower()}" if data.get("repro") else ""
+            self.line(f"{label}: {counts_of(data['counts'])}{repro}")
         elif event == "review":
             self.line(f"review: tests still fail, back to editing (round {data['round']})")
         elif event == "submitted":
             self.line(f"attempt {data['attempt']}: {data['status']}")
-
-
-def counts_of(tally: dict[str, int]) -> str:
-    return ", ".join(f"{n} {s.lower()}" for s, n in tally.items()) or "no results"
 
 
 def summary(outcome: FixOutcome, console: Console, show_run_dir: bool = True) -> None:

@@ -13,7 +13,7 @@ from ..models import Message
 from ..prompting import render
 from ..runtime import Runtime
 from ..state import AgentState
-from ..testplan import REPRO_TEST, TestResults, covering_tests
+from ..testplan import REPRO_TEST, TestResults, covering_tests, is_repro
 
 MAX_LISTED = 30
 
@@ -42,7 +42,7 @@ def run_checks(rt: Runtime, selected: list[str] | None) -> TestResults | None:
     res = rt.run_tests(selected)
     if res is None or not rt.plan.takes_files or not rt.repro_exists():
         return res
-    if not any(REPRO_TEST.removesuffix(".py") in t for t in res.statuses):
+    if not any(is_repro(t) for t in res.statuses):
         extra = rt.run_tests([REPRO_TEST])
         res.statuses.update(extra.statuses)
         res.duration += extra.duration
@@ -53,8 +53,7 @@ def run_checks(rt: Runtime, selected: list[str] | None) -> TestResults | None:
 def feedback(res: TestResults, before: dict[str, str] | None, diff: str) -> str:
     """The test results as the model reads them (test_feedback.j2)."""
     ev = evaluate(diff, before, res.statuses)
-    failing = ev.failing + ([t for t in res.statuses if REPRO_TEST.removesuffix(".py") in t
-                             and res.statuses[t] in ("FAILED", "ERROR")])
+    failing = ev.failing + [t for t, s in res.statuses.items() if is_repro(t) and s in ("FAILED", "ERROR")]
     return render("test_feedback", command=res.command, counts=res.counts(), failing=failing[:MAX_LISTED],
                   more_failing=max(len(failing) - MAX_LISTED, 0), broken=ev.broken[:MAX_LISTED],
                   fixed=ev.fixed[:MAX_LISTED], repro=ev.repro, timed_out=res.timed_out, output=res.output[-4000:])
@@ -79,7 +78,7 @@ def test(rt: Runtime, state: AgentState) -> dict:
     selected = targets(rt, diff)
     rt.say("tests", phase="change", command=rt.plan.command, targets=selected)
     res = run_checks(rt, selected)
-    rt.say("tests_done", phase="change", counts=res.counts())
+    rt.say("tests_done", phase="change", **res.progress())
     rt.trajectory.write("test", duration=round(time.monotonic() - start, 3), targets=selected, command=res.command,
                         counts=res.counts(), failing=res.failing[:MAX_LISTED], timed_out=res.timed_out)
     return {"diff": diff, "last_tests": res.to_dict(), "edits_done": False}

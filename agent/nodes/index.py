@@ -20,6 +20,6 @@ def index(rt: Runtime, state: AgentState) -> dict:
         res = rt.run_tests()
         before = res.statuses
         data.update(tests_before=res.counts(), test_duration=round(res.duration, 3), timed_out=res.timed_out)
-        rt.say("tests_done", phase="before", counts=res.counts())
+        rt.say("tests_done", phase="before", **res.progress())
     rt.trajectory.write("index", duration=round(time.monotonic() - start, 3), **data)
     return {"tests_before": before}

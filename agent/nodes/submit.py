@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from ..evidence import evaluate, split_repro
+from ..evidence import evaluate
 from ..runtime import Runtime
 from ..state import AgentState, AttemptOutcome
-from ..testplan import TestResults
+from ..testplan import TestResults, split_repro
 from .check import files_changed, run_checks
 
 
@@ -19,7 +19,7 @@ def submit(rt: Runtime, state: AgentState) -> dict:
         if rt.config.final_tests:
             rt.say("tests", phase="after", command=rt.plan.command)
             res = run_checks(rt, None)
-            rt.say("tests_done", phase="after", counts=res.counts())
+            rt.say("tests_done", phase="after", **res.progress())
             after = res.statuses
         elif state.get("last_tests"):
             after = TestResults.from_dict(state["last_tests"]).statuses
