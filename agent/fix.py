@@ -240,7 +240,7 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
                 state = None  # langgraph goes on from the checkpoint
             else:
                 state = _start(rt, request, i, outcomes, tests_before)
-            rt.ctx = ToolContext(workspace, test_runner=tool_runner(rt))
+            rt.ctx = ToolContext(workspace, test_runner=tool_runner(rt) if plan else None)
             try:
                 final = graph.invoke(state, config)
             except (UserError, KeyboardInterrupt):

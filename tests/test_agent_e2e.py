@@ -363,3 +363,16 @@ def test_an_interrupted_replay_run_resumes_where_the_cassette_stopped(calc, tmp_
     out = api.resume(run_dir)
     assert out.status == "resolved" and out.steps == 5
     assert nodes(run_dir).count("resume") == 1 and nodes(run_dir).count("localize") == 2
+
+
+def test_a_repository_without_tests_is_submitted_untested(tmp_path, stub_llm, image):
+    repo = make_repo(tmp_path / "notests", {"calc/__init__.py": "", "calc/stats.py": STATS})
+    localize(stub_llm)
+    replace_mean(stub_llm, GOOD)
+    stub_llm.reply("Check.", calls=[("run_tests", {})])
+    stub_llm.reply("Done.")
+    out = run(repo, stub_llm, tmp_path)
+    assert out.status == "submitted" and out.test_command is None
+    assert out.tests_before is None and out.tests_after is None and out.files_changed == ["calc/stats.py"]
+    answer = stub_llm.bodies("openai")[4]["messages"][-1]
+    assert answer["role"] == "tool" and "no test command is set up" in answer["content"]
