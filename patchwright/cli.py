@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "images": ("images", "images", "Build, list and remove environment and instance images."),
     "localize": ("localize", "localize_cmd", "Rank the files and functions an issue most likely needs changed."),
     "map": ("localize", "map_cmd", "Print a repository map: key files and signatures, within a token budget."),
+    "fix": ("fix", "fix", "Resolve an issue in a repository: localize, edit, test in a sandbox, write a patch."),
+    "demo": ("demo", "demo", "The offline demo: fix a bug in a sample project with a replayed model, in Docker."),
 }
 
 
