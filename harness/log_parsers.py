@@ -160,6 +160,35 @@ def parse_matplotlib(log: str) -> dict[str, str]:
     return parse_pytest(log.replace("MouseButton.LEFT", "1").replace("MouseButton.RIGHT", "3"))
 
 
+_UNITTEST_HEAD = re.compile(r"^(\w+) \(([\w.]+)\)")
+_UNITTEST_STATUS = {"ok": PASSED, "FAIL": FAILED, "ERROR": ERROR, "skipped": SKIPPED,
+                    "expected failure": XFAIL, "unexpected success": FAILED}
+
+
+def parse_unittest(log: str) -> dict[str, str]:
+    """stdlib unittest with -v: `test_x (pkg.mod.Class.test_x) ... ok|FAIL|ERROR|skipped ...`.
+
+    Names are dotted ids (`pkg.mod.Class.test_x`, what `python -m unittest ID` takes), also for
+    Pythons before 3.11 that print only the class in parentheses. A test with a docstring prints
+    it on the next line, before the status.
+    """
+    out: dict[str, str] = {}
+    pending = None
+    for line in log.split("\n"):
+        m = _UNITTEST_HEAD.match(line)
+        if m:
+            name, where = m.groups()
+            pending = where if where.endswith("." + name) else f"{where}.{name}"
+        if pending is None or " ... " not in line:
+            continue
+        verdict = line.rsplit(" ... ", 1)[1].strip()
+        status = next((s for word, s in _UNITTEST_STATUS.items() if verdict.startswith(word)), None)
+        if status is not None:
+            out[pending] = status
+            pending = None
+    return out
+
+
 PARSERS: dict[str, Parser] = {
     "pytest": parse_pytest,
     "pytest_options": lambda log: parse_pytest(log, options=True),
@@ -168,6 +197,7 @@ PARSERS: dict[str, Parser] = {
     "sympy": parse_sympy,
     "django": parse_django,
     "matplotlib": parse_matplotlib,
+    "unittest": parse_unittest,
 }
 
 # the official harness's parser names (swebench.harness.log_parsers) -> ours

@@ -11,4 +11,13 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "fix", "resume"]
+
+
+def __getattr__(name: str):
+    # the API pulls in the agent and the model SDKs: import it on first use, so the CLI starts fast
+    if name in ("fix", "resume"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'patchwright' has no attribute {name!r}")

@@ -1,0 +1,311 @@
+"""`run_fix`: from a workspace holding a repository and an issue to a patch with its evidence.
+
+It runs the graph once per attempt (each attempt a langgraph thread `attempt-N` in the run's SQLite
+checkpointer), resets the workspace between attempts, ranks the candidates by test evidence, and
+writes the run directory:
+
+    run.json            the request (to resume the run)
+    checkpoints.sqlite  langgraph's checkpoints, one thread per attempt
+    trajectory.jsonl    one line per step, appended as it happens
+    patch.diff          the chosen patch
+    summary.json        the outcome without the patch (FixOutcome)
+
+`resume=True` continues a killed run from its last checkpoint: finished attempts are kept, the
+interrupted one is restored (its patch so far applied to a fresh workspace) and goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Literal
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness.errors import UserError
+from harness.patching import apply_patch
+from harness.workspace import Workspace
+from tools.context import ToolContext
+
+from .budget import Budget, BudgetExhausted, BudgetLimits, Spent
+from .evidence import best
+from .graph import build_graph
+from .models import ModelClient, make_model
+from .models.replay import ReplayModel
+from .nodes.check import tool_runner
+from .runtime import AgentConfig, Progress, Runtime, quiet
+from .state import AttemptOutcome
+from .testplan import TestPlan, detect
+from .trajectory import TrajectoryWriter
+
+RUN_FILE, CHECKPOINTS, TRAJECTORY, PATCH, SUMMARY = (
+    "run.json", "checkpoints.sqlite", "trajectory.jsonl", "patch.diff", "summary.json")
+ATTEMPT_TEMPERATURE = 0.8
+"""Temperature of attempts after the first, where the provider takes one (OpenAI-style servers)."""
+DEFAULT_LIMITS = BudgetLimits(max_steps=50, max_cost=3.0, max_time=3600)
+
+
+class FixRequest(BaseModel):
+    """What to fix and how: saved as the run's run.json, so that `--resume` needs nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repo: str
+    """The repository (an absolute path), as the user named it."""
+    issue: str
+    """The issue's text."""
+    model: str
+    """The model spec (agent.models): `anthropic:MODEL`, `openai:MODEL[@URL]`, `replay:PATH`."""
+    workspace: Literal["docker", "local"] = "docker"
+    """Where the agent works: a Docker container or a private local copy."""
+    image: str | None = None
+    """The Docker image (default: the base image)."""
+    test_cmd: str | None = None
+    """The test command (default: detected, pytest or unittest)."""
+    attempts: int = 1
+    """Candidate patches to make; the best by test evidence is chosen."""
+    limits: BudgetLimits = DEFAULT_LIMITS
+    """Budgets of the whole run (all attempts): steps 50, $3, one hour by default."""
+    agent: AgentConfig = AgentConfig()
+    """Settings of the graph."""
+
+
+class AttemptSummary(BaseModel):
+    """One candidate, as summary.json lists it."""
+
+    attempt: int
+    """1-based number."""
+    status: str
+    """How it ended."""
+    files_changed: list[str]
+    """Files its patch changes."""
+    changed_lines: int
+    """Lines added plus removed."""
+    fixed: int
+    """Tests it fixed."""
+    broken: int
+    """Previously passing tests it broke."""
+    failing: int
+    """Tests failing after it."""
+    repro: str | None
+    """Its reproduction test's status (None: it wrote none)."""
+    steps: int
+    """Model calls it made."""
+
+
+class FixOutcome(BaseModel):
+    """The result of a run. summary.json holds it without `patch` (patch.diff holds that)."""
+
+    status: str
+    """resolved, submitted, failed, budget_exhausted, format_error or error (agent.state.STATUSES)."""
+    message: str = ""
+    """Why the run ended as it did, when it ended early."""
+    patch: str = ""
+    """The chosen patch, a unified diff (empty when nothing changed)."""
+    files_changed: list[str] = []
+    """Files the patch changes."""
+    tests_before: dict[str, str] | None = None
+    """Status per test before the change (None: no tests ran)."""
+    tests_after: dict[str, str] | None = None
+    """Status per test with the patch (None: no tests ran)."""
+    steps: int = 0
+    """Model calls made in all."""
+    tokens: int = 0
+    """Tokens used in all (prompt, cached included, plus output)."""
+    cost: float | None = 0.0
+    """US dollars spent; None when the model has no price."""
+    model: str = ""
+    """The model spec."""
+    attempt: int | None = None
+    """The chosen attempt (1-based), None when none finished."""
+    attempts: list[AttemptSummary] = []
+    """Every candidate."""
+    test_command: str | None = None
+    """The command the tests ran with (None: no tests found)."""
+    run_dir: str = ""
+    """Where patch.diff, trajectory.jsonl and summary.json are."""
+    elapsed: float = 0.0
+    """Seconds of wall time (before a resume included)."""
+    applied: bool = False
+    """Whether the patch was applied to the user's working tree (`--apply`)."""
+
+    def summary(self) -> dict:
+        """summary.json's content."""
+        return self.model_dump(exclude={"patch"})
+
+
+def save_request(run_dir: Path, request: FixRequest) -> None:
+    (run_dir / RUN_FILE).write_text(request.model_dump_json(indent=2) + "\n")
+
+
+def load_request(run_dir: str | Path) -> FixRequest:
+    """The request a run directory was started with; a UserError when it holds no run."""
+    path = Path(run_dir) / RUN_FILE
+    try:
+        return FixRequest.model_validate_json(path.read_text())
+    except OSError:
+        raise UserError(f"{run_dir} holds no patchwright run (no {RUN_FILE}); pass the --out directory "
+                        "of the run to resume") from None
+    except ValidationError as exc:
+        raise UserError(f"{path} is malformed: {exc.errors()[0]['msg']}") from None
+
+
+def reset_workspace(ws: Workspace, patch: str = "") -> None:
+    """Put the workspace back to its base, then apply `patch` (a resumed attempt's work so far)."""
+    res = ws.run(f"git reset -q --hard {ws.base_commit} && git clean -fdq", 300)
+    if not res.ok:
+        raise RuntimeError(f"could not reset the workspace: {res.output.strip()[-300:]}")
+    if patch.strip() and not apply_patch(ws, patch).applied:
+        raise UserError("cannot resume: the run's patch so far no longer applies to the repository "
+                        "(did it change since the run started?)")
+
+
+def _share(limits: BudgetLimits, spent: Spent, attempts_left: int) -> BudgetLimits:
+    """An attempt's share of what is left of the run's budget (time is limited by the run alone)."""
+    def part(cap, used):
+        return None if cap is None else max(cap - used, 0) / attempts_left
+    steps = part(limits.max_steps, spent.steps)
+    tokens = part(limits.max_tokens, spent.tokens)
+    return BudgetLimits(max_steps=None if steps is None else max(int(steps), 1),
+                        max_tokens=None if tokens is None else int(tokens),
+                        max_cost=part(limits.max_cost, spent.cost))
+
+
+def _attempt_model(base: ModelClient, request: FixRequest, attempt: int) -> ModelClient:
+    """Later attempts sample at a higher temperature where the provider accepts one."""
+    if attempt > 1 and base.provider == "openai":
+        return make_model(request.model, temperature=ATTEMPT_TEMPERATURE)
+    return base
+
+
+def _summary(o: AttemptOutcome) -> AttemptSummary:
+    e = o.evidence
+    return AttemptSummary(attempt=o.attempt, status=o.status, files_changed=o.files_changed,
+                          changed_lines=e.changed_lines, fixed=len(e.fixed), broken=len(e.broken),
+                          failing=len(e.failing), repro=e.repro, steps=o.steps)
+
+
+def _earlier(outcomes: list[AttemptOutcome]) -> list[dict]:
+    return [{"focus": o.focus or o.files_changed or ["(nothing)"],
+             "result": f"{o.status}; {len(o.evidence.failing)} test(s) failing after it"} for o in outcomes]
+
+
+def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, model: ModelClient | None = None,
+            progress: Progress | None = None, resume: bool = False, plan: TestPlan | None = None) -> FixOutcome:
+    """Fix `request.issue` in `workspace` (which holds the repository at its base); write the run
+    directory and return the outcome. `plan` overrides test detection (batch runs pass their spec's);
+    `model` overrides the client made from `request.model`."""
+    run_dir = Path(run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        if (run_dir / CHECKPOINTS).exists():
+            raise UserError(f"{run_dir} holds a run already: resume it with --resume {run_dir}, or choose "
+                            "another --out directory")
+        save_request(run_dir, request)
+    model = model or make_model(request.model)
+    files = workspace.list_files()
+    plan = plan or detect(workspace, files, request.test_cmd, request.agent.test_timeout)
+    trajectory = TrajectoryWriter(run_dir / TRAJECTORY)
+    conn = sqlite3.connect(str(run_dir / CHECKPOINTS), check_same_thread=False)
+    rt = Runtime(model=model, workspace=workspace, trajectory=trajectory, config=request.agent, plan=plan,
+                 run_budget=Budget(request.limits), attempt_budget=Budget(request.limits), files=files,
+                 progress=progress or quiet)
+    graph = build_graph(rt, SqliteSaver(conn))
+    limit = 100_000 if request.limits.max_steps is None else 4 * request.limits.max_steps + 100
+    outcomes: list[AttemptOutcome] = []
+    tests_before: dict[str, str] | None = None
+    message = ""
+    try:
+        for i in range(1, request.attempts + 1):
+            config = {"configurable": {"thread_id": f"attempt-{i}"}, "recursion_limit": limit}
+            saved = graph.get_state(config)
+            values = saved.values or {}
+            if values.get("outcome") and not saved.next:  # finished before a resume
+                outcomes.append(AttemptOutcome.model_validate(values["outcome"]))
+                rt.run_budget = Budget(request.limits, spent=Spent(**values["spent_run"]))
+                tests_before = values.get("tests_before")
+                continue
+            if not values:
+                try:
+                    rt.run_budget.check()
+                except BudgetExhausted as exc:  # the run's budget is spent: no attempt can make a call
+                    message = str(exc)
+                    break
+            rt.say("attempt", attempt=i, of=request.attempts)
+            rt.model = _attempt_model(model, request, i)
+            if values:
+                _restore(rt, request, values, list(saved.next), i)
+                state = None  # langgraph goes on from the checkpoint
+            else:
+                state = _start(rt, request, i, outcomes, tests_before)
+            rt.ctx = ToolContext(workspace, test_runner=tool_runner(rt) if plan else None)
+            try:
+                final = graph.invoke(state, config)
+            except (UserError, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # the workspace or a tool broke: keep what the last checkpoint holds
+                error = f"{type(exc).__name__}: {exc}"
+                trajectory.write("error", attempt=i, message=error)
+                outcomes.append(AttemptOutcome(attempt=i, status="error", message=error,
+                                               patch=(graph.get_state(config).values or {}).get("diff", ""),
+                                               steps=rt.attempt_budget.spent.steps))
+                break
+            outcomes.append(AttemptOutcome.model_validate(final["outcome"]))
+            tests_before = final.get("tests_before")
+    finally:
+        trajectory.close()
+        conn.close()
+    return _finish(request, run_dir, rt, plan, outcomes, tests_before, message)
+
+
+def _start(rt: Runtime, request: FixRequest, attempt: int, outcomes: list[AttemptOutcome],
+           tests_before: dict[str, str] | None) -> dict:
+    """The first state of a new attempt, on a workspace back at its base, with its budget share."""
+    if attempt > 1:
+        reset_workspace(rt.workspace)
+    limits = _share(request.limits, rt.run_budget.spent, request.attempts - attempt + 1)
+    rt.attempt_budget = Budget(limits)
+    state = {"attempt": attempt, "issue": request.issue, "earlier": _earlier(outcomes),
+             "limits_attempt": limits.model_dump(), "review_rounds": 0, "malformed": 0, "diff": "", **rt.spent()}
+    if attempt > 1:
+        state["tests_before"] = tests_before  # the suite ran once, in the first attempt
+    return state
+
+
+def _restore(rt: Runtime, request: FixRequest, values: dict, next_nodes: list[str], attempt: int) -> None:
+    """Bring back an interrupted attempt: its patch so far in the workspace, its budgets, and the
+    replay cassette's position."""
+    reset_workspace(rt.workspace, values.get("diff", ""))
+    rt.run_budget = Budget(request.limits, spent=Spent(**values["spent_run"]))
+    rt.attempt_budget = Budget(BudgetLimits(**values["limits_attempt"]), spent=Spent(**values["spent_attempt"]))
+    if isinstance(rt.model, ReplayModel):
+        rt.model.played = rt.run_budget.spent.steps
+    rt.trajectory.write("resume", attempt=attempt, next_nodes=next_nodes, steps=rt.run_budget.spent.steps)
+
+
+def _finish(request: FixRequest, run_dir: Path, rt: Runtime, plan: TestPlan | None, outcomes: list[AttemptOutcome],
+            tests_before: dict[str, str] | None, message: str) -> FixOutcome:
+    spent = rt.run_budget.spent
+    chosen_index = best([(k, o.evidence) for k, o in enumerate(outcomes)])
+    chosen = outcomes[chosen_index] if chosen_index is not None else None
+    status = chosen.status if chosen else "budget_exhausted" if message else "error"
+    if message and chosen and status != "resolved":
+        status = "budget_exhausted"
+    outcome = FixOutcome(
+        status=status, message=(chosen.message if chosen else "") or message,
+        patch=chosen.patch if chosen else "", files_changed=chosen.files_changed if chosen else [],
+        tests_before=tests_before, tests_after=chosen.tests_after if chosen else None,
+        steps=spent.steps, tokens=spent.tokens, cost=None if spent.unpriced_steps else round(spent.cost, 6),
+        model=request.model, attempt=chosen.attempt if chosen else None,
+        attempts=[_summary(o) for o in outcomes], test_command=plan.command if plan else None,
+        run_dir=str(run_dir), elapsed=round(spent.elapsed, 3))
+    (run_dir / PATCH).write_text(outcome.patch)
+    write_summary(run_dir, outcome)
+    return outcome
+
+
+def write_summary(run_dir: str | Path, outcome: FixOutcome) -> None:
+    """Write summary.json (the outcome without its patch)."""
+    (Path(run_dir) / SUMMARY).write_text(json.dumps(outcome.summary(), indent=2) + "\n")

@@ -1,0 +1,172 @@
+"""What the localize node shows the model, and the seam to retrieval and the repository map.
+
+Retrieval (`tools.retrieval.localize`) ranks files and functions without a model; the model then
+picks files from their outlines and definitions from the picked files' skeletons. The texts here
+are cut to token budgets, so the first prompt stays small on large repositories.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from tools.context import ToolError
+from tools.registry import ToolSpec
+
+SELECT_FILES = ToolSpec(
+    "select_files", "Choose the files that most likely need to change to resolve the issue, best first.",
+    {"type": "object", "properties": {
+        "paths": {"type": "array", "items": {"type": "string"},
+                  "description": "File paths relative to the repository root, best first."}},
+     "required": ["paths"], "additionalProperties": False})
+SELECT_DEFINITIONS = ToolSpec(
+    "select_definitions", "Choose the functions, methods or classes to read or change, best first.",
+    {"type": "object", "properties": {
+        "names": {"type": "array", "items": {"type": "string"},
+                  "description": "Definitions as `path:Class.method` or `path:function`, best first."}},
+     "required": ["names"], "additionalProperties": False})
+
+
+@dataclass
+class Retrieved:
+    """Retrieval's ranking and the repository map, computed once per run."""
+
+    files: list[str]
+    """Files, best first."""
+    functions: list[str]
+    """Functions and methods (`path:qualname`), best first."""
+    repo_map: str
+    """The repository map ranked toward the issue."""
+
+
+def retrieve(workspace, issue: str, top_k: int, map_tokens: int) -> Retrieved:
+    """Rank the repository's files and functions for `issue` and draw its map (one read of the files)."""
+    from tools.corpus import Corpus
+    from tools.repomap import repo_map
+    from tools.retrieval import localize
+
+    with Corpus.load(workspace) as corpus:
+        found = localize(corpus, issue, top_k=top_k, top_functions=3 * top_k)
+        text = repo_map(corpus, issue, tokens=map_tokens) if map_tokens > 0 else ""
+    return Retrieved([f.path for f in found.files], [f"{f.path}:{f.name}" for f in found.functions], text)
+
+
+def count_tokens(text: str) -> int:
+    """Tokens of `text` as the repository map counts them."""
+    from tools.repomap import count_tokens as count
+
+    return count(text)
+
+
+def prompt_size(messages, tools) -> int:
+    """Tokens of a request: its messages (a few each for the framing) and its tools' schemas."""
+    return sum(count_tokens(m.content) + 4 for m in messages) + (
+        count_tokens(json.dumps([t.openai_schema() for t in tools])) if tools else 0)
+
+
+def _cut(lines: list[str], budget: int) -> tuple[list[str], int]:
+    """The first lines of `lines` that fit `budget` tokens, and the tokens they take."""
+    out, used = [], 0
+    for line in lines:
+        cost = count_tokens(line + "\n")
+        if used + cost > budget:
+            out.append(f"      ... ({len(lines) - len(out)} more lines)")
+            used += 6
+            break
+        out.append(line)
+        used += cost
+    return out, used
+
+
+def outline(ctx, path: str, max_lines: int = 25) -> str:
+    """A file's definitions, one signature a line with its line number (methods indented)."""
+    fs = ctx.symbols(path)
+    if fs is None or not fs.definitions:
+        return "(no definitions found)"
+    defs = [d for d in fs.definitions if d.qualname.count(".") <= 1]
+    lines = [f"{d.start_line:>6}  {'    ' * d.qualname.count('.')}{d.signature}" for d in defs]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines] + [f"      ... ({len(defs) - max_lines} more definitions)"]
+    return "\n".join(lines)
+
+
+def file_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, str]]:
+    """{path, outline} of each file in order, within `budget` tokens in all."""
+    out, used = [], 0
+    for path in paths:
+        text = outline(ctx, path)
+        lines, cost = _cut(text.splitlines(), max(budget - used, 0))
+        if not lines or lines[0].lstrip().startswith("... ("):
+            break
+        out.append({"path": path, "outline": "\n".join(lines)})
+        used += cost + count_tokens(path) + 4
+    return out
+
+
+def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, str]]:
+    """{path, outline} with each file's skeleton (bodies folded), the budget shared between them;
+    a skeleton too long for its share falls back to the file's outline."""
+    out = []
+    share = budget // max(len(paths), 1)
+    for path in paths:
+        try:
+            text = ctx.read_bytes(path).decode("utf-8", errors="replace")
+        except ToolError:  # a file the model named that cannot be read: leave it out
+            continue
+        fs = ctx.symbols(path)
+        skel = fs.skeleton(text) if fs is not None else "\n".join(
+            f"{i:>5} {line}" for i, line in enumerate(text.splitlines(), 1))
+        if count_tokens(skel) > share:
+            skel = outline(ctx, path, max_lines=200)
+        lines, _ = _cut(skel.splitlines(), share)
+        out.append({"path": path, "outline": "\n".join(lines)})
+    return out
+
+
+def focus_code(ctx, names: list[str], budget: int) -> list[dict]:
+    """{id, start, end, code} of each definition, line-numbered, within `budget` tokens in all; a
+    long definition keeps its first lines."""
+    out, used = [], 0
+    for name in names:
+        found = ctx.lookup(name)
+        if len(found) != 1:
+            continue
+        d = found[0]
+        text = ctx.read_bytes(d.path).decode("utf-8", errors="replace").splitlines()
+        numbered = [f"{i:>6} {text[i - 1]}" for i in range(d.start_line, min(d.end_line, len(text)) + 1)]
+        lines, cost = _cut(numbered, budget - used)
+        if not lines or lines[0].lstrip().startswith("... ("):
+            break
+        out.append({"id": d.id, "start": d.start_line, "end": d.end_line, "code": "\n".join(lines)})
+        used += cost
+    return out
+
+
+def valid_files(ctx, paths: list, limit: int) -> list[str]:
+    """The paths that name files of the repository (normalized), without repeats, at most `limit`."""
+    out: list[str] = []
+    for p in paths:
+        if not isinstance(p, str):
+            continue
+        try:
+            rel = ctx.rel(p)
+        except ToolError:  # a path outside the repository
+            continue
+        if rel not in out and ctx.exists(rel) and rel != ".":
+            out.append(rel)
+    return out[:limit]
+
+
+def valid_definitions(ctx, names: list, limit: int) -> list[str]:
+    """The names that resolve to exactly one definition, as `path:qualname`, at most `limit`."""
+    out: list[str] = []
+    for n in names:
+        if not isinstance(n, str):
+            continue
+        try:
+            found = ctx.lookup(n)
+        except ToolError:  # a malformed name
+            continue
+        if len(found) == 1 and found[0].id not in out:
+            out.append(found[0].id)
+    return out[:limit]

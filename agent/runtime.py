@@ -1,0 +1,128 @@
+"""What the graph's nodes share besides the state: the model, the workspace and its tools, the test
+plan, the budgets, the trajectory, the settings and a progress callback.
+
+The state is what a resumed run needs; the runtime is rebuilt around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from harness.workspace import Workspace
+from tools.context import ToolContext
+from tools.registry import ToolSpec
+
+from .budget import Budget
+from .models import Message, ModelClient, ModelTurn
+from .prompting import render
+from .testplan import REPRO_TEST, SCRATCH, SCRATCH_DIR, TestPlan, TestResults
+from .testplan import run as run_plan
+from .trajectory import TrajectoryWriter
+
+
+class AgentConfig(BaseModel):
+    """Settings of the agent's graph. Every field has a default that works for most repositories."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    localize: bool = True
+    """Narrow to files and definitions with the model before editing (else the edit loop starts
+    from the repository map alone)."""
+    top_files: int = 10
+    """Files retrieval proposes to the model."""
+    pick_files: int = 3
+    """Files the model may choose."""
+    pick_definitions: int = 6
+    """Definitions the model may choose."""
+    outline_tokens: int = 2500
+    """Tokens of the candidate files' outlines shown to choose files from."""
+    skeleton_tokens: int = 3500
+    """Tokens of the chosen files' skeletons shown to choose definitions from."""
+    repo_map_tokens: int = 1024
+    """Tokens of the repository map in the edit loop's context."""
+    focus_tokens: int = 3000
+    """Tokens of the chosen definitions' source in the edit loop's context."""
+    prompt_tokens: int = 7500
+    """Tokens the first prompts (localization's and the edit loop's, tool schemas included) aim to
+    stay under: the outlines and the chosen code shrink to fit (the issue is never cut)."""
+    max_malformed: int = 3
+    """Malformed tool calls in a row that end the attempt with status format_error."""
+    max_review_rounds: int = 2
+    """Times the review may send a failing change back to the edit loop."""
+    baseline_tests: bool = True
+    """Run the test suite before any change (the `tests_before` of the summary)."""
+    final_tests: bool = True
+    """Run the test suite on the final patch (the `tests_after` of the summary)."""
+    test_timeout: float = 900
+    """Seconds one test run may take."""
+
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+def quiet(event: str, data: dict[str, Any]) -> None:
+    pass
+
+
+@dataclass
+class Runtime:
+    """The collaborators of one attempt's nodes."""
+
+    model: ModelClient
+    workspace: Workspace
+    trajectory: TrajectoryWriter
+    config: AgentConfig
+    plan: TestPlan | None
+    run_budget: Budget
+    attempt_budget: Budget
+    ctx: ToolContext | None = None
+    """The tools' context over the workspace (set once the runtime exists: its test runner needs it)."""
+    progress: Progress = quiet
+    """Called with (event, data) as the run goes: node, step, tests, status."""
+    retrieval: Any = None
+    """Retrieval's result, computed once per run (agent.localization.Retrieved)."""
+    files: list[str] = field(default_factory=list)
+    """The repository's files at the start."""
+    tests_before: dict[str, str] | None = None
+    """Status per test before any change (kept in step with the state by the graph)."""
+
+    # -- the model -------------------------------------------------------------------------------
+    def complete(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> ModelTurn:
+        """One model call, inside the budgets: checked before (BudgetExhausted), charged after."""
+        self.run_budget.check()
+        self.attempt_budget.check()
+        turn = self.model.complete(messages, tools)
+        self.run_budget.charge(turn)
+        self.attempt_budget.charge(turn)
+        return turn
+
+    def spent(self) -> dict[str, Any]:
+        """The state keys that carry the budgets' spending (saved with every checkpoint)."""
+        return {"spent_run": self.run_budget.spent.model_dump(),
+                "spent_attempt": self.attempt_budget.spent.model_dump()}
+
+    # -- prompts ---------------------------------------------------------------------------------
+    def system_prompt(self) -> str:
+        return render("system", test_command=self.plan.command if self.plan else None, repro_path=REPRO_TEST,
+                      scratch_dir=SCRATCH_DIR)
+
+    # -- the workspace ---------------------------------------------------------------------------
+    def diff(self) -> str:
+        """The patch so far, scratch files left out."""
+        return self.workspace.diff(exclude=SCRATCH)
+
+    def run_tests(self, targets: list[str] | None = None) -> TestResults | None:
+        """Run the tests (all, or `targets`); None when the repository has no test command."""
+        if self.plan is None:
+            return None
+        return run_plan(self.plan, self.workspace, targets)
+
+    def repro_exists(self) -> bool:
+        return self.workspace.exists(REPRO_TEST)
+
+    def say(self, event: str, **data: Any) -> None:
+        self.progress(event, data)

@@ -1,0 +1,86 @@
+"""The state of one attempt as it flows through the graph, and what an attempt produces.
+
+The state holds plain JSON values only (messages as `Message.to_dict()`), so langgraph's SQLite
+checkpointer stores it as is and a killed run resumes from the last node that finished.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from pydantic import BaseModel
+
+from .evidence import Evidence
+
+STATUSES = ("resolved", "submitted", "failed", "budget_exhausted", "format_error", "error")
+"""How a run or an attempt ends: resolved (the tests show the fix), submitted (a patch the tests do
+not confirm), failed (no patch), budget_exhausted, format_error (malformed tool calls in a row),
+error (the model or the workspace failed)."""
+
+
+class AgentState(TypedDict, total=False):
+    """One attempt's state. Nodes return the keys they change."""
+
+    attempt: int
+    """1-based number of the attempt."""
+    issue: str
+    """The issue's text."""
+    earlier: list[dict[str, Any]]
+    """Earlier attempts' focus and result ({focus, result}), to vary this attempt's localization."""
+    tests_before: dict[str, str] | None
+    """Status per test before any change (None: not run, or no tests)."""
+    focus_files: list[str]
+    """Files localization chose."""
+    focus_defs: list[str]
+    """Definitions localization chose (`path:qualname`)."""
+    context: str
+    """The repository context message of the edit loop (stable: a prompt-cache breakpoint)."""
+    messages: list[dict[str, Any]]
+    """The edit loop's conversation."""
+    diff: str
+    """The patch so far (scratch files left out)."""
+    edits_done: bool
+    """The model ended its turn without calling a tool: time to test."""
+    last_tests: dict[str, Any] | None
+    """The last test run of the `test` node (TestResults.to_dict())."""
+    verdict: str
+    """The review's decision: `edit` (back to the loop with the failures) or `submit`."""
+    review_rounds: int
+    """How many times `review` sent the loop back to `edit`."""
+    malformed: int
+    """Malformed tool calls in a row."""
+    spent_run: dict[str, Any]
+    """Budget spent by the whole run (agent.budget.Spent), for resuming."""
+    spent_attempt: dict[str, Any]
+    """Budget spent by this attempt."""
+    limits_attempt: dict[str, Any]
+    """This attempt's share of the run's budget (agent.budget.BudgetLimits)."""
+    status: str | None
+    """Set when the attempt ends early: budget_exhausted, format_error or error."""
+    message: str
+    """Why it ended early."""
+    outcome: dict[str, Any] | None
+    """The attempt's result (AttemptOutcome), set by `submit`."""
+
+
+class AttemptOutcome(BaseModel):
+    """What one attempt produced."""
+
+    attempt: int
+    """1-based number of the attempt."""
+    status: str
+    """One of STATUSES."""
+    message: str = ""
+    """Why the attempt ended as it did, when it ended early."""
+    patch: str = ""
+    """The attempt's patch (unified diff; scratch files left out)."""
+    files_changed: list[str] = []
+    """Files the patch changes."""
+    tests_after: dict[str, str] | None = None
+    """Status per test after the patch (None: not run)."""
+    evidence: Evidence = Evidence()
+    """The test evidence the candidates are ranked by."""
+    focus: list[str] = []
+    """What localization chose (definitions, else files)."""
+    steps: int = 0
+    """Model calls the attempt made."""

@@ -1,0 +1,47 @@
+"""Apply a patch to the user's own working tree (`patchwright fix --apply`), with git, only when it
+is safe: every file the patch touches must be free of uncommitted changes, and the whole patch must
+apply. Otherwise nothing is changed and the error says why in one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from .errors import UserError
+from .patching import patch_files
+
+
+def _git(repo: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True, text=True,
+                          env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+
+
+def touched_files(patch: str) -> list[str]:
+    """Every path a patch reads or writes (both sides of renames; /dev/null left out)."""
+    return sorted({p for pair in patch_files(patch) for p in pair if p != "/dev/null"})
+
+
+def apply_to_tree(repo: str | Path, patch: str) -> list[str]:
+    """Apply `patch` to the working tree of `repo` and return the files it touched. Refused (a
+    UserError, the tree unchanged) when a touched file has uncommitted changes or the patch does
+    not apply."""
+    repo = Path(repo)
+    if not patch.strip():
+        return []
+    files = touched_files(patch)
+    res = _git(repo, "status", "--porcelain", "--untracked-files=all", "--", *files)
+    if res.returncode != 0:
+        raise UserError(f"git status failed in {repo}: {res.stderr.strip()[:200]}")
+    dirty = sorted({line[3:].split(" -> ")[-1].strip('"') for line in res.stdout.splitlines() if line.strip()})
+    if dirty:
+        raise UserError(f"not applied: {', '.join(dirty)} {'has' if len(dirty) == 1 else 'have'} uncommitted "
+                        f"changes in {repo}; commit or stash them and run again (nothing was changed)")
+    check = _git(repo, "apply", "--check", "--whitespace=nowarn", "-", stdin=patch)
+    if check.returncode != 0:
+        first = (check.stderr.strip().splitlines() or ["git apply --check failed"])[0]
+        raise UserError(f"not applied: the patch does not apply to {repo} ({first}); nothing was changed")
+    done = _git(repo, "apply", "--whitespace=nowarn", "-", stdin=patch)
+    if done.returncode != 0:
+        raise UserError(f"git apply failed in {repo}: {done.stderr.strip()[:200]}")
+    return files

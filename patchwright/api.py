@@ -1,0 +1,87 @@
+"""The public Python API of `patchwright fix` (also what the GitHub bot calls).
+
+    import patchwright
+    outcome = patchwright.fix("path/to/repo", "Crash when ...", "anthropic:claude-sonnet-5-5")
+    outcome.status, outcome.patch, outcome.files_changed, outcome.tests_before, outcome.tests_after
+
+The repository is copied into a sandbox (a Docker container by default); the user's tree is
+changed only with `apply=True`, and then only when the files the patch touches have no
+uncommitted changes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from agent.budget import BudgetLimits
+from agent.fix import DEFAULT_LIMITS, FixOutcome, FixRequest, load_request, run_fix, write_summary
+from agent.models import make_model
+from agent.runtime import AgentConfig, Progress
+from harness.errors import UserError
+
+_UNSET = object()
+
+
+def default_run_dir(repo: str | Path) -> Path:
+    """Where a run's files go without --out: $XDG_STATE_HOME/patchwright/runs/TIME-REPO."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "patchwright" / "runs"
+    return base / f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(repo).resolve().name or 'repo'}"
+
+
+def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", image: str | None = None,
+        test_cmd: str | None = None, max_steps: int | None = _UNSET, max_cost: float | None = _UNSET,
+        max_time: float | None = _UNSET, max_tokens: int | None = None, attempts: int = 1,
+        out: str | Path | None = None, apply: bool = False, agent: AgentConfig | None = None,
+        progress: Progress | None = None) -> FixOutcome:
+    """Resolve `issue` in the repository at `repo` with `model` (a spec such as
+    `anthropic:claude-sonnet-5-5`); returns the outcome (status, patch, files_changed, tests_before,
+    tests_after, steps, tokens, cost, model) and writes patch.diff, trajectory.jsonl and
+    summary.json to `out`. Budgets left unset take the defaults (50 steps, $3, one hour); None
+    lifts a limit."""
+    from harness.workspace import resolve_repo
+
+    if not issue or not issue.strip():
+        raise UserError("the issue is empty: pass its text with --issue or --issue-file")
+    if attempts < 1:
+        raise UserError(f"--attempts must be at least 1 (got {attempts})")
+    source = resolve_repo(repo)
+    limits = BudgetLimits(
+        max_steps=DEFAULT_LIMITS.max_steps if max_steps is _UNSET else max_steps,
+        max_cost=DEFAULT_LIMITS.max_cost if max_cost is _UNSET else max_cost,
+        max_time=DEFAULT_LIMITS.max_time if max_time is _UNSET else max_time, max_tokens=max_tokens)
+    if workspace not in ("docker", "local"):
+        raise UserError(f"unknown workspace {workspace!r}: use docker or local")
+    request = FixRequest(repo=str(source), issue=issue, model=model, workspace=workspace, image=image,
+                         test_cmd=test_cmd, attempts=attempts, limits=limits, agent=agent or AgentConfig())
+    return _run(request, Path(out) if out else default_run_dir(source), apply=apply, progress=progress)
+
+
+def resume(run_dir: str | Path, *, apply: bool = False, progress: Progress | None = None) -> FixOutcome:
+    """Continue a run that was killed, from its last checkpoint (its run directory holds the request)."""
+    return _run(load_request(run_dir), Path(run_dir), apply=apply, progress=progress, resume=True)
+
+
+def _run(request: FixRequest, run_dir: Path, *, apply: bool, progress: Progress | None,
+         resume: bool = False) -> FixOutcome:
+    from harness.apply_local import apply_to_tree
+
+    from .commands.exec_cmd import open_workspace
+
+    model = make_model(request.model)  # a missing key or an unknown provider fails before any work
+
+    def say(text: str) -> None:
+        if progress:
+            progress("setup", {"text": text})
+
+    with open_workspace(request.repo, request.workspace, request.image, progress=say) as ws:
+        outcome = run_fix(request, ws, run_dir, model=model, progress=progress, resume=resume)
+    if apply and outcome.patch.strip():
+        try:
+            apply_to_tree(request.repo, outcome.patch)
+        except UserError as exc:
+            raise UserError(f"{exc}; the patch is in {run_dir / 'patch.diff'}") from None
+        outcome.applied = True
+        write_summary(run_dir, outcome)
+    return outcome

@@ -1,0 +1,95 @@
+"""`patchwright fix`: resolve an issue in a repository and return a tested patch."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from harness.errors import UserError
+
+
+def _issue_text(issue: str | None, issue_file: str | None) -> str:
+    if issue and issue_file:
+        raise UserError("give the issue once: --issue TEXT or --issue-file FILE, not both")
+    if issue_file:
+        try:
+            return Path(issue_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot read --issue-file {issue_file}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise UserError(f"--issue-file {issue_file} is not UTF-8 text") from None
+    if not issue:
+        raise UserError("no issue given: pass --issue TEXT or --issue-file FILE")
+    return issue
+
+
+@click.command()
+@click.argument("repo", required=False, type=click.Path(file_okay=False))
+@click.option("--issue", help="The issue's text.")
+@click.option("--issue-file", type=click.Path(dir_okay=False), help="A file holding the issue's text.")
+@click.option("--model", "model_spec", help="Model spec: anthropic:MODEL, openai:MODEL[@URL], replay:CASSETTE.jsonl.")
+@click.option("--workspace", "kind", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
+              help="Where the agent works: a Docker container or a private local copy.")
+@click.option("--image", default=None, help="Docker image holding the repository's environment (default: the base image).")
+@click.option("--test-cmd", default=None, help="The command that runs the tests (default: detected, pytest or unittest).")
+@click.option("--max-steps", type=int, default=50, show_default=True, help="Model calls in all (0: no limit).")
+@click.option("--max-cost", type=float, default=3.0, show_default=True, help="US dollars in all (0: no limit).")
+@click.option("--max-time", type=float, default=3600, show_default=True, help="Seconds of wall time (0: no limit).")
+@click.option("--attempts", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Candidate patches to make; the best by test evidence is kept.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Run directory (default: ~/.local/state/patchwright/runs/TIME-REPO).")
+@click.option("--apply", "apply_patch", is_flag=True,
+              help="Apply the patch to REPO's working tree (refused if a touched file has uncommitted changes).")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None,
+              help="Continue the killed run in this run directory (the other options are taken from it).")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json's content on stdout instead of the summary.")
+def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, max_cost, max_time, attempts, out,
+        apply_patch, resume_dir, as_json):
+    """Resolve an issue in REPO: localize, edit, test in a sandbox, and write a patch.
+
+    REPO is never changed unless --apply is given. Exit status: 0 when a patch was made (resolved
+    or submitted), 1 otherwise (failed, budget_exhausted, format_error, error), 2 for usage errors.
+
+    \b
+    Examples:
+      patchwright fix . --issue-file ISSUE.md --model anthropic:claude-sonnet-5-5
+      patchwright fix --resume RUN_DIR
+    """
+    from rich.console import Console
+
+    from .. import api
+    from ..display import Progress, summary
+
+    console = Console(stderr=as_json, highlight=False, soft_wrap=True)
+    with Progress() as progress:
+        if resume_dir:
+            if repo or issue or issue_file or model_spec:
+                raise UserError("--resume takes the run directory alone: its repository, issue and model are "
+                                "read from it")
+            outcome = api.resume(resume_dir, apply=apply_patch, progress=progress)
+        else:
+            if not repo:
+                raise UserError("no repository given: patchwright fix REPO --issue-file FILE --model SPEC")
+            if not model_spec:
+                raise UserError("no model given: pass --model SPEC (e.g. anthropic:claude-sonnet-5-5, "
+                                "openai:MODEL@http://127.0.0.1:8000/v1, replay:CASSETTE.jsonl)")
+            text = _issue_text(issue, issue_file)
+            run_dir = out or str(api.default_run_dir(repo))
+            try:
+                outcome = api.fix(repo, text, model_spec, workspace=kind, image=image, test_cmd=test_cmd,
+                                  max_steps=max_steps or None, max_cost=max_cost or None,
+                                  max_time=max_time or None, attempts=attempts, out=run_dir, apply=apply_patch,
+                                  progress=progress)
+            except KeyboardInterrupt:
+                if (Path(run_dir) / "run.json").exists():
+                    click.echo(f"patchwright: continue this run with: patchwright fix --resume {run_dir}", err=True)
+                raise
+    if as_json:
+        sys.stdout.write(json.dumps(outcome.summary(), indent=2) + "\n")
+    else:
+        summary(outcome, console)
+    return 0 if outcome.status in ("resolved", "submitted") else 1

@@ -1,0 +1,107 @@
+"""How `patchwright fix` and `patchwright demo` show a run: progress lines on stderr as the agent
+works (a spinner on a terminal), and the short human summary at the end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from agent.fix import FixOutcome
+
+ORDER = ["PASSED", "FAILED", "ERROR", "SKIPPED", "XFAIL"]
+
+
+def counts_of(tally: dict[str, int]) -> str:
+    """`3 passed, 2 failed` from tests per status."""
+    keys = sorted(tally, key=lambda s: (ORDER.index(s) if s in ORDER else len(ORDER), s))
+    return ", ".join(f"{tally[s]} {s.lower()}" for s in keys) or "no results"
+
+
+def counts(statuses: dict[str, str] | None) -> str:
+    """`3 passed, 2 failed` from statuses per test."""
+    if statuses is None:
+        return "not run"
+    tally: dict[str, int] = {}
+    for s in statuses.values():
+        tally[s] = tally.get(s, 0) + 1
+    return counts_of(tally)
+
+
+def _args(arguments: dict[str, Any]) -> str:
+    for key in ("name", "path", "pattern", "command", "tests"):
+        if key in arguments:
+            value = arguments[key]
+            text = " ".join(value) if isinstance(value, list) else str(value)
+            return text if len(text) <= 60 else text[:57] + "..."
+    return ""
+
+
+class Progress:
+    """The progress callback of a run (agent.runtime.Progress): one line per event worth keeping."""
+
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+        self.status = self.console.status("starting", spinner="dots") if self.console.is_terminal else None
+        self.step = 0
+
+    def __enter__(self) -> Progress:
+        if self.status:
+            self.status.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.status:
+            self.status.stop()
+
+    def line(self, text: str) -> None:
+        self.console.print(f"  {text}")
+
+    def __call__(self, event: str, data: dict[str, Any]) -> None:
+        if self.status and event in ("node", "tool", "tests"):
+            what = data.get("node") or data.get("name") or "tests"
+            self.status.update(f"{escape(str(what))} {escape(_args(data.get('arguments') or {}))}")
+        if event == "setup":
+            self.line(escape(data["text"]))
+        elif event == "attempt" and data["of"] > 1:
+            self.console.print(f"[bold]attempt {data['attempt']} of {data['of']}[/]")
+        elif event == "localized":
+            defs = data["definitions"] or data["files"]
+            self.line(f"localized: {escape(', '.join(defs) or '(nothing)')}")
+        elif event == "tool":
+            self.step += 1
+            self.line(f"{data['name']} {escape(_args(data['arguments']))}")
+        elif event == "step" and not data["calls"]:
+            text = " ".join((data.get("text") or "").split())
+            self.line(f"model: {escape(text[:100])}{'...' if len(text) > 100 else ''}")
+        elif event == "tests_done":
+            label = {"before": "tests before", "change": "tests on the change", "after": "tests after"}[data["phase"]]
+            repro = f"; reproduction test {data['repro'].lower()}" if data.get("repro") else ""
+            self.line(f"{label}: {counts_of(data['counts'])}{repro}")
+        elif event == "review":
+            self.line(f"review: tests still fail, back to editing (round {data['round']})")
+        elif event == "submitted":
+            self.line(f"attempt {data['attempt']}: {data['status']}")
+
+
+def summary(outcome: FixOutcome, console: Console, show_run_dir: bool = True) -> None:
+    """The short human summary of a finished run."""
+    colour = {"resolved": "green", "submitted": "yellow"}.get(outcome.status, "red")
+    chosen = f" (attempt {outcome.attempt} of {len(outcome.attempts)})" if len(outcome.attempts) > 1 else ""
+    console.print(f"status: [bold {colour}]{outcome.status}[/]{chosen}")
+    if outcome.message:
+        console.print(f"  {escape(outcome.message)}")
+    console.print(f"files changed: {escape(', '.join(outcome.files_changed)) or '(none)'}")
+    if outcome.test_command:
+        console.print(f"tests: {escape(outcome.test_command)}")
+        console.print(f"  before: {counts(outcome.tests_before)}")
+        console.print(f"  after:  {counts(outcome.tests_after)}")
+    else:
+        console.print("tests: no test command found (pass --test-cmd)")
+    cost = "unknown" if outcome.cost is None else f"${outcome.cost:.4f}"
+    console.print(f"steps: {outcome.steps}, tokens: {outcome.tokens}, cost: {cost}, model: {escape(outcome.model)}")
+    if outcome.applied:
+        console.print("applied to your working tree")
+    if show_run_dir:
+        console.print(f"run directory: {escape(outcome.run_dir)} (patch.diff, trajectory.jsonl, summary.json)")
