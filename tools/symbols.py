@@ -385,6 +385,11 @@ def _elided_lines(lang: str, holder, body, doc) -> tuple[int, int] | None:
 # the cache
 
 
+def content_digest(data: bytes) -> str:
+    """The content hash the cache keys on."""
+    return hashlib.sha1(data).hexdigest()
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("PATCHWRIGHT_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchwright")
@@ -407,8 +412,10 @@ class SymbolCache:
             self._db = None
 
     @staticmethod
-    def key(lang: str, data: bytes) -> str:
-        return f"{PARSER_VERSION}:{lang}:{hashlib.sha1(data).hexdigest()}"
+    def key(lang: str, data: bytes, digest: str | None = None) -> str:
+        """The entry of a file's symbols: parser version, language and content hash (`digest`, the
+        sha1 hex of `data`, when the caller has it already)."""
+        return f"{PARSER_VERSION}:{lang}:{digest or content_digest(data)}"
 
     def get_many(self, keys: list[str]) -> dict[str, bytes]:
         if self._db is None or not keys:
@@ -559,11 +566,14 @@ def _parse_job(item: tuple[str, str, bytes]) -> tuple[str, bytes]:
 
 
 def build_index(source, *, cache: SymbolCache | bool | None = True, max_bytes: int = DEFAULT_MAX_BYTES,
-                workers: int | None = None, paths: list[str] | None = None) -> SymbolIndex:
+                workers: int | None = None, paths: list[str] | None = None,
+                digests: dict[str, str] | None = None) -> SymbolIndex:
     """Index a repository: `source` is a Workspace, a directory (a git repository or any folder),
     or a dict of {path: bytes}. `paths` limits the files; `cache=False` parses everything anew.
-    Parsing spreads over `workers` processes when many files need it (default: the CPU count)."""
-    files = _read_sources(source, paths)
+    Parsing spreads over `workers` processes when many files need it (default: the CPU count).
+    `digests` ({path: content_digest}) spares hashing files the caller has hashed already."""
+    files = read_sources(source, paths)
+    digests = digests or {}
     stats = IndexStats()
     todo: list[tuple[str, str, bytes]] = []
     keys: dict[str, str] = {}
@@ -583,7 +593,7 @@ def build_index(source, *, cache: SymbolCache | bool | None = True, max_bytes: i
     store = SymbolCache() if cache is True else (cache or None)
     if store is not None:
         for path, lang, data in todo:
-            keys[path] = SymbolCache.key(lang, data)
+            keys[path] = SymbolCache.key(lang, data, digests.get(path))
         hits = store.get_many(list(set(keys.values())))
     else:
         hits = {}
@@ -620,22 +630,27 @@ def build_index(source, *, cache: SymbolCache | bool | None = True, max_bytes: i
 
 
 def _parse_all(items: list[tuple[str, str, bytes]], workers: int | None):
+    # big files first so that the processes finish together
+    ordered = sorted(items, key=lambda it: -len(it[2]))
+    return parallel_map(_safe_parse_job, ordered, sum(len(d) for _, _, d in items), workers)
+
+
+def parallel_map(fn, items: list, total_bytes: int, workers: int | None = None, *,
+                 min_items: int = 64, min_bytes: int = 2_000_000) -> list:
+    """`[fn(x) for x in items]` over `workers` processes (default: the CPU count) when the work is big
+    enough to pay for them (`min_items` items and `min_bytes` bytes), else in this process. `fn` must
+    be a module-level function; results come in the order of `items`."""
     workers = workers or os.cpu_count() or 1
-    total = sum(len(d) for _, _, d in items)
-    if workers > 1 and len(items) >= 64 and total >= 2_000_000:
+    if workers > 1 and len(items) >= min_items and total_bytes >= min_bytes:
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                # big files first so that the processes finish together
-                ordered = sorted(items, key=lambda it: -len(it[2]))
-                yield from pool.map(_safe_parse_job, ordered, chunksize=8)
-                return
+                return list(pool.map(fn, items, chunksize=max(1, min(16, len(items) // (workers * 8)))))
         except (OSError, RuntimeError):
             pass
-    for item in items:
-        yield _safe_parse_job(item)
+    return [fn(item) for item in items]
 
 
 def _safe_parse_job(item):
@@ -645,7 +660,9 @@ def _safe_parse_job(item):
         return item[0], None
 
 
-def _read_sources(source, paths: list[str] | None) -> dict[str, bytes | None]:
+def read_sources(source, paths: list[str] | None = None) -> dict[str, bytes | None]:
+    """{path: bytes} of the source files (by extension) of a Workspace, a directory or a dict;
+    None for a file that cannot be read (a symlink loop, a directory, no permission)."""
     if isinstance(source, dict):
         return {p: d for p, d in source.items() if paths is None or p in paths}
     if isinstance(source, (str, os.PathLike)):
@@ -653,12 +670,17 @@ def _read_sources(source, paths: list[str] | None) -> dict[str, bytes | None]:
         if paths is None:
             paths = _list_dir_sources(root)
         out: dict[str, bytes | None] = {}
+        base = str(root) + os.sep
         for p in paths:
             if language_of(p) is None:
                 continue
-            try:
-                full = root / p
-                out[p] = full.read_bytes() if full.is_file() else None
+            full = base + p
+            try:  # not a regular file: a directory, a dangling link, a symlink loop, a pipe
+                if os.path.isfile(full):
+                    with open(full, "rb") as fh:
+                        out[p] = fh.read()
+                else:
+                    out[p] = None
             except OSError:
                 out[p] = None
         return out
@@ -677,8 +699,9 @@ def _list_dir_sources(root: Path) -> list[str]:
     if res.returncode == 0:
         return [p for p in res.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
     found = []
+    base = str(root).rstrip(os.sep) + os.sep
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "__pycache__")]
-        for f in filenames:
-            found.append(os.path.relpath(os.path.join(dirpath, f), root))
+        rel = dirpath[len(base):].replace(os.sep, "/") + "/" if dirpath != str(root) else ""
+        found.extend(rel + f for f in filenames)
     return found

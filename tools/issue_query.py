@@ -1,0 +1,299 @@
+"""What an issue says about where to look: the identifiers it names, the paths and modules it
+mentions, the frames of its stack traces, and a weighted bag of search terms.
+
+Markdown structure matters: code (fenced blocks, `inline`, `>>>` lines) names real identifiers;
+the title is the densest line; pip listings, environment reports and template boilerplate are
+noise and are dropped before anything is counted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from .corpus import STOPWORDS, word_terms
+from .symbols import _KEYWORDS, EXTENSIONS
+
+MAX_CHARS = 100_000  # an issue longer than this is read at its head and its tail
+
+_EXT = "|".join(sorted((e.lstrip(".") for e in EXTENSIONS), key=len, reverse=True))
+_PATH = re.compile(rf"(?<![\w/.-])((?:[\w.-]+/)*[\w-][\w.-]*\.(?:{_EXT}))(?![\w/])")
+_DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)(?:^\1[ \t]*$|\Z)", re.S | re.M)
+_INLINE = re.compile(r"`([^`\n]+)`")
+_PROMPT = re.compile(r"^\s*(?:>>>|\.\.\.|In \[\d+\]:|\$)\s?(.*)$", re.M)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_URL = re.compile(r"https?://\S+")
+_BLOB = re.compile(r"/(?:blob|tree)/[^/\s]+/([^\s#?)\]>]+)")
+_PIP_LINE = re.compile(r"^\s*[A-Za-z0-9][\w.\-\[\]]*\s+v?\d+(?:\.\w+)+\S*(?:\s+\S+)?\s*$")
+_NOISE_LINE = re.compile(r"^\s*(?:platform |cachedir:|rootdir:|plugins:|configfile:|collected \d|"
+                         r"collecting \.\.\.|={5,}|-{5,}|#+ ?(?:versions?|environment)\b)", re.I)
+# frames: Python tracebacks, pytest's short form, JS/TS, Java, Go and Rust
+_PY_FRAME = re.compile(r'File "([^"]+)", line (\d+)(?:, in ([\w<>.]+))?')
+_PYTEST_FRAME = re.compile(rf"^\s*([\w./\\-]+\.(?:py|pyi)):(\d+):(?: in ([\w<>]+))?", re.M)
+_JS_FRAME = re.compile(rf"\bat (?:([\w$.<>]+) )?\(?((?:[A-Za-z]:)?[^\s():]+\.(?:{_EXT})):(\d+)(?::\d+)?\)?")
+_JAVA_FRAME = re.compile(r"\bat ([\w$.]+)\.([\w$<>]+)\(([\w$]+\.java):(\d+)\)")
+_GO_FRAME = re.compile(r"^\s*((?:[A-Za-z]:)?/?[^\s:]+\.go):(\d+)", re.M)
+_CAMEL = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2,}[a-z]")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame of a stack trace in the issue; `order` grows toward the innermost frame."""
+
+    path: str
+    line: int | None
+    function: str | None
+    order: int
+
+
+@dataclass
+class IssueQuery:
+    """The issue, read for localization."""
+
+    title: str
+    terms: dict[str, float] = field(default_factory=dict)
+    """Search term -> weight (BM25 query)."""
+    identifiers: dict[str, float] = field(default_factory=dict)
+    """Identifier-like word as written -> weight: how strongly the issue points at it."""
+    code_names: frozenset[str] = frozenset()
+    """The identifiers that are surely code: written in code, or shaped like code (`snake_case`,
+    `CamelCase`, called, after a dot) anywhere."""
+    paths: list[str] = field(default_factory=list)
+    """File paths as written in the issue (normalised: forward slashes, no leading `./`)."""
+    dotted: list[str] = field(default_factory=list)
+    """Dotted names (`pkg.module.Class.method`), which may name modules."""
+    frames: list[Frame] = field(default_factory=list)
+    title_words: frozenset[str] = frozenset()
+    """The lowercased words of the title."""
+    messages: list[str] = field(default_factory=list)
+    """Literal pieces of the error and warning messages the issue quotes (`ValueError: ...`),
+    long enough to search the repository's files for."""
+
+    @classmethod
+    def parse(cls, text: str) -> IssueQuery:
+        if len(text) > MAX_CHARS:
+            text = text[: MAX_CHARS * 3 // 4] + "\n" + text[-MAX_CHARS // 4:]
+        text = text.replace("\r\n", "\n")
+        frames = _frames(text)
+        # a frame's path and line number are not words of the issue; its function name is
+        text = _PY_FRAME.sub(lambda m: f" {m.group(3) or ''} ", text)
+        text = _PYTEST_FRAME.sub(lambda m: f" {m.group(3) or ''} ", text)
+        text = _COMMENT.sub(" ", text)
+        lines = [ln for ln in text.split("\n") if not _PIP_LINE.match(ln) and not _NOISE_LINE.match(ln)]
+        title = next((ln.strip() for ln in lines if ln.strip()), "")
+        body = "\n".join(lines)
+        urls = _URL.findall(body)
+        paths = list(dict.fromkeys(_paths(body) + [m.group(1) for u in urls if (m := _BLOB.search(u))]))
+        prose = _URL.sub(" ", body)
+        code_parts = [m.group(2) for m in _FENCE.finditer(prose)]
+        prose_only = _FENCE.sub(" ", prose)
+        code_parts += _INLINE.findall(prose_only) + _PROMPT.findall(prose_only)
+        code = "\n".join(code_parts)
+        q = cls(title=title, paths=paths, frames=frames,
+                title_words=frozenset(w.lower() for w in _IDENT.findall(title)))
+        q.dotted = list(dict.fromkeys(m.group(1) for m in _DOTTED.finditer(body) if not _is_noise_dotted(m.group(1))))
+        q.identifiers, q.code_names = _identifiers(title, prose_only, code, frames)
+        q.messages = _messages(body)
+        q.terms = _terms(title, prose_only, code, urls)
+        return q
+
+
+def _is_noise_dotted(name: str) -> bool:
+    head = name.split(".", 1)[0]
+    return head in ("self", "cls", "e", "www", "np") or name.replace(".", "").isdigit()
+
+
+def _paths(text: str) -> list[str]:
+    out = []
+    for m in _PATH.finditer(text):
+        p = m.group(1).replace("\\", "/")
+        while p.startswith("./"):
+            p = p[2:]
+        out.append(p)
+    return list(dict.fromkeys(out))
+
+
+def _frames(text: str) -> list[Frame]:
+    found: list[tuple[int, Frame]] = []
+    for m in _PY_FRAME.finditer(text):
+        found.append((m.start(), Frame(m.group(1), int(m.group(2)), m.group(3), 0)))
+    for m in _PYTEST_FRAME.finditer(text):
+        found.append((m.start(), Frame(m.group(1), int(m.group(2)), m.group(3), 0)))
+    for m in _JS_FRAME.finditer(text):
+        fn = m.group(1).rsplit(".", 1)[-1] if m.group(1) else None
+        found.append((m.start(), Frame(m.group(2), int(m.group(3)), fn, 0)))
+    for m in _JAVA_FRAME.finditer(text):
+        pkg = m.group(1).rsplit(".", 1)[0].replace(".", "/")
+        found.append((m.start(), Frame(f"{pkg}/{m.group(3)}", int(m.group(4)), m.group(2), 0)))
+    for m in _GO_FRAME.finditer(text):
+        found.append((m.start(), Frame(m.group(1), int(m.group(2)), None, 0)))
+    found.sort(key=lambda x: x[0])
+    # Java, JS and Go list the innermost frame first; Python and pytest last
+    out = []
+    for i, (_, f) in enumerate(found):
+        inner_first = f.path.endswith((".java", ".go", ".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs"))
+        out.append(Frame(f.path.replace("\\", "/"), f.line, f.function, -i if inner_first else i))
+    return out
+
+
+_MESSAGE = re.compile(r"^\W*(?:[\w.]+\.)?\w*(?:Error|Exception|Warning|Exit)\s*:\s*(.{8,})$", re.M)
+_MESSAGE_SPLIT = re.compile(r"['\"`]|\d+|\{[^}]*\}|%\w|<[^>]*>")
+# CPython's own messages: quoted in issues, they point at no file of the repository
+_BUILTIN_MESSAGES = re.compile(r"object has no attribute|index out of range|unsupported operand|not supported "
+                               r"between|object is not|positional argument|unexpected keyword|recursion depth|"
+                               r"division by zero|invalid syntax|EOF while parsing|No module named|"
+                               r"object cannot be interpreted|is not defined|not enough values|too many values|"
+                               r"must be str|can only concatenate|codec can't", re.I)
+
+
+def _messages(text: str) -> list[str]:
+    out = []
+    for m in _MESSAGE.finditer(text):
+        for piece in _MESSAGE_SPLIT.split(m.group(1)):
+            piece = piece.strip(" .:,;()[]")
+            if len(piece) >= 12 and len(piece.split()) >= 2 and not _BUILTIN_MESSAGES.search(piece):
+                out.append(piece)
+    return list(dict.fromkeys(out))[:12]
+
+
+def _identifiers(title: str, prose: str, code: str, frames: list[Frame]) -> tuple[dict[str, float], frozenset]:
+    """Identifiers the issue names, weighted: in the title x3, in code x1.5, a code-like shape
+    (`snake_case`, `CamelCase`, called, dotted) x2; repeated mentions add with diminishing returns.
+    Also the set of those that are surely code."""
+    score: dict[str, float] = defaultdict(float)
+    code_names: set[str] = set()
+
+    def add(text: str, base: float) -> None:
+        for m in _IDENT.finditer(text):
+            word = m.group(0)
+            if len(word) < 2 or word.isdigit() or word.lower() in STOPWORDS or word in _KEYWORDS:
+                continue
+            end = m.end()
+            shaped = "_" in word.strip("_") or _CAMEL.search(word) is not None or \
+                text[end:end + 1] == "(" or (m.start() > 0 and text[m.start() - 1] == ".")
+            score[word] += base * (2.0 if shaped else 1.0)
+            if shaped or is_code:
+                code_names.add(word)
+
+    is_code = False
+    add(title, 3.0)
+    add(prose, 1.0)
+    is_code = True
+    add(code, 1.5)
+    for f in frames:
+        if f.function and f.function.isidentifier():
+            score[f.function] += 1.0
+    return {w: 1.0 + math.log(s) for w, s in score.items() if s > 0}, frozenset(code_names)
+
+
+TERM_WEIGHTS = {"title": 3.0, "prose": 1.0, "code": 1.0, "urls": 0.5}
+
+
+def _terms(title: str, prose: str, code: str, urls: list[str]) -> dict[str, float]:
+    counts: dict[str, float] = defaultdict(float)
+    tw = TERM_WEIGHTS
+    for text, w in ((title, tw["title"]), (prose, tw["prose"]), (code, tw["code"]), (" ".join(urls), tw["urls"])):
+        for word in _IDENT.findall(text):
+            if word not in _KEYWORDS:
+                for t in word_terms(word):
+                    counts[t] += w
+    return {t: 1.0 + math.log(c) if c >= 1 else c for t, c in counts.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# mentions resolved against a repository
+
+
+@dataclass
+class Mentions:
+    """The issue's pointers resolved to the repository's files."""
+
+    files: dict[str, float] = field(default_factory=dict)
+    """Files named by path or by dotted module name -> strength (1: unambiguous)."""
+    frames: dict[str, float] = field(default_factory=dict)
+    """Files in the stack traces -> strength (1: the innermost frame in the repository)."""
+    frame_functions: dict[str, dict[str, float]] = field(default_factory=dict)
+    """path -> {function named in a frame of that file: strength}."""
+    defines: dict[str, float] = field(default_factory=dict)
+    """Files defining identifiers the issue names -> the summed, shared weight of those names."""
+    names: dict[str, float] = field(default_factory=dict)
+    """Identifiers the issue names that the repository defines -> weight (rarer definitions weigh
+    more)."""
+
+
+def resolve_path(written: str, corpus) -> list[str]:
+    """The files a path written in an issue can mean: the file itself, or the files whose path
+    ends with it, or (for an absolute path from another machine) the longest trailing part of it
+    that is a path in the repository."""
+    written = written.strip().replace("\\", "/").lstrip("/")
+    if written in corpus.files:
+        return [written]
+    stem = written.rsplit(".", 1)[0]
+    parts = stem.split("/")
+    sufs = corpus.suffixes()
+    ext = "." + written.rsplit(".", 1)[-1] if "." in written.rsplit("/", 1)[-1] else ""
+    for i in range(len(parts)):
+        hits = [p for p in sufs.get("/".join(parts[i:]), []) if not ext or p.endswith(ext) or
+                p.endswith("/__init__" + ext)]
+        if hits:
+            return hits
+    return []
+
+
+def resolve(query: IssueQuery, corpus, definers: dict[str, list[tuple[int, str]]], paths: list[str],
+            df=None) -> Mentions:
+    """Resolve `query`'s paths, dotted names, frames and identifiers against `corpus`; `definers`,
+    `paths` and `df` (search term -> how many files hold it) come from its lexical index."""
+    out = Mentions()
+    sufs = corpus.suffixes()
+    for written in query.paths:
+        hits = resolve_path(written, corpus)
+        for p in hits:
+            out.files[p] = max(out.files.get(p, 0.0), 1.0 / len(hits))
+    for name in query.dotted:
+        parts = name.split(".")
+        if parts[-1] in EXTENSIONS or "." + parts[-1] in EXTENSIONS:
+            continue
+        for k in range(len(parts), 1, -1):  # one component alone (`sympy.Symbol`) names no module
+            hits = sufs.get("/".join(parts[:k]), [])
+            if hits and len(hits) <= 3:
+                for p in hits:
+                    out.files[p] = max(out.files.get(p, 0.0), 1.0 / len(hits))
+                break
+    inner = sorted({f.order for f in query.frames}, reverse=True)
+    rank_of = {o: i for i, o in enumerate(inner)}
+    for f in query.frames:
+        hits = resolve_path(f.path, corpus)
+        if len(hits) != 1:
+            continue
+        strength = 0.8 ** rank_of[f.order]
+        p = hits[0]
+        out.frames[p] = max(out.frames.get(p, 0.0), strength)
+        if f.function:
+            fn = out.frame_functions.setdefault(p, {})
+            fn[f.function] = max(fn.get(f.function, 0.0), strength)
+    # frames deeper than the repository's own (in the standard library, say) do not count: renormalise
+    if out.frames:
+        top = max(out.frames.values())
+        out.frames = {p: v / top for p, v in out.frames.items()}
+    n = max(len(paths), 1)
+    for ident, w in query.identifiers.items():
+        found = definers.get(ident)
+        if not found:
+            continue
+        files = {i for i, _ in found}
+        # a name many files use (`Symbol`, `get`) says less than a rare one (`apart`)
+        idf = math.log(1 + n / max(1, df(ident.lower()) if df else len(files)))
+        weight = w * idf
+        out.names[ident] = weight * (1.0 if ident in query.code_names else 0.5) / math.sqrt(len(files))
+        if ident not in query.code_names:
+            continue
+        for i, kw in found:
+            boost = 1.0 if kw in ("class", "struct", "interface", "trait", "enum", "type") else 0.8
+            p = paths[i]
+            out.defines[p] = out.defines.get(p, 0.0) + weight * boost / len(files)
+    return out
