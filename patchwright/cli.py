@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "fix": ("fix", "fix", "Resolve an issue in a repository: localize, edit, test in a sandbox, write a patch."),
     "demo": ("demo", "demo", "The offline demo: fix a bug in a sample project with a replayed model, in Docker."),
     "github": ("github", "github", "Answer a GitHub issue event with a tested pull request (the Action's bot)."),
+    "run": ("run", "run", "Run the agent over a dataset (workers, resume, cost cap, --eval); writes predictions.jsonl."),
     "tool": ("tool", "tool", "Run one agent tool (view, search, edit...) on a repository copy, or list the tools."),
 }
 
