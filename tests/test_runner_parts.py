@@ -62,7 +62,6 @@ GOLD = "".join(line + "\n" for line in [
     '@@ -0,0 +1,2 @@',
     '+def cm(x):',
     '+    return x / 100',
-    '',
 ])
 
 
