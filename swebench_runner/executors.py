@@ -66,14 +66,20 @@ class Executor(ABC):
         self.close()
 
 
+def parse_executor(spec: str) -> tuple[str, str | None]:
+    """(`local` or `ray`, the Ray address or None); a UserError for anything else."""
+    spec = (spec or "local").strip()
+    if spec in ("local", "ray"):
+        return spec, None
+    if spec.startswith("ray://") and len(spec) > len("ray://"):
+        return "ray", spec
+    raise UserError(f"unknown --executor {spec!r}: use local, ray, or ray://HOST:PORT")
+
+
 def make_executor(spec: str, workers: int) -> Executor:
     """`local` (the default), `ray` (a local Ray instance) or `ray://ADDRESS` (a Ray cluster)."""
-    spec = (spec or "local").strip()
-    if spec == "local":
-        return LocalPool(workers)
-    if spec == "ray" or spec.startswith("ray://"):
-        return RayExecutor(None if spec == "ray" else spec, workers)
-    raise UserError(f"unknown --executor {spec!r}: use local, ray, or ray://HOST:PORT")
+    kind, address = parse_executor(spec)
+    return LocalPool(workers) if kind == "local" else RayExecutor(address, workers)
 
 
 # -- the local process pool -------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from harness.errors import UserError
 from harness.instance import Instance
 
 from .datasets import load_dataset, select
-from .executors import Executor, make_executor
+from .executors import Executor, make_executor, parse_executor
 from .store import RunStore
 from .task import InstanceRecord, InstanceResult, InstanceTask, is_oracle, model_name
 
@@ -218,6 +218,7 @@ def run_batch(opts: RunOptions, on_event: OnEvent | None = None) -> dict:
     start = time.monotonic()
     if opts.workers < 1:
         raise UserError(f"--workers must be at least 1 (got {opts.workers})")
+    parse_executor(opts.executor)
     instances = select(load_dataset(opts.dataset), opts.ids, opts.slice, opts.filter)
     check_model(opts.model, instances)
     opts = opts.model_copy(update={

@@ -4,6 +4,8 @@ model through the real graph and tools on a local workspace, and its refusals.""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 
 import pytest
@@ -185,3 +187,29 @@ def test_oracle_refuses_without_a_gold_patch(tmp_path, small_repo):
                    "--out", str(tmp_path / "r"))
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
     assert "gold patch" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bad_input_is_one_line_and_touches_nothing(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    unpatched = tmp_path / "unpatched.jsonl"
+    unpatched.write_text(json.dumps({"instance_id": "o__r-1", "repo": "o/r", "base_commit": "0" * 40}) + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")}
+    cases = [
+        (["--dataset", "nosuch", "--model", "oracle"], "unknown dataset 'nosuch'"),
+        (["--dataset", str(empty), "--model", "oracle"], "holds no instances"),
+        (["--dataset", "builtin", "--model", "openai:gpt-5"], "OPENAI_API_KEY"),
+        (["--dataset", "builtin", "--model", "anthropic:claude-sonnet-4-5"], "ANTHROPIC_API_KEY"),
+        (["--dataset", "builtin", "--model", "nosuch:model"], "unknown model provider"),
+        (["--dataset", str(unpatched), "--model", "oracle"], "replays gold patches"),
+        (["--dataset", "builtin", "--model", "oracle", "--slice", "a:b"], "--slice 'a:b' is malformed"),
+        (["--dataset", "builtin", "--model", "oracle", "--instances", "builtin__nope"], "unknown instance id"),
+        (["--dataset", "builtin", "--model", "oracle", "--executor", "dask"], "unknown --executor 'dask'"),
+    ]
+    for k, (args, message) in enumerate(cases):
+        out = tmp_path / f"out{k}"
+        proc = subprocess.run([sys.executable, "-m", "patchwright", "run", *args, "--out", str(out)],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert message in proc.stderr and proc.stderr.strip().count("\n") == 0, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and not out.exists()
