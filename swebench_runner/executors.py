@@ -21,6 +21,7 @@ The driver (swebench_runner.runner) decides what to submit and when; an executor
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue as queue_mod
 import signal
 import sys
@@ -86,10 +87,13 @@ def make_executor(spec: str, workers: int) -> Executor:
 
 _events: Any = None
 _busy = False
+_terminated = False
 
 
 def _on_term(signum, frame):
-    if _busy:  # unwind the instance: its container is removed on the way out
+    global _terminated
+    _terminated = True
+    if _busy:  # unwind the instance (its container is removed on the way out), then exit
         raise KeyboardInterrupt
     sys.exit(0)
 
@@ -122,6 +126,8 @@ def _pool_run(task: InstanceTask) -> InstanceResult:
         return run_instance(task, _report)
     finally:
         _busy = False
+        if _terminated:  # the driver is gone or cancelling: do not wait for more work
+            os._exit(143)
 
 
 class LocalPool(Executor):
