@@ -20,6 +20,7 @@ The driver (swebench_runner.runner) decides what to submit and when; an executor
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import queue as queue_mod
@@ -188,11 +189,13 @@ class RayExecutor(Executor):
         self.workers = max(1, workers)
         self.address = address
         self._ray = ray
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report leaves the machine unasked
         try:
             if address:
-                ray.init(address=address, log_to_driver=False)
+                ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
             else:
-                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.ERROR)
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
             raise UserError(f"cannot start Ray{' at ' + address if address else ''}: {first}") from None

@@ -20,6 +20,8 @@ runs only what is not finished.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -159,30 +161,48 @@ class _Run:
                 result = fut.result()
             self.finish(inst, budget, result)
 
-    def loop(self, pending: list[Instance]) -> None:
+    def loop(self, pending: list[Instance], stop: _Stop) -> None:
         while True:
+            if stop.count and self.stopped != "interrupted":
+                self.stopped = "interrupted"
+                if self.inflight:
+                    self.emit("stopping", {"reason": "interrupted", "in_flight": len(self.inflight)})
+            if stop.count >= 2 and self.inflight:
+                self.emit("cancelling", {"in_flight": len(self.inflight)})
+                self.executor.cancel()
+                self.inflight.clear()
             self.fill(pending)
             if not self.inflight:
                 return
             self.collect(POLL)
 
     def drive(self, pending: list[Instance]) -> None:
-        """The loop, with Ctrl-C: once drains, twice abandons what is in flight."""
-        interrupts = 0
-        while True:
-            try:
-                self.loop(pending)
-                return
-            except KeyboardInterrupt:
-                interrupts += 1
-                self.stopped = "interrupted"
-                if interrupts == 1 and self.inflight:
-                    self.emit("stopping", {"reason": "interrupted", "in_flight": len(self.inflight)})
-                    continue
-                self.emit("cancelling", {"in_flight": len(self.inflight)})
-                self.executor.cancel()
-                self.inflight.clear()
-                return
+        """The loop. Ctrl-C or SIGTERM once: no new instance starts, the ones in flight finish;
+        twice: the ones in flight are cancelled. The signals only set a flag (when this runs in the
+        main thread), so no result in the middle of being written is cut off."""
+        stop = _Stop()
+        main = threading.current_thread() is threading.main_thread()
+        saved = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
+        try:
+            self.loop(pending, stop)
+        except KeyboardInterrupt:  # not the main thread: Python's own Ctrl-C
+            self.stopped = "interrupted"
+            self.emit("cancelling", {"in_flight": len(self.inflight)})
+            self.executor.cancel()
+            self.inflight.clear()
+        finally:
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
+
+
+class _Stop:
+    """A signal handler that counts the signals it got."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, signum, frame) -> None:
+        self.count += 1
 
 
 def _line(exc: BaseException) -> str:

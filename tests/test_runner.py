@@ -173,6 +173,25 @@ def test_killed_run_resumes_without_redoing_finished_instances(builtin_images, t
     assert not (out / ".work").exists() or not any((out / ".work").iterdir())
 
 
+def test_ctrl_c_once_lets_the_instance_in_flight_finish(builtin_images, tmp_path):
+    ids = ["builtin__kvconf-2", "builtin__textkit-2", "builtin__schedules-1"]
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "patchwright", "run", "--dataset", "builtin", "--model", "oracle",
+                             "--instances", ",".join(ids), "--out", str(out), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out / ".work" / ids[0]).exists():
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "no new instance starts, 1 in flight finish" in stderr
+    summary = json.loads(stdout)
+    assert summary["stopped"] == "interrupted" and summary["ran"] == [ids[0]]
+    assert summary["not_finished"] == sorted(ids[1:])
+    assert [r["instance_id"] for r in predictions(out / "predictions.jsonl")] == [ids[0]]
+
+
 def _cassette(path: Path, turns: int, cost: float) -> Path:
     path.write_text("".join(json.dumps({"text": f"thinking {k}", "usage": {"input_tokens": 100, "output_tokens": 10},
                                         "cost": cost}) + "\n" for k in range(turns)))
