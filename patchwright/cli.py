@@ -18,14 +18,15 @@ from . import __version__
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("doctor", "doctor", "Check Python, the Docker engine, the base image and model API keys."),
     "exec": ("exec_cmd", "exec_cmd", "Run one command in a sandbox copy of a repository."),
-    "github": ("github", "github", "Answer a GitHub issue event with a tested pull request (the Action's bot)."),
-    "tool": ("tool", "tool", "Run one agent tool (view, search, edit...) on a repository copy, or list the tools."),
     "eval": ("eval", "eval_cmd", "Score predictions SWE-bench style (builtin suite or a JSONL dataset)."),
     "images": ("images", "images", "Build, list and remove environment and instance images."),
-    "localize": ("localize", "localize_cmd", "Rank the files and functions an issue most likely needs changed."),
-    "map": ("localize", "map_cmd", "Print a repository map: key files and signatures, within a token budget."),
     "fix": ("fix", "fix", "Resolve an issue in a repository: localize, edit, test in a sandbox, write a patch."),
     "demo": ("demo", "demo", "The offline demo: fix a bug in a sample project with a replayed model, in Docker."),
+    "github": ("github", "github", "Answer a GitHub issue event with a tested pull request (the Action's bot)."),
+    "run": ("run", "run", "Run the agent over a dataset (workers, resume, cost cap, --eval); writes predictions.jsonl."),
+    "tool": ("tool", "tool", "Run one agent tool (view, search, edit...) on a repository copy, or list the tools."),
+    "localize": ("localize", "localize_cmd", "Rank the files and functions an issue most likely needs changed."),
+    "map": ("localize", "map_cmd", "Print a repository map: key files and signatures, within a token budget."),
 }
 
 

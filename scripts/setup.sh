@@ -8,5 +8,6 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install -q -e '.[dev]'
+# the ray extra lets the tests cover `patchwright run --executor ray` (PATCHWRIGHT_EXTRAS=dev to skip it)
+.venv/bin/python -m pip install -q -e ".[${PATCHWRIGHT_EXTRAS:-dev,ray}]"
 scripts/ensure-docker.sh || echo "setup: continuing without a Docker engine" >&2

@@ -39,7 +39,7 @@ def test_an_ignored_event_is_one_line_and_exit_0(tmp_path):
 
 def test_without_the_fix_pipeline_the_command_says_so_and_touches_nothing(sc, tmp_path):
     proc = run_cli("github", "--event", event_file(tmp_path, labeled(1)), "--repo", str(sc.checkout),
-                   "--model", "anthropic:claude-sonnet-4-5",
+                   "--model", "anthropic:claude-sonnet-5-5",
                    env={"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": sc.gh.api_url, "GITHUB_EVENT_NAME": "issues"})
     assert proc.returncode == 2
     assert proc.stderr.strip() == "patchwright: error: the fix pipeline is not available in this build"

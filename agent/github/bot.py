@@ -118,7 +118,7 @@ def run(payload: dict, config: BotConfig, fixer_factory: Callable[[], Fixer],
         say(f"patchwright: ignoring this event: {decision.reason}")
         return BotResult("ignored", reason=decision.reason)
     if not config.fix.model:
-        raise UserError("no model: pass --model (the action's `model` input), e.g. anthropic:claude-sonnet-4-5")
+        raise UserError("no model: pass --model (the action's `model` input), e.g. anthropic:claude-sonnet-5-5")
     fixer = fixer_factory()
     repo = resolve_repo(repo_dir)
     if changed := local_changes(repo):

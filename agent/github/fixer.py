@@ -26,7 +26,7 @@ class FixOptions(BaseModel):
     """How the bot asks the pipeline to run (the options of `patchwright github` that reach `fix`)."""
 
     model: str
-    """Model spec string, e.g. `anthropic:claude-sonnet-4-5` (see DESIGN.md)."""
+    """Model spec string, e.g. `anthropic:claude-sonnet-5-5` (see DESIGN.md)."""
     max_cost: float | None = None
     """Dollar budget for the run; None leaves the pipeline's default."""
     test_cmd: str | None = None

@@ -1,7 +1,7 @@
 """Model clients behind one interface (ModelClient), named by spec strings.
 
     from agent.models import Message, make_model
-    model = make_model("anthropic:claude-sonnet-4-5")
+    model = make_model("anthropic:claude-sonnet-5-5")
     turn = model.complete([Message.system("..."), Message.user("...", cache=True)], tools)
     turn.text, turn.tool_calls, turn.usage, turn.cost
 

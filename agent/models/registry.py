@@ -1,12 +1,13 @@
 """Model spec strings (`PROVIDER:TARGET`) and the registry of providers that make clients from them.
 
-    anthropic:claude-sonnet-4-5
+    anthropic:claude-sonnet-5-5
     openai:gpt-5
     openai:qwen2.5-coder@http://127.0.0.1:8000/v1
     replay:path/to/cassette.jsonl
+    oracle                       (replays an instance's gold patch; batch runs only)
 
 A provider is a factory `factory(target, **options) -> ModelClient`, registered under its name
-with `register_provider` (the oracle model registers itself this way).
+with `register_provider` (the `oracle` is one: it takes `gold_patch=` and `read_files=` options).
 """
 
 from __future__ import annotations
@@ -83,9 +84,16 @@ def _replay(target: str, *, prices: PriceTable | None = None, **options: Any) ->
     return ReplayModel(target, ModelOptions(**options), prices)
 
 
+def _oracle(target: str, **options: Any) -> ModelClient:
+    from .oracle import make_oracle
+
+    return make_oracle(target, **options)
+
+
 register_provider("openai", _openai)
 register_provider("anthropic", _anthropic)
 register_provider("replay", _replay)
+register_provider("oracle", _oracle)
 
 
 def make_model(spec: str, **options: Any) -> ModelClient:

@@ -50,7 +50,7 @@ def _token() -> str | None:
 @click.option("--dry-run", is_flag=True, help="Run the fix, then print what would be pushed and posted; "
               "push nothing, post nothing.")
 @click.option("--model", envvar="PATCHWRIGHT_MODEL", default=None, metavar="SPEC",
-              help="Model spec, e.g. anthropic:claude-sonnet-4-5 [default: $PATCHWRIGHT_MODEL].")
+              help="Model spec, e.g. anthropic:claude-sonnet-5-5 [default: $PATCHWRIGHT_MODEL].")
 @click.option("--max-cost", type=float, default=None, metavar="USD", help="Dollar budget for the fix.")
 @click.option("--trigger-label", default="patchwright", show_default=True, help="Label that triggers a run.")
 @click.option("--trigger-comment", default="/patchwright fix", show_default=True,

@@ -1,0 +1,219 @@
+"""`patchwright run`: the agent over a dataset, with workers, resume, a cost cap and live progress."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+ORACLE_NOTE = ("the oracle replays each instance's gold patch through the real tools: it proves the pipeline, "
+               "its results are not a model's")
+
+
+def default_out(dataset: str, model: str) -> Path:
+    """runs/DATASET__MODEL (names made safe for a path)."""
+    name = dataset[3:] if dataset.startswith("hf:") else Path(dataset).stem if dataset.endswith(".jsonl") else dataset
+
+    def safe(text: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
+
+    return Path("runs") / f"{safe(name)}__{safe(model)}"
+
+
+class RunDisplay:
+    """Shows a batch as it goes: a bar with done/total, resolved so far (with --eval), dollars so far
+    and the ETA, the instances in flight and what each is doing, and one line per finished instance."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.live = console.is_terminal
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[resolved]}"), TextColumn("{task.fields[cost]}"),
+                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                                 TextColumn("{task.fields[flight]}"), console=console, disable=not self.live)
+        self.task = None
+        self.evaluate = False
+        self.cost_done = 0.0
+        self.unpriced = False
+        self.live_cost: dict[str, float] = {}
+        self.phase: dict[str, str] = {}
+        self.resolved = 0
+        self.done = 0
+
+    def __enter__(self) -> RunDisplay:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def say(self, text: str) -> None:
+        self.console.print(text, highlight=False)
+
+    def _refresh(self) -> None:
+        if self.task is None:
+            return
+        cost = self.cost_done + sum(self.live_cost.values())
+        flight = " · ".join(f"{i}: {p}" for i, p in list(self.phase.items())[:3])
+        more = len(self.phase) - 3
+        self.progress.update(self.task, completed=self.done,
+                             resolved=f"resolved {self.resolved}" if self.evaluate else "",
+                             cost=f"${cost:.2f}{'+?' if self.unpriced else ''}",
+                             flight=escape(flight + (f" (+{more})" if more > 0 else "")))
+
+    def __call__(self, event: str, data: dict[str, Any]) -> None:
+        if event == "plan":
+            self.evaluate = data["evaluate"]
+            self.cost_done, self.done, self.resolved = data["cost_before"], data["done"], data["resolved_before"]
+            label = data["model"] + (f" = {data['model_name_or_path']}" if data["oracle"] else "")
+            self.say(f"run: {data['to_run']} of {data['total']} instance(s) to run ({data['done']} finished before), "
+                     f"model {escape(label)}, {data['workers']} worker(s) on {data['executor']}, out {data['out']}")
+            if data["oracle"]:
+                self.say(f"[yellow]note:[/] {ORACLE_NOTE}")
+            self.task = self.progress.add_task("oracle run" if data["oracle"] else "run", total=data["total"],
+                                               completed=data["done"], resolved="", cost="", flight="")
+        elif event == "started":
+            self.phase[data["id"]] = "starting"
+        elif event == "phase" and data["id"] in self.phase:
+            self.phase[data["id"]] = data["phase"]
+        elif event == "step":
+            if data.get("cost") is not None:
+                self.live_cost[data["id"]] = data["cost"]
+        elif event == "finished":
+            self._finished(data["record"])
+        elif event == "stopping":
+            why = "the total cost cap is reached" if data["reason"] == "cost_cap" else "interrupted"
+            tail = " (Ctrl-C again to abandon them)" if data["reason"] == "interrupted" else ""
+            self.say(f"[yellow]stopping:[/] {why}; no new instance starts, {data['in_flight']} in flight finish{tail}")
+        elif event == "cancelling":
+            self.say(f"[yellow]abandoning {data['in_flight']} instance(s) in flight[/] (they run again next time)")
+        elif event == "warning":
+            self.say(f"[yellow]warning:[/] {escape(data['text'])}")
+        elif event == "grading":
+            self.say(f"grading {data['count']} finished instance(s) that have no grade yet")
+        elif event == "graded":
+            self.resolved += data["status"] == "resolved"
+            if not self.live:
+                self.say(f"  graded {data['id']}: {data['status']}")
+        self._refresh()
+
+    def _finished(self, rec) -> None:
+        self.phase.pop(rec.instance_id, None)
+        self.live_cost.pop(rec.instance_id, None)
+        if rec.cost is None:
+            self.unpriced = True
+        self.cost_done += rec.cost or 0.0
+        if not rec.finished:
+            self.say(f"[red]✗[/] {rec.instance_id}: could not run: {escape(rec.error)}")
+            return
+        self.done += 1
+        graded = ""
+        if rec.eval is not None:
+            self.resolved += rec.eval.status == "resolved"
+            colour = "green" if rec.eval.status == "resolved" else "red"
+            graded = f", eval [{colour}]{rec.eval.status}[/]"
+        cost = "?" if rec.cost is None else f"{rec.cost:.2f}"
+        self.say(f"{'[green]✓[/]' if rec.status == 'resolved' else '·'} {rec.instance_id}: agent {rec.status}{graded}, "
+                 f"{rec.steps} steps, ${cost}, {rec.elapsed:.0f} s")
+
+
+def print_summary(s: dict) -> None:
+    click.echo(f"\n{s['finished']} of {s['selected']} instance(s) finished ({len(s['ran'])} now, "
+               f"{len(s['skipped'])} before); agent: "
+               + (", ".join(f"{n} {k}" for k, n in sorted(s["statuses"].items())) or "nothing"))
+    if s["eval"]:
+        e = s["eval"]
+        click.echo(f"eval: {e['resolved']} / {e['total']} resolved ({100 * e['resolved_rate']:.1f}%)"
+                   + "".join(f", {n} {k}" for k, n in e["counts"].items() if n and k != "resolved"))
+    cost = "unknown (the model has no price)" if s["cost"] is None else f"${s['cost']:.4f}"
+    click.echo(f"cost: {cost}; elapsed {s['elapsed']:.0f} s")
+    for iid, err in s["errors"].items():
+        click.echo(f"error: {iid}: {err}")
+    if s["stopped"] == "cost_cap":
+        click.echo(f"stopped at the cost cap (${s['max_total_cost']}): {len(s['not_finished'])} instance(s) not run; "
+                   "raise --max-total-cost and run the same command again to go on")
+    elif s["stopped"] == "interrupted" or s["not_finished"]:
+        click.echo(f"{len(s['not_finished'])} instance(s) not finished: run the same command again to go on")
+    if s["oracle"]:
+        click.echo(f"note: {ORACLE_NOTE}")
+    click.echo(f"predictions: {s['predictions']}")
+
+
+@click.command("run")
+@click.option("--dataset", required=True, help="`builtin`, a SWE-bench JSONL file, or hf:NAME[:SPLIT] (needs `datasets`).")
+@click.option("--model", "model_spec", required=True,
+              help="Model spec: anthropic:MODEL, openai:MODEL[@URL], replay:CASSETTE.jsonl, or oracle (gold-patch replay).")
+@click.option("--instances", "instance_ids", default=None,
+              help="Only these instance ids (comma or space separated, or @FILE with one per line).")
+@click.option("--slice", "slice_", default=None, help="A:B, a slice of the dataset (after --instances/--filter).")
+@click.option("--filter", "pattern", default=None, help="Only ids in which this regular expression is found.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Instances at once.")
+@click.option("--attempts", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Candidate patches per instance (the best by test evidence is kept).")
+@click.option("--max-cost-per-instance", type=float, default=3.0, show_default=True,
+              help="US dollars one instance may spend (0: no limit).")
+@click.option("--max-total-cost", type=float, default=None,
+              help="US dollars the run may spend; past it no new instance starts (default: no limit).")
+@click.option("--max-steps", type=int, default=50, show_default=True, help="Model calls per instance (0: no limit).")
+@click.option("--mirrors", type=click.Path(file_okay=False), default=None,
+              help="Directory of bare git mirrors named owner__name (else repositories are cloned).")
+@click.option("--specs", "spec_files", multiple=True, type=click.Path(dir_okay=False),
+              help="An environment spec file (YAML/JSON) that wins over the shipped specs; repeatable.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Run directory (default: runs/DATASET__MODEL); run again with it to resume.")
+@click.option("--redo", is_flag=True, help="Run the chosen instances again even if they are finished.")
+@click.option("--eval", "evaluate", is_flag=True,
+              help="Grade each patch with the harness as it finishes (ungraded finished ones at the end).")
+@click.option("--executor", default="local", show_default=True,
+              help="local (a process pool), ray (a local Ray instance) or ray://HOST:PORT (a Ray cluster).")
+@click.option("--offline", is_flag=True, help="Never clone a repository (only --mirrors and builtin).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary (OUT/summary.json) as JSON on stdout.")
+def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, max_cost_per_instance, max_total_cost,
+        max_steps, mirrors, spec_files, out, redo, evaluate, executor, offline, as_json):
+    """Run the agent on each chosen instance of DATASET in its own container, writing
+    OUT/predictions.jsonl (SWE-bench's format) and OUT/INSTANCE_ID/ (trajectory, patch, summary).
+
+    Run the same command again to resume: finished instances are skipped (unless --redo). Ctrl-C
+    once lets the instances in flight finish; twice abandons them. Exit status: 0 when every chosen
+    instance finished, 1 when some did not (cost cap, errors), 130 when interrupted, 2 on bad input.
+    """
+    from harness.errors import UserError
+    from swebench_runner.runner import RunOptions, run_batch
+
+    from .eval import _split_ids
+
+    if max_total_cost is not None and max_total_cost <= 0:
+        raise UserError(f"--max-total-cost must be above 0 (got {max_total_cost})")
+    opts = RunOptions(dataset=dataset, model=model_spec, out=str(out or default_out(dataset, model_spec)),
+                      ids=_split_ids(instance_ids), slice=slice_, filter=pattern, workers=workers, attempts=attempts,
+                      max_cost_per_instance=max_cost_per_instance or None, max_total_cost=max_total_cost,
+                      max_steps=max_steps or None, mirrors=mirrors, spec_files=list(spec_files), online=not offline,
+                      redo=redo, evaluate=evaluate, executor=executor)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    started = time.monotonic()
+    with RunDisplay(err) as display:
+        summary = run_batch(opts, display)
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        print_summary(summary)
+    if summary["stopped"] == "interrupted":
+        click.echo(f"patchwright: interrupted after {time.monotonic() - started:.0f} s; run the same command to "
+                   "go on", err=True)
+        return 130
+    return 0 if not summary["not_finished"] else 1

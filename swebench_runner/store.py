@@ -1,0 +1,194 @@
+"""A batch run's directory: what is finished, what it produced, and the manifest that ties it together.
+
+    OUT/manifest.json              the dataset, the model, and each invocation (options, start, end, outcome)
+    OUT/predictions.jsonl          one line per finished instance, SWE-bench's format
+                                   (instance_id, model_name_or_path, model_patch), appended and fsynced
+    OUT/INSTANCE_ID/               result.json (the runner's record), summary.json, patch.diff,
+                                   trajectory.jsonl, run.json; with --eval report.json,
+                                   test_output.txt, outcome.json; image_build.log when one was built
+    OUT/summary.json               the last invocation's summary (what `run --json` prints)
+    OUT/eval/summary.json, .md     with --eval: the harness's summary of the graded instances
+    OUT/.work/                     instances in flight (removed when an invocation starts)
+
+An instance is finished when its line is in predictions.jsonl. Its directory is written (to a
+temporary name, then renamed) before that line is appended, so a run killed at any point loses at
+most the instances in flight, and a torn last line (a kill mid-write) is cut off on the next start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from harness.errors import UserError
+
+from .task import InstanceRecord, InstanceResult
+
+MANIFEST, PREDICTIONS, RESULT, SUMMARY, WORK = (
+    "manifest.json", "predictions.jsonl", "result.json", "summary.json", ".work")
+
+
+class Manifest(BaseModel):
+    """OUT/manifest.json."""
+
+    dataset: str
+    """The dataset the run is over (as given to --dataset)."""
+    model: str
+    """The model spec."""
+    model_name_or_path: str
+    """The name the predictions carry."""
+    created: str
+    """When the first invocation started (ISO 8601 UTC)."""
+    invocations: list[dict] = Field(default_factory=list)
+    """One entry per invocation: started, ended, options, selected, ran, stopped."""
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class RunStore:
+    """The run directory OUT (see the module's docstring)."""
+
+    def __init__(self, out: str | Path):
+        self.out = Path(out).resolve()
+        self.predictions = self.out / PREDICTIONS
+        self.work_root = self.out / WORK
+        self.manifest: Manifest | None = None
+
+    # -- opening -------------------------------------------------------------------------------------
+    def open(self, dataset: str, model: str, model_name_or_path: str) -> None:
+        """Create the directory or check that it holds a run of the same dataset and model; clear
+        what the instances in flight of a killed invocation left; cut a torn last prediction line."""
+        path = self.out / MANIFEST
+        if path.exists():
+            try:
+                self.manifest = Manifest.model_validate_json(path.read_text())
+            except (ValidationError, ValueError):
+                raise UserError(f"{path} is malformed; choose another --out directory") from None
+            if self.manifest.model != model:
+                raise UserError(f"{self.out} holds a run of model {self.manifest.model}: resume it with that "
+                                "--model, or choose another --out directory")
+            if self.manifest.dataset != dataset:
+                raise UserError(f"{self.out} holds a run over dataset {self.manifest.dataset}: resume it with "
+                                "that --dataset, or choose another --out directory")
+        else:
+            if self.out.exists() and any(self.out.iterdir()):
+                raise UserError(f"{self.out} is not empty and holds no patchwright run ({MANIFEST}); choose a "
+                                "new or empty --out directory")
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.manifest = Manifest(dataset=dataset, model=model, model_name_or_path=model_name_or_path,
+                                     created=_now())
+            self._save_manifest()
+        shutil.rmtree(self.work_root, ignore_errors=True)
+        for stale in self.out.glob(".*.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        self._cut_torn_line()
+
+    def _save_manifest(self) -> None:
+        _write_atomic(self.out / MANIFEST, self.manifest.model_dump_json(indent=2) + "\n")
+
+    def _cut_torn_line(self) -> None:
+        if not self.predictions.exists():
+            return
+        data = self.predictions.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with self.predictions.open("r+b") as fh:
+                fh.truncate(data.rfind(b"\n") + 1)
+
+    def begin(self, entry: dict) -> int:
+        """Record an invocation's start; returns its index."""
+        self.manifest.invocations.append({"started": _now(), **entry})
+        self._save_manifest()
+        return len(self.manifest.invocations) - 1
+
+    def end(self, index: int, **outcome) -> None:
+        self.manifest.invocations[index].update(ended=_now(), **outcome)
+        self._save_manifest()
+
+    # -- reading -------------------------------------------------------------------------------------
+    def finished(self) -> dict[str, str]:
+        """Finished instances: id -> model_patch, from predictions.jsonl (unreadable lines skipped)."""
+        out: dict[str, str] = {}
+        if not self.predictions.exists():
+            return out
+        for line in self.predictions.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+                out[row["instance_id"]] = row.get("model_patch") or ""
+            except (ValueError, KeyError, TypeError):
+                continue
+        return out
+
+    def record(self, instance_id: str) -> InstanceRecord | None:
+        """OUT/INSTANCE_ID/result.json, None when absent or unreadable."""
+        try:
+            return InstanceRecord.model_validate_json((self.out / instance_id / RESULT).read_text())
+        except (OSError, ValidationError, ValueError):
+            return None
+
+    # -- writing -------------------------------------------------------------------------------------
+    def forget(self, ids: set[str]) -> None:
+        """Drop finished instances (for --redo): their prediction lines and their directories."""
+        if not ids:
+            return
+        if self.predictions.exists():
+            keep = []
+            for line in self.predictions.read_text(encoding="utf-8").splitlines():
+                try:
+                    if json.loads(line)["instance_id"] in ids:
+                        continue
+                except (ValueError, KeyError, TypeError):
+                    pass
+                keep.append(line + "\n")
+            _write_atomic(self.predictions, "".join(keep))
+        for i in ids:
+            shutil.rmtree(self.out / i, ignore_errors=True)
+
+    def save(self, result: InstanceResult) -> None:
+        """Write the instance's directory, then (when the agent finished) append its prediction."""
+        rec = result.record
+        tmp = Path(tempfile.mkdtemp(prefix=f".{rec.instance_id}.tmp-", dir=self.out))
+        for rel, data in result.files.items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / rel).write_bytes(data)
+        final = self.out / rec.instance_id
+        summary = tmp / "summary.json"
+        if summary.exists():  # the agent wrote it where the worker ran; point it here
+            try:
+                data = json.loads(summary.read_text())
+                data["run_dir"] = str(final)
+                summary.write_text(json.dumps(data, indent=2) + "\n")
+            except ValueError:
+                pass
+        (tmp / RESULT).write_text(rec.model_dump_json(indent=2) + "\n")
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        if rec.finished:
+            line = json.dumps({"instance_id": rec.instance_id, "model_name_or_path": rec.model_name_or_path,
+                               "model_patch": result.patch})
+            with self.predictions.open("a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+
+    def update_record(self, rec: InstanceRecord) -> None:
+        _write_atomic(self.out / rec.instance_id / RESULT, rec.model_dump_json(indent=2) + "\n")
+
+    def write_summary(self, summary: dict) -> None:
+        _write_atomic(self.out / SUMMARY, json.dumps(summary, indent=2) + "\n")

@@ -1,0 +1,226 @@
+"""One instance of a batch, run where a worker runs it (a local process or a Ray node).
+
+`run_instance(task, report)` builds (or finds) the instance image, opens a container on it, runs
+the agent there with the spec's test command (`agent.fix.run_fix`), grades the patch with the
+harness when asked (`harness.evaluation.evaluate_instance`, in a fresh container), and returns
+everything the driver writes: the record, the patch and the files of the instance's directory.
+Workers write nothing the driver relies on, so a batch can spread over machines that share no disk.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent.budget import BudgetLimits
+from agent.models.oracle import LABEL as ORACLE_LABEL
+from harness.errors import UserError
+from harness.evaluation import Outcome
+from harness.instance import Instance
+
+Report = Callable[[str, dict[str, Any]], None]
+"""How a worker tells the driver what it is doing: report(event, data)."""
+
+
+class InstanceTask(BaseModel):
+    """What a worker needs to run one instance (sent to it, so plain data only)."""
+
+    instance: Instance
+    """The instance (its gold patch is used by the oracle model only)."""
+    model: str
+    """The model spec."""
+    attempts: int = 1
+    """Candidate patches the agent makes."""
+    limits: BudgetLimits
+    """The agent's budgets for this instance (its dollar share of the run's cap included)."""
+    mirrors: str | None = None
+    """Directory of bare git mirrors named owner__name (on the worker's machine)."""
+    spec_files: list[str] = Field(default_factory=list)
+    """User environment spec files, first wins (on the worker's machine)."""
+    online: bool = True
+    """Whether a repository without a mirror may be cloned."""
+    evaluate: bool = False
+    """Grade the patch with the harness right after the agent (in a fresh container)."""
+    work_root: str | None = None
+    """Where the agent writes while it runs (WORK_ROOT/INSTANCE_ID; else a temporary directory);
+    removed afterwards."""
+
+
+class InstanceRecord(BaseModel):
+    """The runner's record of one instance (OUT/INSTANCE_ID/result.json; stable)."""
+
+    instance_id: str
+    """The instance."""
+    status: str
+    """The agent's status (resolved, submitted, failed, budget_exhausted, format_error, error), or
+    `error` when the instance could not run (see `error`)."""
+    finished: bool = False
+    """The agent ran to an outcome (its patch is in predictions.jsonl). False when the instance
+    could not run (an image that does not build, a container or worker failure): a later
+    invocation tries it again."""
+    error: str = ""
+    """One line on why the instance could not run."""
+    message: str = ""
+    """The agent's message when it ended early."""
+    model: str = ""
+    """The model spec."""
+    model_name_or_path: str = ""
+    """The name its prediction carries (`patchwright-oracle (gold-patch replay)` for the oracle)."""
+    image: str = ""
+    """The instance image the agent worked in."""
+    files_changed: list[str] = Field(default_factory=list)
+    """Files the patch changes."""
+    steps: int = 0
+    """Model calls made."""
+    tokens: int = 0
+    """Tokens used."""
+    cost: float | None = 0.0
+    """US dollars spent; None when the model has no price."""
+    max_cost: float | None = None
+    """The dollar budget this instance was given (its share of --max-total-cost, capped by
+    --max-cost-per-instance)."""
+    elapsed: float = 0.0
+    """Seconds from start to end on the worker (image, agent, evaluation)."""
+    worker: str = ""
+    """host:pid of the process that ran it."""
+    eval: Outcome | None = None
+    """The harness's grading (with --eval): status resolved, unresolved, empty_patch, patch_failed
+    or error, and the official report."""
+
+
+@dataclass
+class InstanceResult:
+    """What a worker sends back."""
+
+    record: InstanceRecord
+    patch: str = ""
+    files: dict[str, bytes] = field(default_factory=dict)
+    """The instance directory's files (relative path -> bytes): trajectory.jsonl, patch.diff,
+    summary.json, run.json, and with --eval report.json, test_output.txt, outcome.json."""
+
+
+def is_oracle(spec: str) -> bool:
+    return spec.strip().split(":", 1)[0] == "oracle"
+
+
+def model_name(spec: str) -> str:
+    """The `model_name_or_path` of predictions made with a model spec."""
+    return ORACLE_LABEL if is_oracle(spec) else spec
+
+
+def _quiet(event: str, data: dict[str, Any]) -> None:
+    pass
+
+
+def run_instance(task: InstanceTask, report: Report | None = None) -> InstanceResult:
+    """Run the agent on one instance; never raises for a problem of this instance alone (it comes
+    back as a record with status `error`). KeyboardInterrupt (a cancelled run) is let through after
+    the container is removed."""
+    report = report or _quiet
+    inst = task.instance
+    start = time.monotonic()
+    rec = InstanceRecord(instance_id=inst.instance_id, status="error", model=task.model,
+                         model_name_or_path=model_name(task.model), max_cost=task.limits.max_cost,
+                         worker=f"{socket.gethostname()}:{os.getpid()}")
+    work = _work_dir(task)
+    result = InstanceResult(rec)
+    try:
+        report("started", {"id": inst.instance_id})
+        _run(task, work, rec, result, report)
+    except Exception as exc:  # one instance's failure must not stop the batch
+        text = str(exc).strip()
+        rec.error = text.splitlines()[0][:300] if isinstance(exc, UserError) and text else \
+            f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
+    finally:
+        rec.elapsed = round(time.monotonic() - start, 3)
+        result.files.update(_collect(work))
+        shutil.rmtree(work if task.work_root else work.parent, ignore_errors=True)
+    return result
+
+
+def _work_dir(task: InstanceTask) -> Path:
+    """WORK_ROOT/INSTANCE_ID, fresh (the harness writes its reports to REPORT_DIR/INSTANCE_ID)."""
+    name = task.instance.instance_id
+    if task.work_root:
+        path = Path(task.work_root) / name
+        try:
+            shutil.rmtree(path, ignore_errors=True)
+            path.mkdir(parents=True)
+            return path
+        except OSError:  # another machine's path: work in a temporary directory instead
+            pass
+    path = Path(tempfile.mkdtemp(prefix="patchwright-run-")) / name
+    path.mkdir()
+    return path
+
+
+def _collect(work: Path) -> dict[str, bytes]:
+    """The instance directory's files, the agent's checkpoints left out (a batch instance restarts)."""
+    out = {}
+    for p in sorted(work.rglob("*")):
+        if p.is_file() and not p.name.startswith("checkpoints.sqlite"):
+            out[p.relative_to(work).as_posix()] = p.read_bytes()
+    return out
+
+
+def _run(task: InstanceTask, work: Path, rec: InstanceRecord, result: InstanceResult, report: Report) -> None:
+    from agent.fix import FixRequest, run_fix
+    from agent.models import make_model
+    from agent.testplan import plan_for_spec
+    from harness.docker_workspace import DockerWorkspace
+    from harness.evaluation import EvalOptions, evaluate_instance
+    from harness.images import ImageBuildError, ensure_instance_image
+    from harness.instance import Prediction
+    from harness.specs import SpecTable
+
+    inst = task.instance
+    specs = SpecTable(list(task.spec_files))
+    spec = specs.for_instance(inst)
+    report("phase", {"id": inst.instance_id, "phase": "image"})
+    try:
+        image = ensure_instance_image(inst, spec, mirrors=task.mirrors, online=task.online)
+    except ImageBuildError as exc:
+        (work / "image_build.log").write_text(exc.log)
+        raise UserError(str(exc)) from None
+    rec.image = image.tag
+    if image.build_log:
+        (work / "image_build.log").write_text(image.build_log)
+    report("phase", {"id": inst.instance_id, "phase": "agent"})
+
+    def progress(event: str, data: dict[str, Any]) -> None:
+        if event == "node":
+            report("phase", {"id": inst.instance_id, "phase": data.get("node")})
+        elif event == "step":
+            spent = data.get("spent")
+            report("step", {"id": inst.instance_id, "cost": getattr(spent, "cost", None),
+                            "steps": getattr(spent, "steps", None)})
+
+    request = FixRequest(repo=inst.repo, issue=inst.problem_statement or "(no problem statement)", model=task.model,
+                         workspace="docker", image=image.tag, test_cmd=spec.test_cmd, attempts=task.attempts,
+                         limits=task.limits)
+    with DockerWorkspace(image.tag, network=False) as ws:
+        options = {"gold_patch": inst.patch, "read_files": ws.read_many} if is_oracle(task.model) else {}
+        model = make_model(task.model, **options)
+        try:
+            outcome = run_fix(request, ws, work, model=model, progress=progress, plan=plan_for_spec(spec))
+        finally:
+            model.close()
+    rec.finished = True
+    rec.status, rec.message, rec.files_changed = outcome.status, outcome.message, outcome.files_changed
+    rec.steps, rec.tokens, rec.cost = outcome.steps, outcome.tokens, outcome.cost
+    result.patch = outcome.patch
+    if task.evaluate:
+        report("phase", {"id": inst.instance_id, "phase": "eval"})
+        pred = Prediction(instance_id=inst.instance_id, model_name_or_path=rec.model_name_or_path,
+                          model_patch=outcome.patch)
+        rec.eval = evaluate_instance(inst, pred, EvalOptions(specs=specs, mirrors=task.mirrors, online=task.online,
+                                                             report_dir=work.parent))
