@@ -14,6 +14,7 @@ the process environment at the time) so tests can check what the bot handed it.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -104,6 +105,12 @@ class ScriptedFixer:
                           detail=self.detail)
 
 
+def forms(secret: str) -> list[str]:
+    """The ways a secret could travel: as is, base64, and in basic auth."""
+    return [secret, base64.b64encode(secret.encode()).decode(),
+            base64.b64encode(f"x-access-token:{secret}".encode()).decode()]
+
+
 def labeled(number: int, label: str = "patchwright", *, sender: str = "maintainer") -> dict:
     """An `issues` event: `label` added to issue `number`."""
     return {"action": "labeled", "label": {"name": label},
@@ -127,10 +134,11 @@ def commented(number: int, body: str, association: str = "COLLABORATOR", *, user
 class Scenario:
     """A fake GitHub serving REPO, a checkout of it, and a way to run the bot against both."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, source: Path | None = None):
+        """`source`: a git repository to serve as REPO instead of the `clamp` sample."""
         self.tmp = tmp
         self.gh = FakeGitHub(tmp / "github", TOKEN).start()
-        self.bare = self.gh.add_repo(REPO, make_repo(tmp / "src", SAMPLE))
+        self.bare = self.gh.add_repo(REPO, source or make_repo(tmp / "src", SAMPLE))
         self.checkout = tmp / "checkout"
         subprocess.run(["git", "clone", "-q", self.gh.git_url(REPO), str(self.checkout)], check=True,
                        capture_output=True, env={**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null"})

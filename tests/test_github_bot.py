@@ -19,6 +19,7 @@ from github_scenario import (
     Scenario,
     ScriptedFixer,
     commented,
+    forms,
     labeled,
 )
 
@@ -190,12 +191,6 @@ def test_a_create_that_went_through_before_an_error_updates_instead_of_failing(s
         "GET /api/v3/repos/acme/calc/pulls?state=open&head=acme%3Apatchwright%2Fissue-6&per_page=10 -> 200",
         f"PATCH /api/v3/repos/acme/calc/pulls/{number} -> 200",
     ]
-
-
-def forms(secret: str) -> list[str]:
-    """The ways a secret could travel: as is, base64, and in basic auth."""
-    return [secret, base64.b64encode(secret.encode()).decode(),
-            base64.b64encode(f"x-access-token:{secret}".encode()).decode()]
 
 
 def test_an_injection_attempt_stays_data_and_no_secret_leaves_the_bot(sc, tmp_path, monkeypatch):

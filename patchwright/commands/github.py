@@ -16,21 +16,21 @@ def _default_fixer():
     """The fix pipeline behind the bot's seam (agent.github.fixer.Fixer): `patchwright.api.fix`.
 
     The issue's title and body go in as the issue text (data the pipeline quotes in its prompts);
-    the outcome comes back as a FixOutcome. A build without the pipeline refuses to run rather
-    than pretend.
+    the model spec, workspace, test command and dollar budget come from the bot's options (no
+    budget given: the pipeline's defaults). The bot has already taken the GitHub token out of the
+    environment; the sandbox strips every secret-looking variable (harness.workspace.sandbox_env),
+    so the model's API key stays with the model client. Progress lines go to stderr, as with
+    `patchwright fix`; the outcome comes back as the bot's FixOutcome (statuses per test counted).
     """
-    try:
-        from patchwright.api import fix
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("patchwright.api", "agent.fix"):
-            raise  # a dependency of the pipeline is missing: a real error, shown as such
-        raise UserError("the fix pipeline is not available in this build") from None
     from agent.github.fixer import FixOutcome
+    from patchwright.api import fix
+    from patchwright.display import Progress
 
     def fixer(repo_dir, issue_title, issue_body, options):
         budget = {} if options.max_cost is None else {"max_cost": options.max_cost}
-        result = fix(repo_dir, f"{issue_title}\n\n{issue_body}", options.model, workspace=options.workspace,
-                     test_cmd=options.test_cmd, out=options.out_dir, **budget)
+        with Progress() as progress:
+            result = fix(repo_dir, f"{issue_title}\n\n{issue_body}", options.model, workspace=options.workspace,
+                         test_cmd=options.test_cmd, out=options.out_dir, progress=progress, **budget)
         return FixOutcome.model_validate(result.model_dump())
 
     return fixer
