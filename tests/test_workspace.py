@@ -87,6 +87,20 @@ def test_large_files_and_long_commands(open_ws, small_repo):
     assert res.ok and res.output.strip() == "300000"
 
 
+def test_commands_and_writes_of_every_size(open_ws, small_repo):
+    ws = open_ws(small_repo)
+    # multi-byte text: a request's length is in bytes, not characters (short and long scripts)
+    for n in (10, 30_000):
+        text = "é€😀" * n
+        res = ws.run(f"printf '%s' '{text}' | wc -c; echo after")
+        assert res.ok and res.output.split() == [str(9 * n), "after"]
+    for size in (32 * 1024 + 1, 700 * 1024):  # above the old limit; above the one of the resident shell
+        data = bytes(range(256)) * (size // 256) + b"\n"
+        ws.write_bytes("sized.bin", data)
+        assert ws.read_bytes("sized.bin") == data
+    assert ws.run("echo still in step").output == "still in step\n"
+
+
 def test_write_keeps_crlf_and_missing_final_newline(open_ws, small_repo):
     ws = open_ws(small_repo)
     ws.write_file("win.txt", "a\r\nb\r\nno newline")
