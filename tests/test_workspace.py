@@ -304,3 +304,36 @@ def test_bad_sources_are_user_errors(tmp_path):
     (tmp_path / "plain").mkdir()
     with pytest.raises(UserError, match="not a git repository"):
         LocalWorkspace(tmp_path / "plain")
+
+
+def test_a_diff_brought_up_to_date_file_by_file_equals_the_whole_diff(open_ws, tmp_path):
+    from harness.patching import splice_diff
+
+    repo = make_repo(tmp_path / "repo", {"a.b": "1\n", "a/c.py": "x = 1\n", "a/d/e.py": "y = 2\n",
+                                        "name with space.txt": "s\n", "é.txt": "e\n", "z.txt": "z\n",
+                                        ".gitignore": "*.log\n"})
+    ws = open_ws(repo)
+    known = ws.diff(exclude=["scratch"])
+    steps = [
+        {"a/c.py": b"x = 2\n"},  # changed
+        {"a/b.py": b"new\n", "a.b": b"2\n", "a/d/e.py": None},  # new inside the order, changed, removed
+        {"name with space.txt": b"t\n", "\u00e9.txt": b"f\n", "bin.dat": bytes(range(256))},
+        {"a/c.py": b"x = 1\n"},  # back as at the base: its section goes
+        {"scratch/s.py": b"print()\n", "out.log": b"ignored\n"},  # left out, ignored
+        {"missing.txt": None},  # removed though it never was: nothing changes
+        {"a/b.py": None, "zz/new.py": b"n\n"},  # a new file removed again; one at the end
+    ]
+    for step in steps:
+        for path, data in step.items():
+            if data is None:
+                ws.run(f"rm -f '{path}'")
+            else:
+                ws.write_bytes(path, data)
+        paths = sorted(step)
+        known = splice_diff(known, ws.diff(exclude=["scratch"], paths=paths), paths)
+        assert known == ws.diff(exclude=["scratch"]), step
+    assert "a.b" in known and "bin.dat" in known and "scratch" not in known
+    # a name git quotes cannot be read back from the headers: the caller takes the whole diff again
+    ws.write_bytes('q"uote.txt', b"q\n")
+    assert splice_diff(known, ws.diff(paths=['q"uote.txt']), ['q"uote.txt']) is None
+    assert splice_diff(ws.diff(), "", ["z.txt"]) is None
