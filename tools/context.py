@@ -57,6 +57,7 @@ class ToolContext:
         self._index_touched: set[str] = set()
         self._history: dict[str, list[bytes | None]] = {}
         self._written: dict[str, bytes | None] = {}
+        self._touched: set[str] | None = set()
 
     # -- freshness -------------------------------------------------------------------------------
     def invalidate(self) -> None:
@@ -66,8 +67,15 @@ class ToolContext:
         self._bytes.clear()
         self._symbols.clear()
         self._files = None
+        self._touched = None
         if self._index is not None:
             self._index_stale = True
+
+    def take_touched(self) -> list[str] | None:
+        """The files the tools wrote or removed since the last call (sorted), or None when files may
+        have changed otherwise too (`invalidate()` was called); then starts counting anew."""
+        touched, self._touched = self._touched, set()
+        return sorted(touched) if touched is not None else None
 
     # -- paths -----------------------------------------------------------------------------------
     def rel(self, path: str) -> str:
@@ -296,6 +304,8 @@ class ToolContext:
         return EditResult(path, verdict.warnings)
 
     def _write(self, path: str, data: bytes | None) -> None:
+        if self._touched is not None:
+            self._touched.add(path)
         if data is None:
             res = self.workspace.run(f"rm -f -- {shlex.quote(path)}", 60)
             if res.exit_code != 0:
