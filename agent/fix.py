@@ -241,6 +241,7 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
             else:
                 state = _start(rt, request, i, outcomes, tests_before)
             rt.ctx = ToolContext(workspace, test_runner=tool_runner(rt) if plan else None)
+            rt.known_diff = None  # the workspace was reset or restored
             try:
                 final = graph.invoke(state, config)
             except (UserError, KeyboardInterrupt):

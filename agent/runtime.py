@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from harness.patching import splice_diff
 from harness.workspace import Workspace
 from tools.context import ToolContext
 from tools.registry import ToolSpec
@@ -19,7 +20,7 @@ from tools.registry import ToolSpec
 from .budget import Budget
 from .models import Message, ModelClient, ModelTurn
 from .prompting import render
-from .testplan import REPRO_TEST, SCRATCH, SCRATCH_DIR, TestPlan, TestResults
+from .testplan import REPRO_TEST, SCRATCH, SCRATCH_DIR, TestPlan, TestResults, is_scratch
 from .testplan import run as run_plan
 from .trajectory import TrajectoryWriter
 
@@ -89,6 +90,9 @@ class Runtime:
     """The repository's files at the start."""
     tests_before: dict[str, str] | None = None
     """Status per test before any change (kept in step with the state by the graph)."""
+    known_diff: str | None = None
+    """The patch as the last whole diff found it, while only the tools' own edits changed files since
+    (those are brought in file by file); None when a command or a test run may have changed files."""
 
     # -- the model -------------------------------------------------------------------------------
     def complete(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> ModelTurn:
@@ -113,10 +117,26 @@ class Runtime:
     # -- the workspace ---------------------------------------------------------------------------
     def diff(self) -> str:
         """The patch so far, scratch files left out."""
-        return self.workspace.diff(exclude=SCRATCH)
+        self.known_diff = self.workspace.diff(exclude=SCRATCH)
+        return self.known_diff
+
+    def diff_after(self, touched: list[str] | None) -> str:
+        """The patch after the tools wrote `touched` (None: files may have changed otherwise too):
+        the known patch with only those files diffed again, or the whole diff. Same text either way."""
+        if touched is None or self.known_diff is None:
+            return self.diff()
+        paths = [p for p in touched if not is_scratch(p)]
+        if not paths:
+            return self.known_diff
+        spliced = splice_diff(self.known_diff, self.workspace.diff(exclude=SCRATCH, paths=paths), paths)
+        if spliced is None:
+            return self.diff()
+        self.known_diff = spliced
+        return spliced
 
     def run_tests(self, targets: list[str] | None = None) -> TestResults | None:
         """Run the tests (all, or `targets`); None when the repository has no test command."""
+        self.known_diff = None  # a test run may write files
         if self.plan is None:
             return None
         return run_plan(self.plan, self.workspace, targets)

@@ -103,6 +103,12 @@ class TestResults:
         return cls(**d)
 
 
+def is_scratch(path: str) -> bool:
+    """Whether a file (relative to the root) is one of the agent's scratch files that `SCRATCH`
+    leaves out of the patch."""
+    return path == REPRO_TEST or path.startswith(SCRATCH_DIR + "/") or path.endswith(".pyc")
+
+
 def is_repro(test: str) -> bool:
     """Whether a test name belongs to the agent's reproduction test file."""
     return REPRO_TEST.removesuffix(".py") in test

@@ -158,8 +158,8 @@ def main() -> int:
         overhead = (s.elapsed - before.elapsed - model_time) * 1000
         tool = ((s.response or {}).get("tool_calls") or [{"name": "(final answer)"}])[0]["name"]
         per_step.append(overhead)
-        by_tool.setdefault(tool, []).append(overhead)
         t = s.data.get("timings", {})
+        by_tool.setdefault(tool, []).append((overhead, t.get("tools", 0) * 1000, t.get("diff", 0) * 1000))
         parts["tools"].append(t.get("tools", 0) * 1000)
         parts["diff"].append(t.get("diff", 0) * 1000)
         parts["graph, checkpoint, trajectory"].append(overhead - (t.get("tools", 0) + t.get("diff", 0)) * 1000)
@@ -171,9 +171,10 @@ def main() -> int:
           f"p90 {p90:.0f} ms, max {ordered[-1]:.0f} ms")
     print("  where it goes (median per step): " + ", ".join(
         f"{k} {statistics.median(v):.0f} ms" for k, v in parts.items()))
-    print("  by the step's tool (median of the whole step outside the model):")
-    for tool, xs in sorted(by_tool.items(), key=lambda kv: statistics.median(kv[1])):
-        print(f"    {tool:<16} {statistics.median(xs):6.0f} ms  ({len(xs)} steps)")
+    print("  by the step's tool (median of the whole step outside the model; of it, the tool and the diff):")
+    for tool, xs in sorted(by_tool.items(), key=lambda kv: statistics.median(x[0] for x in kv[1])):
+        whole, tools, diff = (statistics.median(x[k] for x in xs) for k in range(3))
+        print(f"    {tool:<16} {whole:6.0f} ms  (tool {tools:.0f}, diff {diff:.0f}; {len(xs)} steps)")
     index = next((s for s in steps if s.node == "index"), None)
     localize = [s for s in steps if s.node == "localize"]
     if index is not None:

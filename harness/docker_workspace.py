@@ -45,8 +45,9 @@ from .workspace import (
 PRIVATE = "/tmp/.patchwright"
 CONTAINER_CA = "/etc/ssl/certs/patchwright-host-ca.crt"
 IN_MEMORY_MAX = 512 * 1024 * 1024  # repositories up to this size live in memory (tmpfs) by default
-_GRACE = 10.0
-_QUICK_WRITE_MAX = 32 * 1024  # files up to this size are written through the resident shell  # seconds past a command's timeout before the host kills its process group itself
+_GRACE = 10.0  # seconds past a command's timeout before the host kills its process group itself
+_QUICK_WRITE_MAX = 512 * 1024  # files up to this size are written through the resident shell
+_QUICK_READ_FILES = 256  # read_many of up to this many named files goes through the resident shell
 
 _live: weakref.WeakSet = weakref.WeakSet()
 
@@ -188,21 +189,24 @@ class _Stream:
                 pass
 
 
-# The resident shell. Each request is one line: token, timeout, base64 of the script. The script
-# runs under `timeout` (its own process group, killed whole when time is up) with stdin from
-# /dev/null; its stdout and stderr go to the session's stdout, then "\n<marker> <code>\n".
+# The resident shell. Each request is a line (token, timeout, the script's length in bytes) followed by
+# the script itself; `head -c` takes exactly that many bytes in big reads (a long line given to
+# `read` would be taken one byte per system call). The script runs under `timeout` (its own process
+# group, killed whole when time is up) with stdin from /dev/null; its stdout and stderr go to the
+# session's stdout, then "\n<marker> <code>\n".
 _SERVER = r"""
 exec 2>/dev/null  # the session's own notices ("Killed") must not reach a command's output
 mkdir -p /tmp/.patchwright
-while IFS=' ' read -r tok t enc; do
-  if [ ${#enc} -gt 65536 ]; then  # one argument may not exceed 128 KiB: run a long script from a file
+while IFS=' ' read -r tok t n; do
+  script=$(head -c "$n")
+  if [ "$n" -gt 65536 ]; then  # one argument may not exceed 128 KiB: run a long script from a file
     f=/tmp/.patchwright/script.$tok
-    printf '%s' "$enc" | base64 -d > "$f"
+    [ -d /tmp/.patchwright ] || mkdir -p /tmp/.patchwright
+    printf '%s' "$script" > "$f"
     PATCHWRIGHT_EXEC=$tok timeout -k 3 "$t" bash "$f" </dev/null 2>&1
     rc=$?
     rm -f "$f"
   else
-    script=$(printf '%s' "$enc" | base64 -d)
     PATCHWRIGHT_EXEC=$tok timeout -k 3 "$t" bash -c "$script" </dev/null 2>&1
     rc=$?
   fi
@@ -228,8 +232,8 @@ class _Session:
     def run(self, script: str, timeout: float, cap: int | None, kill) -> tuple[int, _CappedBuffer, bool]:
         tok = secrets.token_hex(12)
         marker = f"\nPWEND{tok} ".encode()
-        enc = base64.b64encode(script.encode("utf-8", errors="surrogateescape")).decode()
-        self.stream.send(f"{tok} {timeout:.3f}s {enc}\n".encode())
+        body = script.encode("utf-8", errors="surrogateescape")
+        self.stream.send(f"{tok} {timeout:.3f}s {len(body)}\n".encode() + body)
         out = _CappedBuffer(cap)
         window = b""  # the not-yet-committed tail, long enough to hold a marker split across frames
         keep = len(marker) + 16
@@ -506,9 +510,15 @@ class DockerWorkspace(Workspace):
             return {}
         else:
             argv = ["tar", "--ignore-failed-read", "--no-recursion", "-cf", "-", "--", *paths]
-        _, out, _, _ = self._exec(argv, 300, env=self._git_env())
+        quick = None
+        if paths and len(paths) <= _QUICK_READ_FILES:  # a few files: through the resident shell when it is free
+            quick = self._quick(f"cd {shlex.quote(self.root)} && {shlex.join(argv)} 2>/dev/null", 300)
+        if quick is not None:
+            data = quick[1]
+        else:
+            _, out, _, _ = self._exec(argv, 300, env=self._git_env())
+            data = bytes(out.head)
         files: dict[str, bytes] = {}
-        data = bytes(out.head)
         if data:
             with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
                 for member in tar:

@@ -87,3 +87,40 @@ def patch_files(patch: str) -> list[tuple[str, str]]:
 
 def _strip(name: str) -> str:
     return name[2:] if name.startswith(("a/", "b/")) else name
+
+
+def _diff_sections(diff: str) -> dict[str, str] | None:
+    """{path: its section} of a `git diff --no-renames` output; None when a path is quoted (then
+    its name cannot be read back simply)."""
+    sections: dict[str, str] = {}
+    starts = [0] if diff.startswith("diff --git ") else []
+    at = diff.find("\ndiff --git ")
+    while at >= 0:
+        starts.append(at + 1)
+        at = diff.find("\ndiff --git ", at + 1)
+    if diff and starts[:1] != [0]:
+        return None
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(diff)
+        nl = diff.find("\n", start, end)
+        header = diff[start:nl if nl >= 0 else end]
+        names = header[len("diff --git "):]
+        half = (len(names) - 1) // 2
+        a, b = names[:half], names[half + 1:]
+        if names.startswith('"') or not (a.startswith("a/") and b.startswith("b/") and a[2:] == b[2:]):
+            return None
+        sections[a[2:]] = diff[start:end]
+    return sections
+
+
+def splice_diff(diff: str, update: str, paths: list[str]) -> str | None:
+    """`diff` (a workspace's whole `git diff --no-renames`) with the sections of `paths` replaced by
+    those in `update` (the same diff limited to `paths`), in git's order; None when either cannot be
+    split by file (take the whole diff again then)."""
+    old, new = _diff_sections(diff), _diff_sections(update)
+    if old is None or new is None or not set(new) <= set(paths):
+        return None
+    for p in paths:
+        old.pop(p, None)
+    old.update(new)
+    return "".join(old[p] for p in sorted(old, key=lambda p: p.encode("utf-8", "surrogateescape")))

@@ -90,19 +90,25 @@ class _CappedBuffer:
         return head + marker + bytes(self.tail).decode("utf-8", errors="replace"), True
 
 
-def _diff_script(private: str, base: str, exclude: list[str]) -> str:
-    """Shell lines that print the diff of the working tree against `base`, new files included.
+def _diff_script(private: str, base: str, exclude: list[str], paths: list[str] | None = None) -> str:
+    """Shell lines that print the diff of the working tree against `base`, new files included
+    (only of `paths`, literal paths, when given).
 
     A private index (outside the repository) keeps the real index untouched and makes repeated
     diffs cheap (its stat cache is reused).
     """
     specs = " ".join(shlex.quote(f":(exclude){p}") for p in exclude)
+    if paths is None:
+        add, where = "git add -A . >/dev/null 2>&1 || git add -A .\n", "."
+    else:  # one path at a time: a path that is in neither the tree nor the index fails alone
+        where = " ".join(shlex.quote(f":(literal){p}") for p in paths)
+        add = f"for p in {where}; do git add -A -- \"$p\" >/dev/null 2>&1; done\n"
     return (
         f"export GIT_INDEX_FILE={shlex.quote(private)}/diff.index\n"
         f"[ -f \"$GIT_INDEX_FILE\" ] || git read-tree {base}\n"
-        "git add -A . >/dev/null 2>&1 || git add -A .\n"
+        + add +
         f"git -c core.quotepath=off diff --cached --no-color --no-ext-diff --no-renames "
-        f"--src-prefix=a/ --dst-prefix=b/ {base} -- . {specs}\n"
+        f"--src-prefix=a/ --dst-prefix=b/ {base} -- {where} {specs}\n"
     )
 
 
@@ -202,12 +208,16 @@ class Workspace(ABC):
         except (FileNotFoundError, IsADirectoryError, PermissionError):
             return None
 
-    def diff(self, exclude: list[str] | None = None) -> str:
+    def diff(self, exclude: list[str] | None = None, paths: list[str] | None = None) -> str:
         """Unified diff of the working tree against base_commit, new files included.
 
         `exclude` lists paths (git pathspecs) to leave out, such as an agent's scratch files.
+        `paths` (files relative to the root, taken literally) limits the diff to those files: the
+        cheap way to bring a known diff up to date after a few files changed (`patching.splice_diff`).
         """
-        res = self._shell(_diff_script(self._private_dir(), self.base_commit, exclude or []), 300,
+        if paths is not None and not paths:
+            return ""
+        res = self._shell(_diff_script(self._private_dir(), self.base_commit, exclude or [], paths), 300,
                           self._git_env(), None, None)
         if res.exit_code != 0:
             raise RuntimeError(f"git diff failed in the workspace: {res.output.strip()[-500:]}")

@@ -154,3 +154,46 @@ def test_valid_definitions_keeps_only_unique_names(tmp_path):
     with LocalWorkspace(repo) as ws:
         ctx = ToolContext(ws, index_cache=False)
         assert valid_definitions(ctx, ["a.py:C.f", "f", "nope", 3, "a.py:C.f"], 5) == ["a.py:C.f"]
+
+
+def test_the_patch_is_brought_up_to_date_file_by_file_after_tool_edits(tmp_path):
+    from agent.budget import Budget
+    from agent.runtime import AgentConfig, Runtime
+    from harness.workspace import LocalWorkspace
+    from tools.context import ToolContext
+    from tools.toolset import TOOLS
+
+    repo = make_repo(tmp_path / "repo", {"pkg/a.py": "def f():\n    return 1\n", "pkg/b.py": "X = 1\n"})
+    with LocalWorkspace(repo) as ws:
+        limited: list[list[str]] = []
+        whole_diff = ws.diff
+
+        def diff(exclude=None, paths=None):
+            if paths is not None:
+                limited.append(paths)
+            return whole_diff(exclude=exclude, paths=paths)
+
+        ws.diff = diff
+        rt = Runtime(model=None, workspace=ws, trajectory=None, config=AgentConfig(), plan=None,
+                     run_budget=Budget(), attempt_budget=Budget(), ctx=ToolContext(ws, index_cache=False))
+
+        def step(tool: str, **arguments) -> str:
+            assert not TOOLS.call(rt.ctx, tool, arguments).is_error
+            patch = rt.diff_after(rt.ctx.take_touched())
+            assert patch == whole_diff(exclude=[REPRO_TEST, ".patchwright", "*.pyc"])
+            return patch
+
+        assert rt.diff_after(rt.ctx.take_touched()) == "" and limited == []  # nothing known yet: the whole diff
+        assert "+    return 2" in step("replace_symbol", name="f", new_source="def f():\n    return 2\n")
+        assert limited == [["pkg/a.py"]]
+        step("create_file", path=".patchwright/s.py", content="print(1)\n")  # scratch: no diff at all
+        step("create_file", path=REPRO_TEST, content="def test_x():\n    pass\n")
+        assert limited == [["pkg/a.py"]]
+        assert "+Y = 2" in step("bash", command="echo 'Y = 2' >> pkg/b.py")  # a command: the whole diff
+        step("str_replace", path="pkg/b.py", old="X = 1\n", new="X = 3\n")
+        assert limited == [["pkg/a.py"], ["pkg/b.py"]]
+        rt.run_tests()  # a test run may write files: the next diff is whole again
+        step("undo_edit", path="pkg/b.py")
+        assert limited == [["pkg/a.py"], ["pkg/b.py"]]
+        patch = step("undo_edit", path="pkg/a.py")
+        assert "pkg/b.py" in patch and "pkg/a.py" not in patch and limited[-1] == ["pkg/a.py"]

@@ -87,6 +87,20 @@ def test_large_files_and_long_commands(open_ws, small_repo):
     assert res.ok and res.output.strip() == "300000"
 
 
+def test_commands_and_writes_of_every_size(open_ws, small_repo):
+    ws = open_ws(small_repo)
+    # multi-byte text: a request's length is in bytes, not characters (short and long scripts)
+    for n in (10, 30_000):
+        text = "é€😀" * n
+        res = ws.run(f"printf '%s' '{text}' | wc -c; echo after")
+        assert res.ok and res.output.split() == [str(9 * n), "after"]
+    for size in (32 * 1024 + 1, 700 * 1024):  # above the old limit; above the one of the resident shell
+        data = bytes(range(256)) * (size // 256) + b"\n"
+        ws.write_bytes("sized.bin", data)
+        assert ws.read_bytes("sized.bin") == data
+    assert ws.run("echo still in step").output == "still in step\n"
+
+
 def test_write_keeps_crlf_and_missing_final_newline(open_ws, small_repo):
     ws = open_ws(small_repo)
     ws.write_file("win.txt", "a\r\nb\r\nno newline")
@@ -290,3 +304,36 @@ def test_bad_sources_are_user_errors(tmp_path):
     (tmp_path / "plain").mkdir()
     with pytest.raises(UserError, match="not a git repository"):
         LocalWorkspace(tmp_path / "plain")
+
+
+def test_a_diff_brought_up_to_date_file_by_file_equals_the_whole_diff(open_ws, tmp_path):
+    from harness.patching import splice_diff
+
+    repo = make_repo(tmp_path / "repo", {"a.b": "1\n", "a/c.py": "x = 1\n", "a/d/e.py": "y = 2\n",
+                                        "name with space.txt": "s\n", "é.txt": "e\n", "z.txt": "z\n",
+                                        ".gitignore": "*.log\n"})
+    ws = open_ws(repo)
+    known = ws.diff(exclude=["scratch"])
+    steps = [
+        {"a/c.py": b"x = 2\n"},  # changed
+        {"a/b.py": b"new\n", "a.b": b"2\n", "a/d/e.py": None},  # new inside the order, changed, removed
+        {"name with space.txt": b"t\n", "\u00e9.txt": b"f\n", "bin.dat": bytes(range(256))},
+        {"a/c.py": b"x = 1\n"},  # back as at the base: its section goes
+        {"scratch/s.py": b"print()\n", "out.log": b"ignored\n"},  # left out, ignored
+        {"missing.txt": None},  # removed though it never was: nothing changes
+        {"a/b.py": None, "zz/new.py": b"n\n"},  # a new file removed again; one at the end
+    ]
+    for step in steps:
+        for path, data in step.items():
+            if data is None:
+                ws.run(f"rm -f '{path}'")
+            else:
+                ws.write_bytes(path, data)
+        paths = sorted(step)
+        known = splice_diff(known, ws.diff(exclude=["scratch"], paths=paths), paths)
+        assert known == ws.diff(exclude=["scratch"]), step
+    assert "a.b" in known and "bin.dat" in known and "scratch" not in known
+    # a name git quotes cannot be read back from the headers: the caller takes the whole diff again
+    ws.write_bytes('q"uote.txt', b"q\n")
+    assert splice_diff(known, ws.diff(paths=['q"uote.txt']), ['q"uote.txt']) is None
+    assert splice_diff(ws.diff(), "", ["z.txt"]) is None

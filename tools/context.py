@@ -57,6 +57,7 @@ class ToolContext:
         self._index_touched: set[str] = set()
         self._history: dict[str, list[bytes | None]] = {}
         self._written: dict[str, bytes | None] = {}
+        self._touched: set[str] | None = set()
 
     # -- freshness -------------------------------------------------------------------------------
     def invalidate(self) -> None:
@@ -66,8 +67,15 @@ class ToolContext:
         self._bytes.clear()
         self._symbols.clear()
         self._files = None
+        self._touched = None
         if self._index is not None:
             self._index_stale = True
+
+    def take_touched(self) -> list[str] | None:
+        """The files the tools wrote or removed since the last call (sorted), or None when files may
+        have changed otherwise too (`invalidate()` was called); then starts counting anew."""
+        touched, self._touched = self._touched, set()
+        return sorted(touched) if touched is not None else None
 
     # -- paths -----------------------------------------------------------------------------------
     def rel(self, path: str) -> str:
@@ -176,18 +184,16 @@ class ToolContext:
         changed = _diff_paths(self.workspace.diff())
         paths = sorted(p for p in changed | self._index_touched if language_of(p) is not None)
         got = self.workspace.read_many(paths) if paths else {}
-        files = dict(self._index.files)
         for p in paths:
             data = got.get(p)
-            files.pop(p, None)
-            if data is None or b"\0" in data[:NUL_SNIFF]:
-                continue
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-            files[p] = extract(language_of(p), p, data)
-        self._index = SymbolIndex(dict(sorted(files.items())), self._index.stats)
+            fs = None
+            if data is not None and b"\0" not in data[:NUL_SNIFF]:
+                try:
+                    data.decode("utf-8")
+                    fs = extract(language_of(p), p, data)
+                except UnicodeDecodeError:
+                    pass
+            self._index.replace_file(p, fs)
         self._index_touched = set(changed)
         self._index_stale = False
 
@@ -196,11 +202,7 @@ class ToolContext:
         fs = extract(lang, path, data) if (lang and data is not None) else None
         self._symbols[path] = fs
         if self._index is not None and not self._index_stale:
-            files = dict(self._index.files)
-            files.pop(path, None)
-            if fs is not None:
-                files[path] = fs
-            self._index = SymbolIndex(dict(sorted(files.items())), self._index.stats)
+            self._index.replace_file(path, fs)
             self._index_touched.add(path)
 
     def lookup(self, name: str) -> list[Definition]:
@@ -302,6 +304,8 @@ class ToolContext:
         return EditResult(path, verdict.warnings)
 
     def _write(self, path: str, data: bytes | None) -> None:
+        if self._touched is not None:
+            self._touched.add(path)
         if data is None:
             res = self.workspace.run(f"rm -f -- {shlex.quote(path)}", 60)
             if res.exit_code != 0:

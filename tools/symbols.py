@@ -14,6 +14,7 @@ partially) and counted in the index's stats.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import pickle
@@ -545,6 +546,30 @@ class SymbolIndex:
         """The skeleton of `path` given its current text (None when the file is not indexed)."""
         fs = self.files.get(path)
         return fs.skeleton(text) if fs is not None else None
+
+    def replace_file(self, path: str, fs: FileSymbols | None) -> None:
+        """Put `fs` in place of what the index holds for `path` (None: drop the file), in place.
+
+        The index then answers as one built afresh would: files stay in path order, and each
+        name's definitions in path order, then in the file's own order. Costs one file's worth.
+        """
+        old = self.files.get(path)
+        for name in {d.name for d in old.definitions} if old is not None else ():
+            same = [d for d in self._by_name.get(name, ()) if d.path != path]
+            if same:
+                self._by_name[name] = same
+            else:
+                self._by_name.pop(name, None)
+        if fs is None:
+            self.files.pop(path, None)
+            return
+        resort = old is None and bool(self.files) and path < next(reversed(self.files))
+        self.files[path] = fs
+        if resort:  # a new file inside the order
+            self.files = dict(sorted(self.files.items()))
+        for d in fs.definitions:
+            same = self._by_name.setdefault(d.name, [])
+            same.insert(bisect.bisect_right(same, path, key=lambda x: x.path), d)
 
 
 def _classify(path: str, data: bytes, max_bytes: int) -> str | None:

@@ -71,7 +71,7 @@ def tool_runner(rt: Runtime):
 
 def test(rt: Runtime, state: AgentState) -> dict:
     start = time.monotonic()
-    diff = rt.diff()
+    diff = rt.diff_after(rt.ctx.take_touched())
     if rt.plan is None or (not diff.strip() and not rt.repro_exists()):
         rt.trajectory.write("test", skipped="no test command" if rt.plan is None else "nothing changed")
         return {"diff": diff, "last_tests": None, "edits_done": False}

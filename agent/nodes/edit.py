@@ -43,7 +43,8 @@ def edit(rt: Runtime, state: AgentState) -> dict:
         # a refused edit changes nothing; a shell command or a test run may change anything
         changed |= call.name in MUTATING and (not result.is_error or call.name in ("bash", "run_tests"))
     tools_done = time.monotonic()
-    diff = rt.diff() if changed else state.get("diff", "")
+    touched = rt.ctx.take_touched()
+    diff = rt.diff_after(touched) if (changed or touched) else state.get("diff", "")
     diff_done = time.monotonic()
     update: dict = {"messages": [m.to_dict() for m in messages], "malformed": malformed, "diff": diff,
                     "edits_done": not turn.tool_calls, **rt.spent()}
