@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -110,14 +111,16 @@ def test_write_keeps_crlf_and_missing_final_newline(open_ws, small_repo):
 def test_timeout_kills_and_keeps_partial_output(open_ws, small_repo):
     ws = open_ws(small_repo)
     start = time.monotonic()
-    res = ws.run("echo started; sleep 100; echo never", timeout=2)
+    # a duration of its own: on the local workspace `ps` sees the whole host
+    nap = f"sleep 100.{os.getpid()}{time.monotonic_ns() % 100000}"
+    res = ws.run(f"echo started; {nap}; echo never", timeout=2)
     elapsed = time.monotonic() - start
     assert res.timed_out and not res.ok
     assert "started" in res.output and "never" not in res.output
     assert elapsed < 10
     # the workspace keeps working, and nothing of the killed command is left running
     assert ws.run("echo fine").output == "fine\n"
-    assert "sleep 100" not in ws.run("ps -eo args").output
+    assert nap not in ws.run("ps -eo args").output
 
 
 def test_timeout_kills_a_command_that_ignores_sigterm(open_ws, small_repo):
