@@ -76,9 +76,11 @@ def word_terms(word: str) -> tuple[str, ...]:
 
 
 def is_test_path(path: str) -> bool:
-    """Whether `path` is a test file: under a tests directory, or named like a test module."""
+    """Whether `path` is a test file: under a tests directory (or a top-level `testing/`; nested,
+    that name is usually a package of test helpers), or named like a test module."""
     parts = path.split("/")
-    return _TEST_FILE.match(parts[-1]) is not None or any(p in _TEST_DIRS for p in parts[:-1])
+    return _TEST_FILE.match(parts[-1]) is not None or any(p in _TEST_DIRS for p in parts[:-1]) or \
+        (len(parts) > 1 and parts[0] == "testing")
 
 
 @dataclass
