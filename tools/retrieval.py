@@ -42,13 +42,13 @@ class LocalizeConfig(BaseModel):
     (dev and test, the repositories that can be mirrored); see docs/localization.md."""
 
     file_weights: dict[str, float] = Field(default_factory=lambda: {
-        "bm25": 1.5, "path": 1.5, "trace": 2.0, "defines": 0.5, "path_words": 0.5, "pagerank": 0.25,
+        "bm25": 1.5, "path": 1.0, "trace": 2.0, "defines": 0.5, "path_words": 0.5, "pagerank": 0.25,
         "message": 1.0, "title": 0.5, "package": 0.5})
     """Weight of each file signal (each scaled to 1 at its best file) in the file score."""
     function_weights: dict[str, float] = Field(default_factory=lambda: {
         "file": 0.15, "bm25": 2.0, "name": 0.5, "name_part": 0.5, "class": 0.3, "trace": 1.0, "callee": 0.5})
     """Weight of each function signal in the function score."""
-    non_code_penalty: float = 0.5
+    non_code_penalty: float = 0.3
     """Factor on the score of files under docs/, examples/, benchmarks/, vendored and static folders,
     and of generated files (which say so in their first lines)."""
     function_evidence: float = 1.0
@@ -209,16 +209,21 @@ def _message_hits(corpus: Corpus, paths: list[str], messages: list[str]) -> dict
 
 
 def rerank_files(files: list[FileHit], functions: list[FunctionHit], config: LocalizeConfig) -> list[FileHit]:
-    """Rank the files parsed for the function stage again, adding their best function's score
-    (scaled to 1 at the best function) times `function_evidence`; the others keep their order
-    below them. Scores are rescaled so that the best file has 1."""
+    """Rank the files parsed for the function stage again, adding the evidence of their best
+    function (its BM25 and its stack-trace signal, weighted as in the function score; scaled to 1 at
+    the best function of all) times `function_evidence`: a file whose one function matches the issue
+    closely beats a long file that matches it thinly everywhere. The function's other signals (its
+    file's score, mentions of its name) are left out: the file score holds them already. The other
+    files keep their order below them. Scores are rescaled so that the best file has 1."""
     n = config.function_files
     if not files or not functions or config.function_evidence <= 0:
         return files
     top_file = files[0].score or 1.0
+    w = config.function_weights
     best: dict[str, float] = {}
     for f in functions:
-        best[f.path] = max(best.get(f.path, 0.0), f.score)
+        e = w.get("bm25", 0.0) * f.signals.get("bm25", 0.0) + w.get("trace", 0.0) * f.signals.get("trace", 0.0)
+        best[f.path] = max(best.get(f.path, 0.0), e)
     top_fn = max(best.values()) or 1.0
     head = []
     for h in files[:n]:
