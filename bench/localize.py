@@ -421,6 +421,8 @@ def main() -> int:
     if not Path(args.mirrors).is_dir():
         print(f"no such mirrors directory: {args.mirrors}", file=sys.stderr)
         return 2
+    if not Path(args.dataset).is_file():  # `../shared/swebench/X` from a git worktree: beside the main checkout
+        args.dataset = default_dataset(Path(args.dataset).name)
     if not Path(args.dataset).is_file():
         print(f"no such dataset: {args.dataset}", file=sys.stderr)
         return 2
