@@ -334,3 +334,25 @@ def check_file(path):
     assert loc.files[0].path == "lint/walk.py", [(f.path, f.signals) for f in loc.files]
     assert is_test_path("testing/test_walk.py") and is_test_path("testing/python/fixtures.py")
     assert not is_test_path("pkg/testing/helpers.py")  # nested, `testing` is usually a helper package
+
+
+def test_function_chunks_are_cached_per_file_content(shop, cache):
+    seen = []
+
+    def compute(path):
+        seen.append(path)
+        return path.encode()
+
+    paths = ["shop/cart.py", "shop/tax.py"]
+    with Corpus.load(shop, cache=cache) as c:
+        assert c.memo("probe", paths, compute) == {p: p.encode() for p in paths}
+    with Corpus.load(shop, cache=cache) as c:
+        assert c.memo("probe", paths, compute) == {p: p.encode() for p in paths}
+    assert seen == paths  # the second corpus read both from the cache
+    (shop / "shop" / "tax.py").write_text("def tax_for(product):\n    return 0\n")
+    with Corpus.load(shop, cache=cache) as c:
+        c.memo("probe", paths, compute)
+    assert seen == [*paths, "shop/tax.py"]  # only the changed file was computed again
+    first = localize(shop, VAGUE_ISSUE, cache=cache)
+    again = localize(shop, VAGUE_ISSUE, cache=cache)  # functions from the cached chunks
+    assert [(f.path, f.name, f.score) for f in first.functions] == [(f.path, f.name, f.score) for f in again.functions]

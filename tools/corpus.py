@@ -461,6 +461,18 @@ class Corpus:
             stats.by_language[fs.language] = stats.by_language.get(fs.language, 0) + 1
         return SymbolIndex(files, stats)
 
+    def memo(self, kind: str, paths: list[str], compute) -> dict[str, bytes]:
+        """{path: compute(path)} (bytes), kept in the cache under `kind` and each file's content
+        hash, so that a later run over the same files reads them instead."""
+        keys = {p: f"{kind}:{self.digests[p]}" for p in paths if p in self.digests}
+        hits = self._cache.get_many(list(set(keys.values()))) if self._cache is not None else {}
+        out = {p: hits[k] for p, k in keys.items() if k in hits}
+        new = [(p, compute(p)) for p in keys if p not in out]
+        if self._cache is not None and new:
+            self._cache.put_many([(keys[p], blob) for p, blob in new])
+        out.update(new)
+        return out
+
     def text(self, path: str) -> str:
         return self.files[path].decode("utf-8", errors="replace")
 

@@ -14,6 +14,7 @@ or a `Corpus` (reuse one across calls to skip reading the files again).
 
 from __future__ import annotations
 
+import marshal
 import math
 import re
 import time
@@ -290,13 +291,39 @@ def name_parts(name: str) -> set[str]:
     return {p for p in out if len(p) > 2}
 
 
-def chunk_terms(path: str, d: Definition, data: bytes) -> list[str]:
-    """The search terms of one function: its file's path words, its qualified name, signature,
-    docstring and body (`data`: the file's bytes)."""
+def _body_terms(d: Definition, data: bytes) -> list[str]:
+    """The search terms of one function's qualified name, signature, docstring and body (`data`:
+    its file's bytes); its chunk adds its file's path words."""
     body = data[d.start_byte:d.end_byte].decode("utf-8", errors="replace")
-    out = list(path_words(path))
+    out: list[str] = []
     for word in _WORD.findall(d.qualname + " " + body):
         out.extend(word_terms(word))
+    return out
+
+
+CHUNKS_VERSION = "1"
+
+
+def _file_chunks(corpus: Corpus, symbols, paths: list[str]) -> dict[str, list[tuple[Definition, list[str], set[bytes]]]]:
+    """Each file's functions with their body terms and the names they call, cached by content hash
+    (the same bytes parse to the same functions, in the same order)."""
+    defs = {p: function_definitions(symbols, p) for p in paths if p in corpus.files}
+
+    def compute(path: str) -> bytes:
+        data = corpus.files[path]
+        return marshal.dumps([(_body_terms(d, data), sorted(set(_CALL.findall(data[d.start_byte:d.end_byte]))))
+                              for d in defs[path]])
+
+    blobs = corpus.memo(f"chunks{CHUNKS_VERSION}", list(defs), compute)
+    out = {}
+    for path, ds in defs.items():
+        try:
+            rows = marshal.loads(blobs[path])
+        except (KeyError, ValueError, EOFError, TypeError):
+            rows = None
+        if rows is None or len(rows) != len(ds):  # a stale or damaged entry: compute again
+            rows = marshal.loads(compute(path))
+        out[path] = [(d, terms, set(calls)) for d, (terms, calls) in zip(ds, rows, strict=True)]
     return out
 
 
@@ -309,14 +336,13 @@ def rank_functions(corpus: Corpus, query: IssueQuery, mentions: Mentions, files:
     file_score = _scaled({f.path: f.score for f in files})
     chunks: list[tuple[str, Definition]] = []
     tokens: list[list[str]] = []
-    calls: list[set[str]] = []
+    calls: list[set[bytes]] = []
+    per_file = _file_chunks(corpus, symbols, [f.path for f in files])
     for f in files:
-        data = corpus.files.get(f.path)
-        if data is None:
-            continue
-        for d in function_definitions(symbols, f.path):
-            tokens.append(chunk_terms(f.path, d, data))
-            calls.append(set(_CALL.findall(data[d.start_byte:d.end_byte])))
+        words = list(path_words(f.path))
+        for d, terms, called in per_file.get(f.path, ()):
+            tokens.append(words + terms)
+            calls.append(called)
             chunks.append((f.path, d))
     if not chunks:
         return []
