@@ -290,3 +290,69 @@ def test_cli_on_an_empty_repository(tmp_path):
     assert proc.returncode == 0 and json.loads(proc.stdout) == {"files": [], "functions": []}
     proc = run_cli("localize", str(empty), "--issue", "a bug", env=env)
     assert proc.returncode == 0 and "no source files" in proc.stdout
+
+
+def test_options_written_with_hyphens_find_their_snake_case_code(tmp_path, cache):
+    repo = make_repo(tmp_path / "lint", {
+        "lint/__init__.py": "",
+        "lint/walk.py": '''import os
+
+
+def discover(root, ignore_paths):
+    """The files under root, less those matching ignore_paths."""
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            if not any(p in path for p in ignore_paths):
+                yield path
+''',
+        "lint/run.py": '''from .walk import discover
+
+
+def run(root, options):
+    """Run the checks; print a report of the files found and the paths checked."""
+    report = []
+    for path in discover(root, options.get("ignore_paths", ())):
+        report.append(check_file(path))
+    return report
+
+
+def check_file(path):
+    return path, "ok"
+''',
+        "lint/report.py": '''def render(report, recursive=False):
+    """Print each line of a report; recursive reports are indented."""
+    for path, status in report:
+        print(("  " if recursive else "") + path, status)
+''',
+        "testing/test_walk.py": "from lint.walk import discover\n\n\ndef test_discover():\n    assert list(discover('.', ()))\n",
+    })
+    q = IssueQuery.parse("`--recursive` ignores `ignore-paths`\n\n```ini\n[lint]\nignore-paths = gen/\n```\n")
+    assert "ignore_paths" in q.code_names and q.terms["ignore_paths"] > 0
+    loc = localize(repo, "`--recursive` ignores `ignore-paths`\n\nThe files are found anyway:\n\n"
+                   "```ini\n[lint]\nignore-paths = gen/\n```\n", cache=cache)
+    assert loc.files[0].path == "lint/walk.py", [(f.path, f.signals) for f in loc.files]
+    assert is_test_path("testing/test_walk.py") and is_test_path("testing/python/fixtures.py")
+    assert not is_test_path("pkg/testing/helpers.py")  # nested, `testing` is usually a helper package
+
+
+def test_function_chunks_are_cached_per_file_content(shop, cache):
+    seen = []
+
+    def compute(path):
+        seen.append(path)
+        return path.encode()
+
+    paths = ["shop/cart.py", "shop/tax.py"]
+    with Corpus.load(shop, cache=cache) as c:
+        assert c.memo("probe", paths, compute) == {p: p.encode() for p in paths}
+    with Corpus.load(shop, cache=cache) as c:
+        assert c.memo("probe", paths, compute) == {p: p.encode() for p in paths}
+    assert seen == paths  # the second corpus read both from the cache
+    (shop / "shop" / "tax.py").write_text("def tax_for(product):\n    return 0\n")
+    with Corpus.load(shop, cache=cache) as c:
+        c.memo("probe", paths, compute)
+    assert seen == [*paths, "shop/tax.py"]  # only the changed file was computed again
+    first = localize(shop, VAGUE_ISSUE, cache=cache)
+    again = localize(shop, VAGUE_ISSUE, cache=cache)  # functions from the cached chunks
+    assert [(f.path, f.name, f.score) for f in first.functions] == [(f.path, f.name, f.score) for f in again.functions]

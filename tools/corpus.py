@@ -76,9 +76,11 @@ def word_terms(word: str) -> tuple[str, ...]:
 
 
 def is_test_path(path: str) -> bool:
-    """Whether `path` is a test file: under a tests directory, or named like a test module."""
+    """Whether `path` is a test file: under a tests directory (or a top-level `testing/`; nested,
+    that name is usually a package of test helpers), or named like a test module."""
     parts = path.split("/")
-    return _TEST_FILE.match(parts[-1]) is not None or any(p in _TEST_DIRS for p in parts[:-1])
+    return _TEST_FILE.match(parts[-1]) is not None or any(p in _TEST_DIRS for p in parts[:-1]) or \
+        (len(parts) > 1 and parts[0] == "testing")
 
 
 @dataclass
@@ -458,6 +460,18 @@ class Corpus:
             stats.definitions += len(fs.definitions)
             stats.by_language[fs.language] = stats.by_language.get(fs.language, 0) + 1
         return SymbolIndex(files, stats)
+
+    def memo(self, kind: str, paths: list[str], compute) -> dict[str, bytes]:
+        """{path: compute(path)} (bytes), kept in the cache under `kind` and each file's content
+        hash, so that a later run over the same files reads them instead."""
+        keys = {p: f"{kind}:{self.digests[p]}" for p in paths if p in self.digests}
+        hits = self._cache.get_many(list(set(keys.values()))) if self._cache is not None else {}
+        out = {p: hits[k] for p, k in keys.items() if k in hits}
+        new = [(p, compute(p)) for p in keys if p not in out]
+        if self._cache is not None and new:
+            self._cache.put_many([(keys[p], blob) for p, blob in new])
+        out.update(new)
+        return out
 
     def text(self, path: str) -> str:
         return self.files[path].decode("utf-8", errors="replace")

@@ -39,6 +39,10 @@ _JS_FRAME = re.compile(rf"\bat (?:([\w$.<>]+) )?\(?((?:[A-Za-z]:)?[^\s():]+\.(?:
 _JAVA_FRAME = re.compile(r"\bat ([\w$.]+)\.([\w$<>]+)\(([\w$]+\.java):(\d+)\)")
 _GO_FRAME = re.compile(r"^\s*((?:[A-Za-z]:)?/?[^\s:]+\.go):(\d+)", re.M)
 _CAMEL = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2,}[a-z]")
+# command-line options and configuration keys are written `--ignore-paths` or `ignore-paths` and read
+# in code as `ignore_paths`
+_KEBAB = re.compile(r"(?<![\w-])(?:--)?([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+)(?![\w-])")
+_OPTION = re.compile(r"(?<![\w-])--([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)")
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,10 @@ class IssueQuery:
         q.identifiers, q.code_names = _identifiers(title, prose_only, code, frames)
         q.messages = _messages(body)
         q.terms = _terms(title, prose_only, code, urls)
+        for name, w in _kebab_names(code, prose_only).items():
+            q.identifiers[name] = q.identifiers.get(name, 0.0) + w
+            q.code_names = q.code_names | {name}
+            q.terms[name.lower()] = q.terms.get(name.lower(), 0.0) + w
         q.title_terms = _terms(title, "", "", [])
         return q
 
@@ -164,6 +172,18 @@ def _messages(text: str) -> list[str]:
     return list(dict.fromkeys(out))[:12]
 
 
+def _kebab_names(code: str, prose: str) -> dict[str, float]:
+    """`snake_case` names of the hyphenated words written in code (`ignore-paths`) and of the
+    `--long-options` written anywhere, weighted like an identifier in code (1 + log of the count)."""
+    counts: dict[str, int] = defaultdict(int)
+    found = [m.group(1) for m in _KEBAB.finditer(code)]
+    found += [m.group(1) for m in _OPTION.finditer(prose)]
+    for word in found:
+        if len(word) <= 40 and not any(p.isdigit() for p in word.split("-")):
+            counts[word.replace("-", "_")] += 1
+    return {name: 1.0 + math.log(c) for name, c in counts.items()}
+
+
 def _identifiers(title: str, prose: str, code: str, frames: list[Frame]) -> tuple[dict[str, float], frozenset]:
     """Identifiers the issue names, weighted: in the title x3, in code x1.5, a code-like shape
     (`snake_case`, `CamelCase`, called, dotted) x2; repeated mentions add with diminishing returns.
@@ -194,7 +214,9 @@ def _identifiers(title: str, prose: str, code: str, frames: list[Frame]) -> tupl
     return {w: 1.0 + math.log(s) for w, s in score.items() if s > 0}, frozenset(code_names)
 
 
-TERM_WEIGHTS = {"title": 3.0, "prose": 1.0, "code": 1.0, "urls": 0.5}
+# the words of code blocks (reproductions, tracebacks) count less than prose: they repeat setup
+# (`import`, `symbols`, `print`) more than they name what is wrong
+TERM_WEIGHTS = {"title": 3.0, "prose": 1.0, "code": 0.6, "urls": 0.5}
 
 
 def _terms(title: str, prose: str, code: str, urls: list[str]) -> dict[str, float]:

@@ -14,6 +14,7 @@ or a `Corpus` (reuse one across calls to skip reading the files again).
 
 from __future__ import annotations
 
+import marshal
 import math
 import re
 import time
@@ -42,13 +43,13 @@ class LocalizeConfig(BaseModel):
     (dev and test, the repositories that can be mirrored); see docs/localization.md."""
 
     file_weights: dict[str, float] = Field(default_factory=lambda: {
-        "bm25": 1.5, "path": 1.5, "trace": 2.0, "defines": 0.5, "path_words": 0.5, "pagerank": 0.25,
+        "bm25": 1.5, "path": 1.0, "trace": 2.0, "defines": 0.5, "path_words": 0.5, "pagerank": 0.25,
         "message": 1.0, "title": 0.5, "package": 0.5})
     """Weight of each file signal (each scaled to 1 at its best file) in the file score."""
     function_weights: dict[str, float] = Field(default_factory=lambda: {
         "file": 0.15, "bm25": 2.0, "name": 0.5, "name_part": 0.5, "class": 0.3, "trace": 1.0, "callee": 0.5})
     """Weight of each function signal in the function score."""
-    non_code_penalty: float = 0.5
+    non_code_penalty: float = 0.3
     """Factor on the score of files under docs/, examples/, benchmarks/, vendored and static folders,
     and of generated files (which say so in their first lines)."""
     function_evidence: float = 1.0
@@ -209,16 +210,21 @@ def _message_hits(corpus: Corpus, paths: list[str], messages: list[str]) -> dict
 
 
 def rerank_files(files: list[FileHit], functions: list[FunctionHit], config: LocalizeConfig) -> list[FileHit]:
-    """Rank the files parsed for the function stage again, adding their best function's score
-    (scaled to 1 at the best function) times `function_evidence`; the others keep their order
-    below them. Scores are rescaled so that the best file has 1."""
+    """Rank the files parsed for the function stage again, adding the evidence of their best
+    function (its BM25 and its stack-trace signal, weighted as in the function score; scaled to 1 at
+    the best function of all) times `function_evidence`: a file whose one function matches the issue
+    closely beats a long file that matches it thinly everywhere. The function's other signals (its
+    file's score, mentions of its name) are left out: the file score holds them already. The other
+    files keep their order below them. Scores are rescaled so that the best file has 1."""
     n = config.function_files
     if not files or not functions or config.function_evidence <= 0:
         return files
     top_file = files[0].score or 1.0
+    w = config.function_weights
     best: dict[str, float] = {}
     for f in functions:
-        best[f.path] = max(best.get(f.path, 0.0), f.score)
+        e = w.get("bm25", 0.0) * f.signals.get("bm25", 0.0) + w.get("trace", 0.0) * f.signals.get("trace", 0.0)
+        best[f.path] = max(best.get(f.path, 0.0), e)
     top_fn = max(best.values()) or 1.0
     head = []
     for h in files[:n]:
@@ -285,13 +291,39 @@ def name_parts(name: str) -> set[str]:
     return {p for p in out if len(p) > 2}
 
 
-def chunk_terms(path: str, d: Definition, data: bytes) -> list[str]:
-    """The search terms of one function: its file's path words, its qualified name, signature,
-    docstring and body (`data`: the file's bytes)."""
+def _body_terms(d: Definition, data: bytes) -> list[str]:
+    """The search terms of one function's qualified name, signature, docstring and body (`data`:
+    its file's bytes); its chunk adds its file's path words."""
     body = data[d.start_byte:d.end_byte].decode("utf-8", errors="replace")
-    out = list(path_words(path))
+    out: list[str] = []
     for word in _WORD.findall(d.qualname + " " + body):
         out.extend(word_terms(word))
+    return out
+
+
+CHUNKS_VERSION = "1"
+
+
+def _file_chunks(corpus: Corpus, symbols, paths: list[str]) -> dict[str, list[tuple[Definition, list[str], set[bytes]]]]:
+    """Each file's functions with their body terms and the names they call, cached by content hash
+    (the same bytes parse to the same functions, in the same order)."""
+    defs = {p: function_definitions(symbols, p) for p in paths if p in corpus.files}
+
+    def compute(path: str) -> bytes:
+        data = corpus.files[path]
+        return marshal.dumps([(_body_terms(d, data), sorted(set(_CALL.findall(data[d.start_byte:d.end_byte]))))
+                              for d in defs[path]])
+
+    blobs = corpus.memo(f"chunks{CHUNKS_VERSION}", list(defs), compute)
+    out = {}
+    for path, ds in defs.items():
+        try:
+            rows = marshal.loads(blobs[path])
+        except (KeyError, ValueError, EOFError, TypeError):
+            rows = None
+        if rows is None or len(rows) != len(ds):  # a stale or damaged entry: compute again
+            rows = marshal.loads(compute(path))
+        out[path] = [(d, terms, set(calls)) for d, (terms, calls) in zip(ds, rows, strict=True)]
     return out
 
 
@@ -304,14 +336,13 @@ def rank_functions(corpus: Corpus, query: IssueQuery, mentions: Mentions, files:
     file_score = _scaled({f.path: f.score for f in files})
     chunks: list[tuple[str, Definition]] = []
     tokens: list[list[str]] = []
-    calls: list[set[str]] = []
+    calls: list[set[bytes]] = []
+    per_file = _file_chunks(corpus, symbols, [f.path for f in files])
     for f in files:
-        data = corpus.files.get(f.path)
-        if data is None:
-            continue
-        for d in function_definitions(symbols, f.path):
-            tokens.append(chunk_terms(f.path, d, data))
-            calls.append(set(_CALL.findall(data[d.start_byte:d.end_byte])))
+        words = list(path_words(f.path))
+        for d, terms, called in per_file.get(f.path, ()):
+            tokens.append(words + terms)
+            calls.append(called)
             chunks.append((f.path, d))
     if not chunks:
         return []
