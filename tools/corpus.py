@@ -24,7 +24,7 @@ from .symbols import (
     IndexStats,
     SymbolCache,
     SymbolIndex,
-    _classify,
+    admit_sources,
     build_index,
     content_digest,
     language_of,
@@ -367,20 +367,8 @@ class Corpus:
              workers: int | None = None, scan_tests: bool = False) -> Corpus:
         """Read the source files of `source`; `cache=False` keeps nothing between runs."""
         raw = source if isinstance(source, dict) else read_sources(source)
-        stats = IndexStats()
-        files: dict[str, bytes] = {}
-        for path, data in sorted(raw.items()):
-            if language_of(path) is None:
-                continue
-            stats.files += 1
-            if data is None:
-                stats.skipped_unreadable += 1
-                continue
-            why = _classify(path, data, max_bytes)
-            if why:
-                setattr(stats, why, getattr(stats, why) + 1)
-                continue
-            files[path] = data
+        stats, todo = admit_sources(dict(sorted(raw.items())), max_bytes)
+        files = {path: data for path, _, data in todo}
         store = SymbolCache() if cache is True else (cache or None)
         corpus = cls(files, stats, store, workers, scan_tests)
         corpus._owns_cache = cache is True

@@ -587,6 +587,28 @@ def _classify(path: str, data: bytes, max_bytes: int) -> str | None:
     return None
 
 
+def admit_sources(files: dict[str, bytes | None], max_bytes: int = DEFAULT_MAX_BYTES
+                  ) -> tuple[IndexStats, list[tuple[str, str, bytes]]]:
+    """The files worth parsing as (path, language, data), and the stats that count the others:
+    files of no known language are ignored; unreadable, huge, binary and non-UTF-8 ones counted."""
+    stats = IndexStats()
+    todo: list[tuple[str, str, bytes]] = []
+    for path, data in files.items():
+        lang = language_of(path)
+        if lang is None:
+            continue
+        stats.files += 1
+        if data is None:
+            stats.skipped_unreadable += 1
+            continue
+        why = _classify(path, data, max_bytes)
+        if why:
+            setattr(stats, why, getattr(stats, why) + 1)
+            continue
+        todo.append((path, lang, data))
+    return stats, todo
+
+
 def _parse_job(item: tuple[str, str, bytes]) -> tuple[str, bytes]:
     path, lang, data = item
     return path, _pack(extract(lang, path, data))
@@ -601,22 +623,8 @@ def build_index(source, *, cache: SymbolCache | bool | None = True, max_bytes: i
     `digests` ({path: content_digest}) spares hashing files the caller has hashed already."""
     files = read_sources(source, paths)
     digests = digests or {}
-    stats = IndexStats()
-    todo: list[tuple[str, str, bytes]] = []
+    stats, todo = admit_sources(files, max_bytes)
     keys: dict[str, str] = {}
-    for path, data in files.items():
-        lang = language_of(path)
-        if lang is None:
-            continue
-        stats.files += 1
-        if data is None:
-            stats.skipped_unreadable += 1
-            continue
-        why = _classify(path, data, max_bytes)
-        if why:
-            setattr(stats, why, getattr(stats, why) + 1)
-            continue
-        todo.append((path, lang, data))
     store = SymbolCache() if cache is True else (cache or None)
     if store is not None:
         for path, lang, data in todo:
