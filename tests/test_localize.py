@@ -292,6 +292,15 @@ def test_cli_on_an_empty_repository(tmp_path):
     assert proc.returncode == 0 and "no source files" in proc.stdout
 
 
+def test_cli_when_the_issue_matches_no_file(tmp_path):
+    # files whose code holds no searchable words: BM25 must not divide by a zero average length
+    repo = make_repo(tmp_path / "tiny", {"a.py": "def f(): pass\n"})
+    env = {"PATCHWRIGHT_CACHE_DIR": str(tmp_path / "c"), "PYTHONWARNINGS": "error"}
+    proc = run_cli("localize", str(repo), "--issue", "x", env=env)
+    assert proc.returncode == 0 and "Warning" not in proc.stderr, proc.stderr
+    assert "nothing in the issue matches the 1 source file(s)" in proc.stdout
+
+
 def test_options_written_with_hyphens_find_their_snake_case_code(tmp_path, cache):
     repo = make_repo(tmp_path / "lint", {
         "lint/__init__.py": "",

@@ -193,7 +193,7 @@ class LexIndex:
         self.doc_len = arrays["doc_len"]
         self.src, self.dst, self.weight = arrays["src"], arrays["dst"], arrays["weight"]
         """The reference graph's edges."""
-        self.avg_len = float(self.doc_len.mean()) if len(paths) else 1.0
+        self.avg_len = (float(self.doc_len.mean()) if len(paths) else 0.0) or 1.0  # no words at all: 1
         self._np = np
 
     def defs_of(self, path: str) -> set[tuple[str, str]]:

@@ -89,8 +89,12 @@ def localize_cmd(repo, issue_text, issue_file, top, as_json, timings):
         click.echo(json.dumps(out, indent=2))
         return 0
     if not loc.files:
-        click.echo(f"no source files to rank in {repo} ({loc.stats.get('files', 0)} seen, "
-                   f"{loc.stats.get('skipped', 0)} skipped)")
+        seen, skipped = loc.stats.get("files", 0), loc.stats.get("skipped", 0)
+        if seen > skipped:  # files to rank, but nothing of the issue points at any of them
+            click.echo(f"nothing in the issue matches the {seen - skipped} source file(s) of {repo}; "
+                       "name a file, function or error message")
+        else:
+            click.echo(f"no source files to rank in {repo} ({seen} seen, {skipped} skipped)")
         return 0
     from rich.console import Console
     from rich.table import Table
