@@ -151,25 +151,24 @@ def check_the_bot_published_the_real_fix(sc: Scenario, proc, out: Path, canaries
     return sandbox_env
 
 
-def test_the_command_answers_the_demo_issue_with_the_real_pipeline_in_a_local_workspace(tmp_path):
-    workspace = "local"
+def bot_publishes_the_real_fix(tmp_path, workspace: str) -> str:
+    """Run the bot on the demo sample in `workspace`, check what it published; the sandbox's env."""
     sc, proc, out, canaries = run_bot_on_the_demo_sample(tmp_path, workspace)
     try:
-        sandbox_env = check_the_bot_published_the_real_fix(sc, proc, out, canaries, workspace)
+        return check_the_bot_published_the_real_fix(sc, proc, out, canaries, workspace)
     finally:
         sc.close()
+
+
+def test_the_command_answers_the_demo_issue_with_the_real_pipeline_in_a_local_workspace(tmp_path):
+    sandbox_env = bot_publishes_the_real_fix(tmp_path, "local")
     # a local sandbox inherits the command's environment: what is missing there was taken out
     assert "'GITHUB_API_URL'" in sandbox_env and "'GITHUB_EVENT_NAME'" in sandbox_env
 
 
 @pytest.mark.docker
 def test_the_command_answers_the_demo_issue_with_the_real_pipeline_in_docker(tmp_path, base_image):
-    workspace = "docker"
-    sc, proc, out, canaries = run_bot_on_the_demo_sample(tmp_path, workspace)
-    try:
-        sandbox_env = check_the_bot_published_the_real_fix(sc, proc, out, canaries, workspace)
-    finally:
-        sc.close()
+    sandbox_env = bot_publishes_the_real_fix(tmp_path, "docker")
     assert "/testbed" in sandbox_env and "'GITHUB_API_URL'" not in sandbox_env  # the container's own
 
 
