@@ -344,6 +344,7 @@ class LocalWorkspace(Workspace):
         full_env = sandbox_env({**self._env, **(env or {})})
         start = time.monotonic()
         argv = ["bash", "-c", script]
+        script_file = None
         if len(script) > 65536:  # one argument may not exceed 128 KiB: run a long script from a file
             fd, script_file = tempfile.mkstemp(dir=self._private, suffix=".sh")
             with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
@@ -388,6 +389,8 @@ class LocalWorkspace(Workspace):
                 code = 124 if timed_out else 128 - code
         finally:
             proc.stdout.close()
+            if script_file is not None:
+                os.unlink(script_file)
         text, truncated = buf.text()
         return ExecResult(exit_code=code, output=text, timed_out=timed_out, truncated=truncated,
                           duration=time.monotonic() - start)
