@@ -38,7 +38,6 @@ INDEX_VERSION = "2"  # of the whole-repository index
 # every byte that cannot be part of an identifier becomes a space, so `bytes.split()` yields words
 _WORD_BYTES = bytes(b if (48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122 or b == 95) else 32
                     for b in range(256))
-_PY_DEF = re.compile(rb"\n[ \t]*(?:async[ \t]+)?(def|class)[ \t]+([A-Za-z_]\w*)")
 _OTHER_DEF = re.compile(rb"\b(class|interface|struct|enum|trait|type|function|func|fn|def)[ \t]+"
                         rb"(?:\([^)\n]*\)[ \t]*)?([A-Za-z_]\w*)")
 _TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testcases"})

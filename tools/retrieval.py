@@ -27,8 +27,6 @@ from .issue_query import IssueQuery, Mentions, resolve
 from .repomap import pagerank, personalization
 from .symbols import Definition
 
-FILE_SIGNALS = ("bm25", "title", "path", "package", "trace", "defines", "path_words", "pagerank", "message", "functions")
-FUNCTION_SIGNALS = ("file", "bm25", "name", "name_part", "class", "trace", "callee")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CALL = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _NON_CODE_DIRS = frozenset({"doc", "docs", "example", "examples", "benchmarks", "bench", "release", "scripts",
