@@ -63,7 +63,7 @@ def tool_runner(rt: Runtime):
     """The function behind the `run_tests` tool: given test ids, those; else the tests covering the
     current change (the whole suite when none does)."""
     def run(ctx, tests: list[str] | None) -> str:
-        diff = rt.diff()
+        diff = rt.diff_after(ctx.take_touched())  # the known patch, brought up to date as the test node does
         res = run_checks(rt, tests or targets(rt, diff))
         return feedback(res, rt.tests_before, diff)
     return run
