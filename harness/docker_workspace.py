@@ -65,10 +65,11 @@ PRIVATE = "/run/patchwright"
 """patchwright's scratch area in the container (a tmpfs): command outputs, the diff index, writes in transit."""
 CONTAINER_CA = "/etc/ssl/certs/patchwright-host-ca.crt"
 IN_MEMORY_MAX = 512 * 1024 * 1024  # repositories up to this size live in memory (tmpfs) by default
-CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID"]
+CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE"]
 """The capabilities a workspace keeps (every other is dropped): root's power over files owned by
-others (images made elsewhere, pip and dpkg setting owners and modes) and over processes and
-identities (apt's download sandbox, tests that change user)."""
+others (images made elsewhere, pip and dpkg setting owners and modes), over processes and
+identities (apt's download sandbox, tests that change user), and binding ports below 1024 in the
+container's own network namespace (a spec may serve a test double on 127.0.0.1:80 and :443)."""
 _GRACE = 10.0  # seconds past a command's timeout before the host gives its session up
 _QUICK_WRITE_MAX = 512 * 1024  # files up to this size are written as one script; bigger ones are streamed
 
@@ -519,7 +520,7 @@ class DockerWorkspace(Workspace):
             tmpfs["/tmp"] = f"rw,nosuid,nodev,exec,mode=1777,size={areas['tmp']}"
             for k, v in {"XDG_CACHE_HOME": "/tmp/.cache", "XDG_CONFIG_HOME": "/tmp/.config",
                          "XDG_DATA_HOME": "/tmp/.local/share", "XDG_STATE_HOME": "/tmp/.local/state",
-                         "PYTHONUSERBASE": "/tmp/.local"}.items():
+                         "PYTHONUSERBASE": "/tmp/.local", "PIP_USER": "1"}.items():
                 environment.setdefault(k, v)
         environment = sandbox_env(base=environment)
         try:

@@ -18,11 +18,13 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import spawner
 from .errors import UserError
 
 DEFAULT_TIMEOUT = 600.0
@@ -389,9 +391,10 @@ class LocalWorkspace(Workspace):
     The copy shares the source's git objects read-only (history is there, nothing is written to
     the source) and carries its working tree as it is on disk, uncommitted changes included.
     Commands get an allow-listed environment (`local_env`: no secrets, HOME and TMPDIR inside the
-    workspace). On Linux each command's shell is a child subreaper, so a timeout finds and kills
-    everything the command started, `setsid` descendants included. There is no resource isolation
-    beyond that (no memory, process or disk limits): use DockerWorkspace for untrusted code.
+    workspace). On Linux they start through a helper process that is a child subreaper
+    (`harness.spawner`): what a command orphans (`setsid`, double forks) comes back to it, so a
+    timeout finds and kills everything the command started. There is no resource isolation beyond
+    that (no memory, process or disk limits): use DockerWorkspace for untrusted code.
     """
 
     kind = "local"
@@ -406,6 +409,8 @@ class LocalWorkspace(Workspace):
         self._env = env or {}
         self._groups: set[int] = set()
         self._closed = False
+        self._spawner: spawner.Spawner | None = None
+        self._spawn_lock = threading.Lock()
         self._tmp = Path(tempfile.mkdtemp(prefix="patchwright-ws-"))
         self.root = str(self._tmp / "repo")
         self._private = str(self._tmp / "private")
@@ -453,6 +458,7 @@ class LocalWorkspace(Workspace):
         cwd = self.abspath(workdir) if workdir else self.root
         full_env = {**local_env(self.home, self.tmpdir), **self._env, **(env or {})}
         start = time.monotonic()
+        script = f"cd {shlex.quote(cwd)} || exit 126\n{script}"
         argv = ["bash", "-c", script]
         script_file = None
         if len(script) > 65536:  # one argument may not exceed 128 KiB: run a long script from a file
@@ -460,28 +466,27 @@ class LocalWorkspace(Workspace):
             with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
                 fh.write(script)
             argv = ["bash", script_file]
-        proc = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=_become_subreaper if _PRCTL is not None else None)
+        since = _ticks()
+        proc = self._start(argv, cwd, full_env)
         self._groups.add(proc.pid)
         buf = _CappedBuffer(max_output)
         deadline = start + timeout
         timed_out = False
-        fd = proc.stdout.fileno()
+        fd = proc.fd
         exited_at = None
         try:
             while True:
                 now = time.monotonic()
                 if now >= deadline:
                     timed_out = True
-                    _kill_tree(proc.pid)
+                    _kill_tree(proc.pid, lambda: self._adopted(since))
                     break
                 if exited_at is None and proc.poll() is not None:
                     exited_at = now
                 # once the command has exited, a background child may still hold the pipe open
                 wait = min(deadline - now, 0.05 if exited_at is None else 0.2)
-                ready, _, _ = select.select([fd], [], [], wait)
-                if ready:
+                ready, _, _ = select.select([fd, *proc.waitable()], [], [], wait)
+                if fd in ready:
                     chunk = os.read(fd, 65536)
                     if not chunk:
                         break
@@ -499,13 +504,47 @@ class LocalWorkspace(Workspace):
             if code < 0:  # killed by a signal: report it the way a shell does
                 code = 124 if timed_out else 128 - code
         finally:
-            proc.stdout.close()
+            proc.close()
             if script_file is not None:
                 os.unlink(script_file)
         text, truncated = buf.text()
         notes = [] if trusted else _local_notes(code, timed_out, text)
         return ExecResult(exit_code=code, output=text, timed_out=timed_out, truncated=truncated,
                           duration=time.monotonic() - start, notes=notes)
+
+    def _start(self, argv: list[str], cwd: str, env: dict[str, str]) -> _Started:
+        """Start a command in a session of its own: through the helper process on Linux, else (or when
+        the helper fails) as a subprocess whose shell is itself a child subreaper where prctl exists."""
+        with self._spawn_lock:
+            if self._spawner is not None and not self._spawner.alive:
+                self._spawner.close()
+                self._spawner = None
+            if self._spawner is None and spawner.available():
+                self._spawner = spawner.Spawner()
+            helper = self._spawner
+        exe = shutil.which(argv[0], path=env.get("PATH"))
+        if helper is not None and exe:
+            r, w = os.pipe()
+            try:
+                pid, answer = helper.spawn([exe, *argv[1:]], env, w)
+            except OSError:
+                os.close(r)
+            else:
+                return _Started(pid, r, answer=answer)
+            finally:
+                os.close(w)
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=_become_subreaper if _PRCTL is not None else None)
+        return _Started(proc.pid, proc.stdout.fileno(), proc=proc)
+
+    def _adopted(self, since: int) -> list[int]:
+        """What commands orphaned since the tick `since`: the helper's children that are not
+        commands of this workspace and started at or after it."""
+        if self._spawner is None:
+            return []
+        return [pid for pid, start in _children(self._spawner.pid).items()
+                if pid not in self._groups and start >= since]
 
     def _inside(self, full: str) -> str:
         """The real path of `full`; OutsideWorkspace when it (through a symbolic link) leaves the repository."""
@@ -547,8 +586,46 @@ class LocalWorkspace(Workspace):
         self._closed = True
         for pgid in self._groups:
             _killpg(pgid)
+        if self._spawner is not None:
+            self._spawner.close()
         if not self.keep:
             shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+class _Started:
+    """A local command that runs: its pid, the read end of its output, and its exit code once it ended
+    (from the helper process's answer, or from the subprocess)."""
+
+    def __init__(self, pid: int, fd: int, *, answer=None, proc: subprocess.Popen | None = None):
+        self.pid, self.fd, self._answer, self._proc = pid, fd, answer, proc
+        self._code: int | None = None
+
+    def waitable(self) -> list:
+        """What select() may wait on besides the output: the helper's answer, until it came."""
+        return [self._answer] if self._answer is not None and self._code is None else []
+
+    def poll(self) -> int | None:
+        if self._proc is not None:
+            return self._proc.poll()
+        if self._code is None and select.select([self._answer], [], [], 0)[0]:
+            self._code = spawner.exit_code(self._answer, None)
+        return self._code
+
+    def wait(self, timeout: float) -> int:
+        if self._proc is not None:
+            return self._proc.wait(timeout=timeout)
+        if self._code is None:
+            self._code = spawner.exit_code(self._answer, timeout)
+            if self._code is None:
+                raise subprocess.TimeoutExpired("local command", timeout)
+        return self._code
+
+    def close(self) -> None:
+        if self._proc is not None:
+            self._proc.stdout.close()
+            return
+        os.close(self.fd)
+        self._answer.close()
 
 
 def _killpg(pgid: int) -> None:
@@ -577,13 +654,13 @@ def _become_subreaper() -> None:
     _PRCTL(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def _descendants(root: int) -> list[int]:
-    """The processes under `root` (children first found, then theirs), from /proc; [] elsewhere."""
-    children: dict[int, list[int]] = {}
+def _processes() -> dict[int, tuple[int, int]]:
+    """{pid: (parent pid, start tick)} of the living processes, from /proc; {} elsewhere."""
+    out: dict[int, tuple[int, int]] = {}
     try:
         names = os.listdir("/proc")
     except OSError:
-        return []
+        return out
     for name in names:
         if not name.isdigit():
             continue
@@ -592,9 +669,31 @@ def _descendants(root: int) -> list[int]:
                 rest = fh.read().rpartition(b")")[2].split()
         except OSError:
             continue
-        if len(rest) > 2 and rest[0] != b"Z":
-            children.setdefault(int(rest[1]), []).append(int(name))
-    out, todo = [], [root]
+        if len(rest) > 19 and rest[0] != b"Z":
+            out[int(name)] = (int(rest[1]), int(rest[19]))
+    return out
+
+
+def _ticks() -> int:
+    """Now, in the clock ticks since boot that /proc gives process start times in."""
+    try:
+        with open("/proc/uptime", "rb") as fh:
+            return int(float(fh.read().split()[0]) * os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError):
+        return 0
+
+
+def _children(parent: int) -> dict[int, int]:
+    """{pid: start tick} of the children of `parent`."""
+    return {pid: start for pid, (ppid, start) in _processes().items() if ppid == parent}
+
+
+def _descendants(roots: list[int], procs: dict[int, tuple[int, int]]) -> list[int]:
+    """The processes of `procs` under `roots` (not the roots themselves)."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    out, todo = [], list(roots)
     while todo:
         for kid in children.get(todo.pop(), []):
             if kid not in out:
@@ -603,18 +702,21 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
-def _kill_tree(root: int) -> None:
-    """SIGKILL a command: its process group and every descendant of its shell (stopped first, so
-    that none forks while the others die), a few rounds until none is left."""
+def _kill_tree(root: int, orphans=lambda: []) -> None:
+    """SIGKILL a command: its shell, every descendant, and the orphans it left (`orphans()`, with
+    theirs), all stopped first so that none forks while the others die; again until none is left;
+    then its process group (all that is left to do where /proc is missing)."""
     for _ in range(5):
-        found = [root, *_descendants(root)]
+        procs = _processes()
+        tops = [p for p in (root, *orphans()) if p in procs]
+        found = [*tops, *_descendants(tops, procs)]
+        if not found:
+            break
         for pid in found:
             _signal(pid, signal.SIGSTOP)
         for pid in found:
             _signal(pid, signal.SIGKILL)
-        _killpg(root)
-        if len(found) == 1:
-            return
+    _killpg(root)
 
 
 def _signal(pid: int, sig: int) -> None:

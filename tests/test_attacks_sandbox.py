@@ -154,7 +154,14 @@ def test_filling_the_repository_is_enospc_and_the_container_survives(base_image,
                     expected="the root filesystem is read-only and /tmp is bounded: the writes fail, the host "
                              "disk does not grow")
 def test_what_a_sandbox_may_write_is_bounded(docker_engine, base_image, tmp_path):
-    with _docker(base_image, tmp_path, limits=Limits(memory="512m")) as ws:
+    project = {"pkg_x/__init__.py": "V = 3\n", "pyproject.toml": "[build-system]\nrequires = ['setuptools']\n"
+               "build-backend = 'setuptools.build_meta'\n[project]\nname = 'pkg-x'\nversion = '0.1'\n"}
+    repo = make_repo(tmp_path / "repo", project)
+    with DockerWorkspace(base_image, repo, limits=Limits(memory="512m")) as ws:
+        # pip still installs (into the user site, under /tmp)
+        res = ws.run("python3 -m pip install -q --no-build-isolation --no-deps . && cd / && "
+                     "python3 -c 'import pkg_x; print(pkg_x.__file__)'", timeout=120)
+        assert res.ok and res.output.strip().startswith("/tmp/.local/"), res.output
         res = ws.run("head -c 2G /dev/zero > /big; head -c 2G /dev/zero > /usr/big; echo done", timeout=60)
         assert res.output.count("Read-only file system") == 2, res.output
         res = ws.run("head -c 2G /dev/zero > /tmp/big; echo rc=$?", timeout=60)
@@ -168,7 +175,8 @@ def test_what_a_sandbox_may_write_is_bounded(docker_engine, base_image, tmp_path
 @pytest.mark.docker
 @pytest.mark.attack("a command in the sandbox uses root's default capabilities (mknod, raw sockets, chroot) "
                     "or gains privileges through a setuid binary",
-                    expected="only the capabilities package managers and git need are kept; no-new-privileges")
+                    expected="only the capabilities package managers, git and test servers need are kept; "
+                             "no-new-privileges")
 def test_the_sandbox_drops_capabilities(docker_engine, base_image, tmp_path):
     with _docker(base_image, tmp_path) as ws:
         host = docker_engine.api.inspect_container(ws.container.id)["HostConfig"]
@@ -176,13 +184,17 @@ def test_the_sandbox_drops_capabilities(docker_engine, base_image, tmp_path):
         assert "no-new-privileges" in host["SecurityOpt"]
         status = ws.run("grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status").output
         fields = dict(line.split(":\t") for line in status.strip().splitlines())
-        kept = sum(1 << bit for bit in (0, 1, 3, 4, 5, 6, 7))  # CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID
+        # CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID NET_BIND_SERVICE
+        kept = sum(1 << bit for bit in (0, 1, 3, 4, 5, 6, 7, 10))
         assert int(fields["CapEff"], 16) == int(fields["CapBnd"], 16) == kept
         assert fields["NoNewPrivs"].strip() == "1"
         assert ws.run("mknod /tmp/null2 c 1 3").exit_code != 0
-        # what the harness relies on still works: pip, git, files owned by others
+        assert "Operation not permitted" in ws.run("python3 -c \"import socket; "
+                                                   "socket.socket(socket.AF_INET, socket.SOCK_RAW, 1)\"").output
+        # what the harness relies on still works: pip, git, files owned by others, a test server on :80
         assert ws.run("python3 -m pip --version").ok
         assert ws.run("git status --short && chown 1000:1000 a.py && echo x >> a.py && chown 0:0 a.py").ok
+        assert ws.run("python3 -c \"import socket; socket.socket().bind(('127.0.0.1', 80))\"").ok
 
 
 # -- the local workspace's environment -----------------------------------------------------------------
