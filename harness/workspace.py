@@ -393,8 +393,9 @@ class LocalWorkspace(Workspace):
     Commands get an allow-listed environment (`local_env`: no secrets, HOME and TMPDIR inside the
     workspace). On Linux they start through a helper process that is a child subreaper
     (`harness.spawner`): what a command orphans (`setsid`, double forks) comes back to it, so a
-    timeout finds and kills everything the command started. There is no resource isolation beyond
-    that (no memory, process or disk limits): use DockerWorkspace for untrusted code.
+    timeout finds and kills everything the command started, and close() whatever they left running.
+    There is no resource isolation beyond that (no memory, process or disk limits): use
+    DockerWorkspace for untrusted code.
     """
 
     kind = "local"
@@ -586,7 +587,12 @@ class LocalWorkspace(Workspace):
         self._closed = True
         for pgid in self._groups:
             _killpg(pgid)
-        if self._spawner is not None:
+        if self._spawner is not None:  # what the commands left running, orphans included
+            procs = _processes()
+            left = _descendants([self._spawner.pid], procs)
+            for sig in (signal.SIGSTOP, signal.SIGKILL):
+                for pid in left:
+                    _signal(pid, sig)
             self._spawner.close()
         if not self.keep:
             shutil.rmtree(self._tmp, ignore_errors=True)

@@ -106,6 +106,20 @@ def test_a_timeout_kills_setsid_descendants(open_ws):
     assert ws.run("echo fine").output == "fine\n"
 
 
+@pytest.mark.attack("a command leaves `setsid` daemons running (one double-forked), then the workspace closes",
+                    expected="nothing the workspace's commands started outlives it")
+def test_nothing_a_command_started_outlives_the_workspace(open_ws):
+    ws = open_ws()
+    tag = f"{os.getpid()}{time.monotonic_ns() % 100000}"
+    res = ws.run(f"setsid sleep 300.{tag}1 & (setsid sleep 300.{tag}2 &); sleep 0.3; echo left")
+    assert res.output == "left\n" and _alive(ws, f"300.{tag}2")
+    ws.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _host_has(f"300.{tag}"):
+        time.sleep(0.2)
+    assert not _host_has(f"300.{tag}")  # a container's processes show in the host's /proc too
+
+
 # -- resource exhaustion (Docker) ---------------------------------------------------------------------
 
 
