@@ -538,9 +538,9 @@ class DockerWorkspace(Workspace):
             self.container.start()
             # images made elsewhere may own /testbed by another uid: let git work there anyway (a sealed
             # workspace's HOME is read-only, and its repository belongs to root)
-            code, out, _, _ = self._exec(["sh", "-c", f"mkdir -p {shlex.quote(root)}; "
-                                          "git config --global --add safe.directory '*' 2>/dev/null; "
-                                          f"cd -P {shlex.quote(root)} && pwd"], 30, workdir="/")
+            _, out, _, _ = self._exec(["sh", "-c", f"mkdir -p {shlex.quote(root)}; "
+                                       "git config --global --add safe.directory '*' 2>/dev/null; "
+                                       f"cd -P {shlex.quote(root)} && pwd"], 30, workdir="/")
             self._real_root = bytes(out.head).decode().strip() or root
             if tar is not None:
                 code, _, err, _ = self._exec(["tar", "-x", "-C", root, "-f", "-"], 600, workdir="/", stdin=tar)
