@@ -289,6 +289,7 @@ reap() {
 }
 printf 'PWREADY %s\n' "$$"
 i=0 pending=() plast=
+counter "$oomf" oom_kill; o0=$REPLY
 while IFS=' ' read -r tok t n mode name; do
   if [ "$mode" = put ]; then
     head -c "$n" > "$P/$name"
@@ -315,7 +316,6 @@ while IFS=' ' read -r tok t n mode name; do
   out=$P/out.$$.$i flags=
   counter "$pidf" max; p0=$REPLY
   if [ -n "$plast" ] && [ "$p0" != "$plast" ]; then reap 0; flags=L; counter "$pidf" max; p0=$REPLY; fi
-  counter "$oomf" oom_kill; o0=$REPLY
   c0=0; [ -n "$curf" ] && read -r c0 < "$curf"
   read -r up _ < /proc/uptime; since=${up/./}
   t0=${EPOCHREALTIME/./}
@@ -334,7 +334,7 @@ while IFS=' ' read -r tok t n mode name; do
   fi
   if [ "$REPLY" != "$p0" ]; then reap "$since"; flags+=P; counter "$pidf" max; fi
   plast=$REPLY
-  counter "$oomf" oom_kill; [ "$REPLY" != "$o0" ] && flags+=O
+  counter "$oomf" oom_kill; [ "$REPLY" != "$o0" ] && flags+=O; o0=$REPLY
   printf 'PWBEG%s\n' "$tok"
   [ -s "$out" ] && cat -- "$out"
   : > "$out"
