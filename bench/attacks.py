@@ -59,6 +59,8 @@ def main() -> int:
     args, rest = ap.parse_known_args()
     collector = Collector()
     os.chdir(ROOT)
+    # `python bench/attacks.py` puts bench/ first on the path, where bench/harness.py hides the package
+    sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
     pytest.main(["-q", "-m", "attack", "-p", "no:cacheprovider", "--no-header", "-rN", *rest,
                  str(ROOT / "tests")], plugins=[collector])
     rows = list(collector.rows.values())
