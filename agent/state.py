@@ -1,7 +1,8 @@
 """The state of one attempt as it flows through the graph, and what an attempt produces.
 
-The state holds plain JSON values only (messages as `Message.to_dict()`), so langgraph's SQLite
-checkpointer stores it as is and a killed run resumes from the last node that finished.
+The state holds plain JSON values only, so langgraph's SQLite checkpointer stores it as is and a
+killed run resumes from the last node that finished. The edit loop's conversation is not in it: it
+is appended to the run's conversation log (agent.conversation), and the state holds its length.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ class AgentState(TypedDict, total=False):
     """Definitions localization chose (`path:qualname`)."""
     context: str
     """The repository context message of the edit loop (stable: a prompt-cache breakpoint)."""
-    messages: list[dict[str, Any]]
-    """The edit loop's conversation."""
+    conversation: int
+    """How many messages the edit loop's conversation has (they are in the conversation log)."""
     diff: str
     """The patch so far (scratch files left out)."""
     edits_done: bool

@@ -62,7 +62,7 @@ def localize(rt: Runtime, state: AgentState) -> dict:
     rt.say("localized", files=files, definitions=defs)
     messages = [system, Message.user(context, cache=True), task]
     return {"focus_files": files, "focus_defs": defs, "context": context,
-            "messages": [m.to_dict() for m in messages], **rt.spent()}
+            "conversation": rt.conversation.extend(0, messages), **rt.spent()}
 
 
 def _ask(rt: Runtime, state: AgentState, system: Message, task: Message,
