@@ -14,7 +14,7 @@ writes the run directory:
 `resume=True` continues a killed run from its last checkpoint: finished attempts are kept, the
 interrupted one is restored (its patch so far applied to a fresh workspace) and goes on.
 
-Secrets (the values of secret-looking environment variables, and those the caller names) are
+Secrets (the values of secret-looking environment variables, or those of the caller's redactor) are
 scrubbed from everything the run writes: the trajectory, the conversation, the checkpoints,
 summary.json and patch.diff (agent.secrets); the returned outcome's patch is left as the agent made
 it, so that a caller (the GitHub bot) can refuse to publish one that holds a secret.
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -216,11 +215,11 @@ class _ScrubbingSerializer(JsonPlusSerializer):
 
 def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, model: ModelClient | None = None,
             progress: Progress | None = None, resume: bool = False, plan: TestPlan | None = None,
-            secrets: Sequence[str] = ()) -> FixOutcome:
+            redactor: Redactor | None = None) -> FixOutcome:
     """Fix `request.issue` in `workspace` (which holds the repository at its base); write the run
     directory and return the outcome. `plan` overrides test detection (batch runs pass their spec's);
-    `model` overrides the client made from `request.model`; `secrets` adds values to scrub from what
-    the run writes (the environment's secrets are always scrubbed)."""
+    `model` overrides the client made from `request.model`; `redactor` names the secrets to scrub
+    from what the run writes (default: the environment's)."""
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
@@ -231,7 +230,7 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     model = model or make_model(request.model)
     files = workspace.list_files()
     plan = plan or detect(workspace, files, request.test_cmd, request.agent.test_timeout)
-    redactor = Redactor.from_env(secrets)
+    redactor = redactor or Redactor.from_env()
     trajectory = TrajectoryWriter(run_dir / TRAJECTORY, redactor=redactor)
     conn = sqlite3.connect(str(run_dir / CHECKPOINTS), check_same_thread=False)
     log = ConversationLog(run_dir / CONVERSATION, redactor)

@@ -4,8 +4,8 @@ A `Redactor` knows a set of secret values (the bot's token, the model's API key,
 a secret-looking environment variable) and finds them in text in the forms a prompt-injected model
 could use to smuggle one out: as is, reversed, base64 (standard and URL-safe, at each of the three
 byte offsets the secret can have in a longer encoded stream), hex (either case) and URL-encoded,
-each of these also for the reversed secret, and with whitespace (a wrapped `base64` output) allowed
-between any two characters. `scrub` replaces every such form by `***`; `found` says whether text
+each of these also for the reversed secret, and with whitespace (a wrapped `base64` output, also as
+the added lines of a patch) allowed between any two characters. `scrub` replaces every such form by `***`; `found` says whether text
 holds one.
 
 This is a net, not a wall: a secret that a model may read can always be encoded in a way no list
@@ -68,8 +68,13 @@ def forms(secret: str) -> tuple[list[str], list[str]]:
             [f for f in dict.fromkeys(folded) if len(f) >= MIN_FORM])
 
 
+_GAP = r"(?:[ \t\r\f\v]|\n[+\- ]?)*"
+"""What may come between two characters of a form: whitespace, and after a line break a diff's line
+prefix (a base64 text wrapped into lines, as a patch adds it)."""
+
+
 def _pattern(form: str) -> str:
-    return r"\s*".join(re.escape(c) for c in form)
+    return _GAP.join(re.escape(c) for c in form)
 
 
 class Redactor:

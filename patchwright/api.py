@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 from agent.budget import BudgetLimits
@@ -36,13 +35,13 @@ def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", 
         test_cmd: str | None = None, max_steps: int | None = _UNSET, max_cost: float | None = _UNSET,
         max_time: float | None = _UNSET, max_tokens: int | None = None, attempts: int = 1,
         out: str | Path | None = None, apply: bool = False, agent: AgentConfig | None = None,
-        progress: Progress | None = None, secrets: Sequence[str] = ()) -> FixOutcome:
+        progress: Progress | None = None, redactor: Redactor | None = None) -> FixOutcome:
     """Resolve `issue` in the repository at `repo` with `model` (a spec such as
     `anthropic:claude-sonnet-5-5`); returns the outcome (status, patch, files_changed, tests_before,
     tests_after, steps, tokens, cost, model) and writes patch.diff, trajectory.jsonl and
     summary.json to `out`. Budgets left unset take the defaults (50 steps, $3, one hour); None
-    lifts a limit. `secrets` are values to scrub from everything the run writes, besides the
-    environment's secrets (the GitHub bot passes its token)."""
+    lifts a limit. `redactor` (agent.secrets.Redactor) names the secrets to scrub from everything the
+    run writes; by default those of the environment (the GitHub bot passes one that knows its token)."""
     from harness.workspace import resolve_repo
 
     if not issue or not issue.strip():
@@ -59,7 +58,7 @@ def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", 
     request = FixRequest(repo=str(source), issue=issue, model=model, workspace=workspace, image=image,
                          test_cmd=test_cmd, attempts=attempts, limits=limits, agent=agent or AgentConfig())
     return _run(request, Path(out) if out else default_run_dir(source), apply=apply, progress=progress,
-                secrets=secrets)
+                redactor=redactor)
 
 
 def resume(run_dir: str | Path, *, apply: bool = False, progress: Progress | None = None) -> FixOutcome:
@@ -68,7 +67,7 @@ def resume(run_dir: str | Path, *, apply: bool = False, progress: Progress | Non
 
 
 def _run(request: FixRequest, run_dir: Path, *, apply: bool, progress: Progress | None,
-         resume: bool = False, secrets: Sequence[str] = ()) -> FixOutcome:
+         resume: bool = False, redactor: Redactor | None = None) -> FixOutcome:
     from harness.apply_local import apply_to_tree
 
     from .commands.exec_cmd import open_workspace
@@ -80,12 +79,13 @@ def _run(request: FixRequest, run_dir: Path, *, apply: bool, progress: Progress 
             progress("setup", {"text": text})
 
     with open_workspace(request.repo, request.workspace, request.image, progress=say) as ws:
-        outcome = run_fix(request, ws, run_dir, model=model, progress=progress, resume=resume, secrets=secrets)
+        outcome = run_fix(request, ws, run_dir, model=model, progress=progress, resume=resume,
+                          redactor=redactor)
     if apply and outcome.patch.strip():
         try:
             apply_to_tree(request.repo, outcome.patch)
         except UserError as exc:
             raise UserError(f"{exc}; the patch is in {run_dir / 'patch.diff'}") from None
         outcome.applied = True
-        write_summary(run_dir, outcome, Redactor.from_env(secrets))
+        write_summary(run_dir, outcome, redactor)
     return outcome
