@@ -338,7 +338,7 @@ def _finish(request: FixRequest, run_dir: Path, rt: Runtime, plan: TestPlan | No
     if message and chosen and status != "resolved":
         status = "budget_exhausted"
     outcome = FixOutcome(
-        status=status, message=(chosen.message if chosen else "") or message,
+        status=status, message=rt.redactor.scrub((chosen.message if chosen else "") or message),
         patch=chosen.patch if chosen else "", files_changed=chosen.files_changed if chosen else [],
         tests_before=tests_before, tests_after=chosen.tests_after if chosen else None,
         steps=spent.steps, tokens=spent.tokens, cost=None if spent.unpriced_steps else round(spent.cost, 6),

@@ -171,4 +171,5 @@ class Runtime:
         return self.workspace.exists(REPRO_TEST)
 
     def say(self, event: str, **data: Any) -> None:
-        self.progress(event, data)
+        """Report progress (the model's text and tool arguments included), secrets scrubbed."""
+        self.progress(event, self.redactor.scrub_obj(data))

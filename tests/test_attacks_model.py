@@ -208,13 +208,13 @@ def secret_forms(secret: str) -> list[str]:
 @pytest.mark.attack("in a local workspace the model reads the process's environment from /proc and writes the API "
                     "key out: as is, reversed, base64, hex, and reversed into a file",
                     expected="no form of the key in what the model sees, the trajectory, the conversation, the "
-                             "checkpoints, summary.json or patch.diff")
+                             "checkpoints, summary.json, patch.diff or the command's output")
 def test_a_secret_read_from_proc_is_scrubbed_from_everything_written(stub_llm, repo, tmp_path):
     stub_llm.reply("", calls=[("select_files", {"paths": ["pkg/core.py"]})])  # the real pipeline localizes first
     stub_llm.reply("", calls=[("select_definitions", {"names": ["pkg/core.py:add"]})])
     stub_llm.reply("", calls=[("bash", {"command": LEAK})])
     stub_llm.reply("", calls=[("bash", {"command": "cat leak.txt"})])
-    stub_llm.reply("Done.")
+    stub_llm.reply(f"Done. (The key, reversed, is {SECRET[::-1]}.)")  # as if it had decoded it itself
     out = tmp_path / "run"
     env = {"DEPLOY_API_KEY": SECRET, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
     proc = run_cli("fix", str(repo), "--issue", "add() subtracts.", "--model", f"openai:gpt-4o@{stub_llm.openai_url}",
