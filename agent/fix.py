@@ -234,9 +234,12 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     trajectory = TrajectoryWriter(run_dir / TRAJECTORY, redactor=redactor)
     conn = sqlite3.connect(str(run_dir / CHECKPOINTS), check_same_thread=False)
     log = ConversationLog(run_dir / CONVERSATION, redactor)
+    issue, cut = _clipped(request.issue, request.agent.max_issue_chars, "issue")
+    if cut and not resume:
+        trajectory.write("issue", chars=len(request.issue), shown=request.agent.max_issue_chars, cut=cut)
     rt = Runtime(model=model, workspace=workspace, trajectory=trajectory, config=request.agent, plan=plan,
                  run_budget=Budget(request.limits), attempt_budget=Budget(request.limits), files=files,
-                 progress=progress or quiet, redactor=redactor)
+                 progress=progress or quiet, redactor=redactor, issue=issue)
     graph = build_graph(rt, SqliteSaver(conn, serde=_ScrubbingSerializer(redactor)))
     limit = 100_000 if request.limits.max_steps is None else 4 * request.limits.max_steps + 100
     outcomes: list[AttemptOutcome] = []
@@ -307,11 +310,7 @@ def _start(rt: Runtime, request: FixRequest, attempt: int, outcomes: list[Attemp
         reset_workspace(rt.workspace)
     limits = _share(request.limits, rt.run_budget.spent, request.attempts - attempt + 1)
     rt.attempt_budget = Budget(limits)
-    issue, cut = _clipped(request.issue, request.agent.max_issue_chars, "issue")
-    if cut:
-        rt.trajectory.write("issue", attempt=attempt, chars=len(request.issue), shown=request.agent.max_issue_chars,
-                            cut=cut)
-    state = {"attempt": attempt, "issue": issue, "earlier": _earlier(outcomes),
+    state = {"attempt": attempt, "earlier": _earlier(outcomes),
              "limits_attempt": limits.model_dump(), "review_rounds": 0, "malformed": 0, "diff": "", **rt.spent()}
     if attempt > 1:
         state["tests_before"] = tests_before  # the suite ran once, in the first attempt

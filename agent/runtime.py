@@ -102,6 +102,8 @@ class Runtime:
     known_diff: str | None = None
     """The patch as the last whole diff found it, while only the tools' own edits changed files since
     (those are brought in file by file); None when a command or a test run may have changed files."""
+    issue: str = ""
+    """The issue's text as the agent reads it (cut to `max_issue_chars`)."""
     conversation: Conversation | None = None
     """The attempt's conversation (its messages live in the run's conversation log)."""
     redactor: Redactor = NO_SECRETS

@@ -1,9 +1,10 @@
 """How the run directory's checkpoint storage grows with the steps of a run.
 
 A scripted model (no network) drives the real graph, tools and a local workspace on a small
-repository with a long issue. Every edit step runs `bash` with an output of OBS characters, so the
-conversation grows by about that much per step. For each step count the run's checkpoint storage
-is measured: checkpoints.sqlite, plus conversation.jsonl where the run keeps its conversation.
+repository with a long issue. Every edit step runs `bash` printing OBS characters (the bash tool
+keeps 10,000 of them), so the conversation grows by about that much per step. For each step count
+the run's checkpoint storage is measured: checkpoints.sqlite, plus conversation.jsonl where the run
+keeps its conversation.
 
     python bench/checkpoints.py [--steps 5,10,20,40] [--issue-kb 200] [--obs-kb 20]
 
@@ -83,7 +84,7 @@ def main() -> None:
     ap.add_argument("--obs-kb", type=int, default=20, help="size of each step's observation (KiB)")
     args = ap.parse_args()
     counts = [int(s) for s in args.steps.split(",")]
-    print(f"issue {args.issue_kb} KiB, observation {args.obs_kb} KiB per step")
+    print(f"issue {args.issue_kb} KiB, a command printing {args.obs_kb} KiB per step (10,000 characters kept)")
     print(f"{'steps':>6} {'storage (bytes)':>16} {'per step':>12}")
     with tempfile.TemporaryDirectory(prefix="patchwright-bench-ckpt-") as tmp:
         prev = None
