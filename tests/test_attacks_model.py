@@ -172,19 +172,21 @@ def test_huge_model_answers_are_cut(stub_llm, repo, tmp_path):
     assert total < 12_000_000, total
 
 
-@pytest.mark.attack("a long run: 10, 20 and 40 steps of 20 KB observations",
+@pytest.mark.attack("a long run: 10, 20 and 40 steps that each read 10 KB",
                     expected="checkpoint storage grows by about one observation per step, not by the whole past")
-def test_checkpoint_storage_grows_linearly_with_the_steps(repo, tmp_path):
+def test_checkpoint_storage_grows_linearly_with_the_steps(tmp_path):
+    data = "".join(f"row {i:03d} {'.' * 40}\n" for i in range(200))  # 10 KB as view_file shows it
+    repo = make_repo(tmp_path / "repo", {"data.txt": data, "pkg/__init__.py": ""})
     sizes = {}
     for steps in (10, 20, 40):
-        turns = [{"text": "", "tool_calls": [{"name": "bash", "arguments": {
-            "command": f"python3 -c \"print('{i % 10}' * 20000)\""}}]} for i in range(steps)] + [{"text": "Done."}]
+        turns = [{"text": f"Step {i}.", "tool_calls": [{"name": "view_file", "arguments": {"path": "data.txt"}}]}
+                 for i in range(steps)] + [{"text": "Done."}]
         model = make_model(cassette(tmp_path / f"c{steps}.jsonl", turns))
         fix(repo, tmp_path / f"run{steps}", model)
         sizes[steps] = storage(tmp_path / f"run{steps}")
     early, late = (sizes[20] - sizes[10]) / 10, (sizes[40] - sizes[20]) / 20
     assert late < 1.2 * early, sizes  # flat per step (it doubles per doubling when quadratic)
-    assert late < 40_000 and sizes[40] < 2_000_000, sizes
+    assert late < 25_000 and sizes[40] < 1_500_000, sizes
 
 
 # -- secrets -----------------------------------------------------------------------------------------
