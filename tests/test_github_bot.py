@@ -278,6 +278,18 @@ def test_dry_run_says_what_it_would_do_and_changes_nothing(sc):
     assert sc.gh.writes() == []
 
 
+def test_a_dry_run_without_the_right_to_read_permissions_says_so_and_goes_on(sc):
+    sc.issue(17, "clamp ignores the upper bound", "body")
+    sc.gh.fail("GET", r"/permission$", 401, message="Requires authentication")
+    assert sc.run(labeled(17), ScriptedFixer(FIX), dry_run=True).action == "dry_run"
+    assert sc.output[0] == ("[dry run] cannot check @maintainer's permission without a token (401); a real run "
+                            "goes on only with write access")
+    sc.gh.fail("GET", r"/permission$", 401, message="Requires authentication")
+    with pytest.raises(UserError, match="401"):  # a real run does not go on
+        sc.run(labeled(17), ScriptedFixer(FIX))
+    assert sc.gh.writes() == []
+
+
 def test_a_fixer_error_is_reported_on_the_issue_and_ends_the_run(sc):
     sc.issue(12, "clamp ignores the upper bound", "body")
 
