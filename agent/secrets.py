@@ -36,11 +36,20 @@ SECRET_VALUE = re.compile(r"^(gh[pousr]_|github_pat_|sk-|xox[abpr]-|glpat-|AKIA|
 GitLab, AWS key ids)."""
 
 
+def _mixed(value: str) -> bool:
+    """Whether a value mixes character classes (lower, upper, digits, others), as keys and passwords
+    do; a plain word such as `undefined` under a secret-looking name is not scrubbed everywhere."""
+    classes = (re.search(r"[a-z]", value), re.search(r"[A-Z]", value), re.search(r"[0-9]", value),
+               re.search(r"[^A-Za-z0-9]", value))
+    return sum(c is not None for c in classes) >= 2
+
+
 def secret_env_values(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Values of the environment that are secrets: by the variable's name or by the value's shape."""
+    """Values of the environment that are secrets: by the variable's name (when the value is not a
+    plain word) or by the value's shape."""
     env = os.environ if environ is None else environ
     return [v for k, v in env.items()
-            if len(v) >= MIN_SECRET and (SECRET_NAME.search(k) or SECRET_VALUE.match(v))]
+            if len(v) >= MIN_SECRET and ((SECRET_NAME.search(k) and _mixed(v)) or SECRET_VALUE.match(v))]
 
 
 def _base64_cores(data: bytes) -> list[str]:
