@@ -5,8 +5,9 @@ headless Chromium takes to load and lay it out.
 
 The runs are synthetic (tests/view_synthetic.py: real-sized model turns, tool answers of a few
 kilobytes, edits that change the patch, test runs), written by the agent's own TrajectoryWriter.
-Prints, per size: the Python render time (`patchwright view`'s work, median), the page's size, and the
-browser's time from navigation to the load event and to a laid-out page (median; Chromium warmed up on
+Prints, per size: the Python render time (`patchwright view`'s work, median), the page's size, the
+browser's time from navigation to the load event and to a laid-out first screen, and the time to jump
+to the last step and lay it out (steps are laid out when scrolled to; medians; Chromium warmed up on
 a first page). Targets (issue 17): a 1,000-step page renders in the browser in under 2 s and weighs
 under 5 MB. Needs Chromium and chromedriver (scripts/setup.sh installs them as root on Debian).
 """
@@ -36,6 +37,10 @@ LAID_OUT = ("document.body.getBoundingClientRect();"
             "return [performance.getEntriesByType('navigation')[0].loadEventEnd / 1000, performance.now() / 1000];")
 """Seconds from the start of the navigation to its load event, and to now, after a forced layout (an
 upper bound: it includes the driver's round trip after the load)."""
+TO_LAST = ("var t = performance.now(), steps = document.querySelectorAll('article.step');"
+           "steps[steps.length - 1].scrollIntoView(); document.body.getBoundingClientRect();"
+           "return (performance.now() - t) / 1000;")
+"""Seconds to jump to the last step and lay it out (steps are laid out when scrolled to)."""
 
 
 def main() -> None:
@@ -62,28 +67,30 @@ def main() -> None:
                     renders.append(time.perf_counter() - t)
                 page = Path(tmp) / f"page-{n}.html"
                 page.write_text(html, encoding="utf-8")
-                loads, laid = [], []
+                loads, laid, jumps = [], [], []
                 for _ in range(args.rounds):
                     browser.open(page)
                     load, done = browser.js(LAID_OUT)
                     loads.append(load)
                     laid.append(done)
+                    jumps.append(browser.js(TO_LAST))
                     if browser.console_errors():
                         sys.exit(f"bench/viewer.py: the {n}-step page logged errors: {browser.console_errors()}")
                 rows.append((n, statistics.median(renders), page.stat().st_size, statistics.median(loads),
-                             statistics.median(laid)))
+                             statistics.median(laid), statistics.median(jumps)))
     finally:
         browser.close()
 
     print(f"{'steps':>6}  {'render (python)':>15}  {'page size':>10}  {'browser: load event':>19}  "
-          f"{'laid out':>8}  target")
-    for n, render, size, load, laid in rows:
+          f"{'laid out':>8}  {'to the last step':>16}  target")
+    for n, render, size, load, laid, jump in rows:
         target = ""
         if n == TARGET_STEPS:
-            ok = laid < TARGET_SECONDS and size < TARGET_BYTES
-            target = (f"< {TARGET_SECONDS:.0f} s in the browser, < {TARGET_BYTES / 1e6:.0f} MB: "
+            ok = laid + jump < TARGET_SECONDS and size < TARGET_BYTES
+            target = (f"laid out + last step < {TARGET_SECONDS:.0f} s, < {TARGET_BYTES / 1e6:.0f} MB: "
                       f"{'met' if ok else 'NOT met'}")
-        print(f"{n:>6}  {render:>13.2f} s  {size / 1e6:>7.2f} MB  {load:>17.2f} s  {laid:>6.2f} s  {target}")
+        print(f"{n:>6}  {render:>13.2f} s  {size / 1e6:>7.2f} MB  {load:>17.2f} s  {laid:>6.2f} s  {jump:>14.2f} s  "
+              f"{target}")
 
 
 if __name__ == "__main__":

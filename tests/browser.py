@@ -99,12 +99,20 @@ class Browser:
         return self.driver.execute_script(script, *args)
 
     def screenshot(self, name: str) -> Path:
-        """The page from its top (at most MAX_SHOT_HEIGHT pixels), as SHOTS/NAME.png."""
+        """The page from its top (at most MAX_SHOT_HEIGHT pixels), as SHOTS/NAME.png. The window is made
+        that tall while it is taken: steps off screen are not drawn (content-visibility: auto)."""
         metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
         size = metrics.get("cssContentSize") or metrics["contentSize"]
-        clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], MAX_SHOT_HEIGHT), "scale": 1}
-        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot",
-                                           {"format": "png", "captureBeyondViewport": True, "clip": clip})
+        width, height = int(size["width"]), int(min(size["height"], MAX_SHOT_HEIGHT))
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        try:
+            metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})  # laid out at the new size
+            size = metrics.get("cssContentSize") or metrics["contentSize"]
+            clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], MAX_SHOT_HEIGHT), "scale": 1}
+            shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "clip": clip})
+        finally:
+            self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
         SHOTS.mkdir(parents=True, exist_ok=True)
         path = SHOTS / f"{name}.png"
         path.write_bytes(base64.b64decode(shot["data"]))

@@ -20,6 +20,10 @@ def write_and_say(out_dir, output=None, compare=None, *, err: bool = False) -> P
     except (UserError, OSError) as exc:
         click.echo(f"patchwright: warning: no report written: {exc}", err=True)
         return None
+    except Exception as exc:  # a bug of the viewer must not fail a batch whose results are written
+        click.echo(f"patchwright: warning: no report written (internal error: {type(exc).__name__}: {exc}); "
+                   f"`patchwright report {out_dir}` tries again", err=True)
+        return None
     click.echo(f"report: {path}", err=err)
     return path
 

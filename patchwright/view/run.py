@@ -8,7 +8,8 @@ from pathlib import Path
 
 from harness.errors import UserError
 
-from . import plots, tests
+from . import plots, results
+from .highlight import diff
 from .read import TAIL, dicts, mapping, num, read_jsonl, read_object, read_text, strings, text_of
 from .steps import Context, StepView, ranked, step_view, timing_points
 
@@ -185,7 +186,7 @@ def _eval(run: Run) -> dict | None:
             + ([("timed out", "yes")] if ev.get("timed_out") else [])
             + ([("time", ", ".join(f"{k} {plots.seconds(v)}" for k, v in durations.items() if num(v) is not None))]
                if durations else []),
-            "table": tests.graded(entry) if entry else None, "log": run.test_log}
+            "table": results.graded(entry) if entry else None, "log": run.test_log}
 
 
 ATTEMPT_FIELDS = ("attempt", "status", "files_changed", "changed_lines", "fixed", "broken", "failing", "repro", "steps")
@@ -221,8 +222,6 @@ def page_context(run: Run) -> dict:
     nodes: dict[str, int] = {}
     for v in views:
         nodes[v.node] = nodes.get(v.node, 0) + 1
-    from .highlight import diff
-
     return {
         "kind": "run", "title": _title(run), "dir": str(run.dir), "status": status, "status_note": status_note,
         "message": text_of(summ.get("message") or mapping(run.record).get("message")),
@@ -232,7 +231,7 @@ def page_context(run: Run) -> dict:
         "notes": run.notes, "trajectory_missing": run.present.get("trajectory.jsonl") is None, "files": [(k, FILES[k], v) for k, v in run.present.items()],
         "files_changed": strings(summ.get("files_changed") or mapping(run.record).get("files_changed")),
         "patch": diff(patch) if patch else None, "patch_source": patch_source, "patch_empty": patch == "",
-        "final_tests": tests.compare(summ.get("tests_before"), summ.get("tests_after"))
+        "final_tests": results.compare(summ.get("tests_before"), summ.get("tests_after"))
         if summ.get("tests_before") is not None or summ.get("tests_after") is not None else None,
         "attempts": _attempts(summ),
         "eval": _eval(run), "localization": _localization(run), "steps": views, "nodes": nodes,

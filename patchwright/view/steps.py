@@ -13,7 +13,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from . import highlight, tests
+from harness.patching import _diff_sections
+
+from . import highlight, results
 from .read import dicts, mapping, num, strings, text_of
 
 FOLD_LINES = 14
@@ -35,7 +37,7 @@ class Block:
     text: str = ""
     html: Markup | None = None
     rows: list = field(default_factory=list)
-    table: tests.Table | None = None
+    table: results.Table | None = None
     folded: bool = False
     bad: bool = False
     extra: dict = field(default_factory=dict)
@@ -161,8 +163,6 @@ class Context:
 
 def _patch_change(ctx: Context, patch: str) -> Block:
     """The files whose part of the patch this step changed, with their part after it."""
-    from harness.patching import _diff_sections
-
     old, new = _diff_sections(ctx.patch), _diff_sections(patch)
     ctx.patch = patch
     if old is None or new is None:
@@ -255,9 +255,9 @@ def _test(step: dict, data: dict, ctx: Context) -> list[Block]:
     richer = data.get("statuses") or data.get("results")
     if isinstance(richer, dict):
         blocks.append(Block("tests", title="tests: before and after this change",
-                            table=tests.compare(ctx.tests_before, richer)))
+                            table=results.compare(ctx.tests_before, richer)))
     elif isinstance(data.get("failing"), list):
-        t = tests.failing_now(data.get("failing"), ctx.tests_before)
+        t = results.failing_now(data.get("failing"), ctx.tests_before)
         blocks.append(Block("tests", title="failing after this change" if t.rows else "nothing failing",
                             table=t, bad=any(r.cls == "bad" for r in t.rows)))
     rest = kv(data, skip=("command", "targets", "counts", "timed_out", "failing", "statuses", "results"))
