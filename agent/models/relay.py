@@ -284,8 +284,8 @@ class RelayModel(ModelClient):
         head = (f"# Turn {turn}{f' ({self.instance})' if self.instance else ''}\n\n"
                 f"You play the model. Answer in `{reply}` (write it to a temporary name, then rename it):\n\n"
                 f"    {REPLY_FORMAT}\n\n"
-                "A reply without tool_calls is your final answer. The whole request is in "
-                f"`{self.path(turn, '.json').name}`.\n\n")
+                "A reply without tool_calls is your final answer. The whole request (messages, the tools with "
+                f"their JSON Schemas, settings) is in `{self.path(turn, '.json').name}`.\n\n")
         return head + render_view(view, tools, f"turn {turn - 1}" if turn > 1 else "the last turn")
 
     def _find(self, request: dict[str, Any]) -> int | None:
