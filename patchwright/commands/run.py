@@ -175,6 +175,8 @@ def print_summary(s: dict) -> None:
 @click.option("--max-total-cost", type=float, default=None,
               help="US dollars the run may spend; past it no new instance starts (default: no limit).")
 @click.option("--max-steps", type=int, default=50, show_default=True, help="Model calls per instance (0: no limit).")
+@click.option("--max-time", type=float, default=3600, show_default=True,
+              help="Seconds of the agent per instance, waits for human or relay turns included (0: no limit).")
 @click.option("--mirrors", type=click.Path(file_okay=False), default=None,
               help="Directory of bare git mirrors named owner__name (else repositories are cloned).")
 @click.option("--specs", "spec_files", multiple=True, type=click.Path(dir_okay=False),
@@ -189,7 +191,7 @@ def print_summary(s: dict) -> None:
 @click.option("--offline", is_flag=True, help="Never clone a repository (only --mirrors and builtin).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (OUT/summary.json) as JSON on stdout.")
 def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, max_cost_per_instance, max_total_cost,
-        max_steps, mirrors, spec_files, out, redo, evaluate, executor, offline, as_json):
+        max_steps, max_time, mirrors, spec_files, out, redo, evaluate, executor, offline, as_json):
     """Run the agent on each chosen instance of DATASET in its own container, writing
     OUT/predictions.jsonl (SWE-bench's format) and OUT/INSTANCE_ID/ (trajectory, patch, summary).
 
@@ -207,8 +209,8 @@ def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, m
     opts = RunOptions(dataset=dataset, model=model_spec, out=str(out or default_out(dataset, model_spec)),
                       ids=_split_ids(instance_ids), slice=slice_, filter=pattern, workers=workers, attempts=attempts,
                       max_cost_per_instance=max_cost_per_instance or None, max_total_cost=max_total_cost,
-                      max_steps=max_steps or None, mirrors=mirrors, spec_files=list(spec_files), online=not offline,
-                      redo=redo, evaluate=evaluate, executor=executor)
+                      max_steps=max_steps or None, max_time=max_time or None, mirrors=mirrors,
+                      spec_files=list(spec_files), online=not offline, redo=redo, evaluate=evaluate, executor=executor)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     started = time.monotonic()
     with RunDisplay(err, live=model_spec.strip() != "human") as display:  # no bar over a person's turns
