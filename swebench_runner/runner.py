@@ -282,7 +282,8 @@ def run_batch(opts: RunOptions, on_event: OnEvent | None = None) -> dict:
     emit("plan", {"total": len(instances), "done": len(skipped), "to_run": len(pending), "model": opts.model,
                   "model_name_or_path": model_name(opts.model), "oracle": is_oracle(opts.model),
                   "note": _note(opts.model), "executor": executor.name, "workers": executor.workers,
-                  "out": str(store.out), "cost_before": run.spent_before, "resolved_before": resolved_before, "evaluate": opts.evaluate})
+                  "out": str(store.out), "cost_before": run.spent_before, "resolved_before": resolved_before,
+                  "evaluate": opts.evaluate})
     try:
         run.drive(pending)
     finally:

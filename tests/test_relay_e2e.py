@@ -193,8 +193,9 @@ def solve_kvconf(request: dict, markdown: str) -> dict:
     if n == 0:
         return {"tool_calls": [{"name": "view_symbol", "arguments": {"name": "kvconf/types.py:to_bool"}}]}
     if n == 1:
-        return {"content": "bool() of any non-empty string is True.", "tool_calls": [{"name": "str_replace", "arguments": {
-            "path": "kvconf/types.py", "old": "    return bool(value)\n", "new": "    return value in TRUE\n"}}]}
+        fix = {"path": "kvconf/types.py", "old": "    return bool(value)\n", "new": "    return value in TRUE\n"}
+        return {"content": "bool() of any non-empty string is True.",
+                "tool_calls": [{"name": "str_replace", "arguments": fix}]}
     return {"content": "to_bool now tells false values from true ones."}
 
 
@@ -262,5 +263,6 @@ def test_run_with_human_reads_the_terminal_in_the_worker(kvconf_image, tmp_path)
     assert summary["finished"] == 1 and summary["errors"] == {}, summary
     assert summary["model_name_or_path"] == "human" and summary["cost"] == 0.0
     rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
-    assert [r["model_name_or_path"] for r in rows] == ["human"] and "+    return value in TRUE" in rows[0]["model_patch"]
+    assert [r["model_name_or_path"] for r in rows] == ["human"]
+    assert "+    return value in TRUE" in rows[0]["model_patch"]
     assert res.stderr.count("==== turn ") == 4 and "note: a person at the terminal plays the model" in res.stderr

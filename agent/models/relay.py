@@ -286,7 +286,7 @@ class RelayModel(ModelClient):
                 f"    {REPLY_FORMAT}\n\n"
                 "A reply without tool_calls is your final answer. The whole request (messages, the tools with "
                 f"their JSON Schemas, settings) is in `{self.path(turn, '.json').name}`.\n\n")
-        return head + render_view(view, tools, f"turn {turn - 1}" if turn > 1 else "the last turn")
+        return head + render_view(view, tools, f"turn {self.turn}")  # the last turn this run played
 
     def _find(self, request: dict[str, Any]) -> int | None:
         """The first turn after the last one played whose shape matches the request."""
@@ -354,7 +354,8 @@ class RelayModel(ModelClient):
             k += 1
         reply, aside = self.path(turn, ".reply.json"), self.path(turn, f".rejected-{k}.json")
         _write(self.path(turn, ".error.md"),
-               f"# Turn {turn}: the reply was rejected\n\n`{reply.name}` was moved to `{aside.name}`. What is wrong:\n\n"
+               f"# Turn {turn}: the reply was rejected\n\n"
+               f"`{reply.name}` was moved to `{aside.name}`. What is wrong:\n\n"
                + "".join(f"- {p}\n" for p in err.problems)
                + f"\nWrite a corrected reply to `{reply.name}` (to a temporary name, then rename it):\n\n"
                f"    {REPLY_FORMAT}\n")
