@@ -103,6 +103,12 @@ def test_human_under_run_needs_one_worker(tmp_path):
     assert "--model human plays one instance at a time at this terminal: run it with --workers 1" in res.stderr
 
 
+def test_help_names_the_stand_ins():
+    fix_help, run_help = run_cli("fix", "--help").stdout, run_cli("run", "--help").stdout
+    assert "human (you answer each" in fix_help and "relay:DIR[,wait=SECONDS]" in fix_help
+    assert "human (you answer each" in run_help and "DIR/INSTANCE_ID/" in run_help and "--max-time" in run_help
+
+
 # -- relay -----------------------------------------------------------------------------------------
 def solve_calc(request: dict, markdown: str) -> dict:
     tools = offered(request)
