@@ -104,7 +104,7 @@ def test_human_under_run_needs_one_worker(tmp_path):
 
 
 def test_help_names_the_stand_ins():
-    fix_help, run_help = run_cli("fix", "--help").stdout, run_cli("run", "--help").stdout
+    fix_help, run_help = (" ".join(run_cli(cmd, "--help").stdout.split()) for cmd in ("fix", "run"))
     assert "human (you answer each" in fix_help and "relay:DIR[,wait=SECONDS]" in fix_help
     assert "human (you answer each" in run_help and "DIR/INSTANCE_ID/" in run_help and "--max-time" in run_help
 
