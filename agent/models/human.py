@@ -59,10 +59,6 @@ class AnswerError(ValueError):
     """An answer that cannot be read (its JSON), with what to do."""
 
 
-class Incomplete(AnswerError):
-    """The last call's JSON is still open: more lines are needed."""
-
-
 def _depth(text: str) -> int:
     """How many JSON objects/arrays are open at the end of `text` (strings skipped)."""
     depth, in_str, escaped = 0, False, False
@@ -84,8 +80,8 @@ def _depth(text: str) -> int:
 
 
 def parse_answer(text: str, tools: list[ToolSpec], turn: int) -> tuple[str, list[ToolCall]]:
-    """(what the model says, its calls) from a typed answer. Raises Incomplete when the last
-    call's JSON is not closed, AnswerError when a call's arguments are not JSON."""
+    """(what the model says, its calls) from a typed answer; AnswerError when a call's JSON
+    arguments are not closed or do not parse."""
     names = {t.name for t in tools}
     lines = text.splitlines()
     said: list[str] = []
@@ -99,7 +95,7 @@ def parse_answer(text: str, tools: list[ToolSpec], turn: int) -> tuple[str, list
                 i += 1
                 args += "\n" + lines[i]
             if _depth(args) > 0:
-                raise Incomplete(f"the JSON arguments of {name} are not closed")
+                raise AnswerError(f"the JSON arguments of {name} are not closed")
             try:
                 value = json.loads(args) if args.strip() else {}
             except ValueError as exc:
