@@ -57,7 +57,8 @@ class FixRequest(BaseModel):
     issue: str
     """The issue's text."""
     model: str
-    """The model spec (agent.models): `anthropic:MODEL`, `openai:MODEL[@URL]`, `replay:PATH`."""
+    """The model spec (agent.models): `anthropic:MODEL`, `openai:MODEL[@URL]`, `replay:PATH`, `human`,
+    `relay:DIR`."""
     workspace: Literal["docker", "local"] = "docker"
     """Where the agent works: a Docker container or a private local copy."""
     image: str | None = None

@@ -18,6 +18,7 @@ from pathlib import Path
 from agent.budget import BudgetLimits
 from agent.fix import DEFAULT_LIMITS, FixOutcome, FixRequest, load_request, run_fix, write_summary
 from agent.models import make_model
+from agent.models.registry import absolute_spec
 from agent.runtime import AgentConfig, Progress
 from harness.errors import UserError
 
@@ -53,7 +54,7 @@ def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", 
         max_time=DEFAULT_LIMITS.max_time if max_time is _UNSET else max_time, max_tokens=max_tokens)
     if workspace not in ("docker", "local"):
         raise UserError(f"unknown workspace {workspace!r}: use docker or local")
-    request = FixRequest(repo=str(source), issue=issue, model=model, workspace=workspace, image=image,
+    request = FixRequest(repo=str(source), issue=issue, model=absolute_spec(model), workspace=workspace, image=image,
                          test_cmd=test_cmd, attempts=attempts, limits=limits, agent=agent or AgentConfig())
     return _run(request, Path(out) if out else default_run_dir(source), apply=apply, progress=progress)
 
@@ -75,8 +76,11 @@ def _run(request: FixRequest, run_dir: Path, *, apply: bool, progress: Progress 
         if progress:
             progress("setup", {"text": text})
 
-    with open_workspace(request.repo, request.workspace, request.image, progress=say) as ws:
-        outcome = run_fix(request, ws, run_dir, model=model, progress=progress, resume=resume)
+    try:
+        with open_workspace(request.repo, request.workspace, request.image, progress=say) as ws:
+            outcome = run_fix(request, ws, run_dir, model=model, progress=progress, resume=resume)
+    finally:
+        model.close()
     if apply and outcome.patch.strip():
         try:
             apply_to_tree(request.repo, outcome.patch)

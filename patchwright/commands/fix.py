@@ -30,7 +30,9 @@ def _issue_text(issue: str | None, issue_file: str | None) -> str:
 @click.argument("repo", required=False, type=click.Path(file_okay=False))
 @click.option("--issue", help="The issue's text.")
 @click.option("--issue-file", type=click.Path(dir_okay=False), help="A file holding the issue's text.")
-@click.option("--model", "model_spec", help="Model spec: anthropic:MODEL, openai:MODEL[@URL], replay:CASSETTE.jsonl.")
+@click.option("--model", "model_spec",
+              help="Model spec: anthropic:MODEL, openai:MODEL[@URL], replay:CASSETTE.jsonl, human (you answer each "
+                   "turn at this terminal) or relay:DIR[,wait=SECONDS] (another program answers turn files in DIR).")
 @click.option("--workspace", "kind", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
               help="Where the agent works: a Docker container or a private local copy.")
 @click.option("--image", default=None, help="Docker image holding the repository's environment (default: the base image).")
@@ -57,6 +59,8 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
     \b
     Examples:
       patchwright fix . --issue-file ISSUE.md --model anthropic:claude-sonnet-5-5
+      patchwright fix . --issue-file ISSUE.md --model human
+      patchwright fix . --issue-file ISSUE.md --model relay:turns
       patchwright fix --resume RUN_DIR
     """
     from rich.console import Console
@@ -65,7 +69,8 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
     from ..display import Progress, summary
 
     console = Console(stderr=as_json, highlight=False, soft_wrap=True)
-    with Progress() as progress:
+    spec = model_spec or (api.load_request(resume_dir).model if resume_dir else "")
+    with Progress(live=spec.strip() != "human") as progress:  # no spinner over a person's turns
         if resume_dir:
             if repo or issue or issue_file or model_spec:
                 raise UserError("--resume takes the run directory alone: its repository, issue and model are "
