@@ -12,7 +12,7 @@ from pathlib import Path
 from harness.errors import UserError
 
 from .read import mapping, num, read_jsonl, read_object, strings, text_of
-from .run import ORACLE_NOTE, is_batch_dir
+from .run import is_batch_dir, model_note
 
 RESOLVED = "resolved"
 HERE, THERE = "resolved only here", "resolved only there"
@@ -57,10 +57,6 @@ class Batch:
     @property
     def graded(self) -> list[Instance]:
         return [i for i in self.instances if i.eval_status is not None]
-
-    @property
-    def oracle(self) -> bool:
-        return self.model.split(":", 1)[0] == "oracle"
 
 
 def repo_of(instance_id: str) -> str:
@@ -178,7 +174,7 @@ def headline(b: Batch) -> dict:
     steps = [i.steps for i in b.instances if i.steps is not None]
     return {"total": total, "resolved": resolved, "rate": rate(resolved, total), "basis": basis,
             "cost": sum(costs) if costs else None, "unpriced": unpriced, "time": sum(times) if times else None,
-            "steps": sum(steps) if steps else None, "oracle_note": ORACLE_NOTE if b.oracle else ""}
+            "steps": sum(steps) if steps else None, "model_note": model_note(b.model) if b.kind == "run" else ""}
 
 
 def per_repo(b: Batch) -> list[dict]:

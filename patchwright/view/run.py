@@ -29,6 +29,22 @@ ORACLE_NOTE = ("The oracle replays the instance's gold patch through the real to
 REPLAY_NOTE = "The model's turns were replayed from a cassette: no model was called."
 
 
+def model_note(spec: str) -> str:
+    """A sentence for runs whose turns were not a hosted model's (the oracle, a cassette, a stand-in
+    such as `human` or `relay:DIR`); empty for a model."""
+    head = spec.strip().split(":", 1)[0]
+    if head == "oracle":
+        return ORACLE_NOTE
+    if head == "replay":
+        return REPLAY_NOTE
+    if not head:
+        return ""
+    from agent.models.registry import stand_in
+
+    found = stand_in(spec)
+    return f"{found.note[:1].upper()}{found.note[1:]}." if found else ""
+
+
 def is_batch_dir(path: Path) -> bool:
     """A `run` output directory, or an `eval` report directory (rather than one run)."""
     if (path / "manifest.json").exists() or (path / "predictions.jsonl").exists():
@@ -225,8 +241,7 @@ def page_context(run: Run) -> dict:
     return {
         "kind": "run", "title": _title(run), "dir": str(run.dir), "status": status, "status_note": status_note,
         "message": text_of(summ.get("message") or mapping(run.record).get("message")),
-        "model_note": ORACLE_NOTE if model.split(":", 1)[0] == "oracle" else REPLAY_NOTE
-        if model.startswith("replay:") else "",
+        "model_note": model_note(model),
         "facts": _facts(run), "issue": text_of(mapping(run.request).get("issue")),
         "notes": run.notes, "trajectory_missing": run.present.get("trajectory.jsonl") is None, "files": [(k, FILES[k], v) for k, v in run.present.items()],
         "files_changed": strings(summ.get("files_changed") or mapping(run.record).get("files_changed")),
