@@ -14,10 +14,12 @@ import pytest
 from conftest import git, make_repo, run_cli, tree_snapshot
 from harness.apply_local import apply_to_tree, touched_files
 from harness.errors import UserError
-from harness.hygiene import PatchPolicy, clean_patch
-from harness.patching import files_changed
 
-QUOTED_NAMES = ['q"uote.py', "ta\tb.py", "new\nline.py", "back\\slash.py", "ünïcode.py", "sp ace.py"]
+ALWAYS_QUOTED = ['q"uote.py', "ta\tb.py", "new\nline.py", "back\\slash.py"]
+"""Names git quotes in a diff whatever core.quotepath says."""
+NAMES = [*ALWAYS_QUOTED, "ünïcode.py", "sp ace.py"]
+"""With a non-ASCII name (quoted only with core.quotepath on) and a name git never quotes."""
+QUOTED_CASES = [(n, q) for q in ("off", "on") for n in ALWAYS_QUOTED] + [("ünïcode.py", "on")]
 BODY = "".join(f"line {k}\n" for k in range(1, 11))
 
 
@@ -31,8 +33,7 @@ def patch_from_clone(repo: Path, tmp: Path, name: str, *config: str) -> str:
 
 @pytest.mark.attack("`fix --apply` while a file git quotes (q\"uote.py, tab, newline, backslash, non-ASCII) "
                     "has uncommitted changes", expected="refused naming the file; the tree unchanged")
-@pytest.mark.parametrize("name", QUOTED_NAMES)
-@pytest.mark.parametrize("quotepath", ["off", "on"])
+@pytest.mark.parametrize(("name", "quotepath"), QUOTED_CASES)
 def test_apply_sees_uncommitted_changes_in_files_git_quotes(tmp_path, name, quotepath):
     repo = make_repo(tmp_path / "repo", {name: BODY, "other.py": "x = 1\n"})
     patch = patch_from_clone(repo, tmp_path, name, "-c", f"core.quotepath={quotepath}")
@@ -45,7 +46,7 @@ def test_apply_sees_uncommitted_changes_in_files_git_quotes(tmp_path, name, quot
     assert tree_snapshot(repo) == before
 
 
-@pytest.mark.parametrize("name", QUOTED_NAMES)
+@pytest.mark.parametrize("name", NAMES)
 def test_patch_paths_agree_with_git_for_names_git_quotes(tmp_path, name):
     """patch_files reads back every name as git itself does (`git apply --numstat -z`)."""
     repo = make_repo(tmp_path / "repo", {name: BODY})
@@ -53,7 +54,7 @@ def test_patch_paths_agree_with_git_for_names_git_quotes(tmp_path, name):
     numstat = subprocess.run(["git", "-C", str(repo), "apply", "--numstat", "-z", "-"], input=patch.encode(),
                              capture_output=True, check=True).stdout.decode()
     assert numstat.split("\t", 2)[2].rstrip("\0") == name
-    assert files_changed(patch) == [name]
+    assert touched_files(patch) == [name]
     apply_to_tree(repo, patch)  # clean: applied
     assert (repo / name).read_text().startswith("line one\n")
 
@@ -122,17 +123,23 @@ def test_fix_apply_does_not_apply_the_patch_of_a_failed_run(tmp_path, stub_llm):
     assert summary["applied"] is False and summary["apply_note"].startswith("the run ended with status error")
 
 
-@pytest.mark.attack("a run that ends in error after editing (the patch so far is kept)",
+@pytest.mark.attack("the workspace breaks after an edit (its git directory removed): the run ends in error",
                     expected="summary.json's files_changed lists exactly the files of patch.diff")
 def test_summary_always_agrees_with_patch_diff(tmp_path, stub_llm):
     repo = calc_repo(tmp_path)
-    failing_run(stub_llm)
+    bad = "def mean(values):\n    return sum(values) / (len(values) - 1)\n"
+    stub_llm.reply("Here.", calls=[("select_files", {"paths": ["calc.py"]})])
+    stub_llm.reply(calls=[("select_definitions", {"names": ["calc.py:mean"]})])
+    stub_llm.reply("Fixing.", calls=[("replace_symbol", {"name": "calc.py:mean", "new_source": bad})])
+    stub_llm.reply("Done.")  # the tests fail: back to editing, with the patch so far checkpointed
+    stub_llm.reply("Oops.", calls=[("bash", {"command": "rm -rf .git"})])
+    stub_llm.reply("Done.")
     proc = fix_cli(repo, stub_llm, tmp_path / "run", "--json")
     assert proc.returncode == 1, proc.stderr[-2000:]
     patch = (tmp_path / "run" / "patch.diff").read_text()
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["status"] == "error" and "return sum(values) / len(values)" in patch
-    assert summary["files_changed"] == files_changed(patch) == ["calc.py"]
+    assert summary["status"] == "error" and "(len(values) - 1)" in patch
+    assert summary["files_changed"] == touched_files(patch) == ["calc.py"]
     assert [a["files_changed"] for a in summary["attempts"]] == [["calc.py"]]
     assert json.loads(proc.stdout)["files_changed"] == ["calc.py"]
 
@@ -157,7 +164,7 @@ def test_the_final_patch_leaves_out_what_the_agent_left_behind(tmp_path, stub_ll
     summary = json.loads(proc.stdout)
     patch = (tmp_path / "run" / "patch.diff").read_text()
     assert summary["status"] == "resolved"
-    assert files_changed(patch) == summary["files_changed"] == ["alias.py", "calc.py"]  # an inside link stays
+    assert touched_files(patch) == summary["files_changed"] == ["alias.py", "calc.py"]  # an inside link stays
     assert sorted(summary["left_out"]) == [".mypy_cache/cache.json (junk)", "blob.zip (binary)", "debug.log (junk)",
                                            "passwd (symlink)", "pkg.egg-info/PKG-INFO (junk)", "state.sqlite (junk)",
                                            "test_calc.py (mode)"]
@@ -166,6 +173,8 @@ def test_the_final_patch_leaves_out_what_the_agent_left_behind(tmp_path, stub_ll
 
 
 def test_patch_hygiene_keeps_what_the_policy_asks_for_and_the_rest_applies(tmp_path):
+    from harness.hygiene import PatchPolicy, clean_patch
+
     repo = make_repo(tmp_path / "repo", {"a.py": "x = 1\n", "run.sh": "echo hi\n"})
     (repo / "a.py").write_text("x = 2\n")
     (repo / "run.sh").chmod(0o755)
@@ -178,7 +187,7 @@ def test_patch_hygiene_keeps_what_the_policy_asks_for_and_the_rest_applies(tmp_p
     patch, left = clean_patch(diff)
     assert sorted(map(str, left)) == ["__pycache__/a.cpython-311.pyc (junk)", "a.py (mode)", "run.sh (mode)",
                                       "up (symlink)"]
-    assert files_changed(patch) == ["a.py"]
+    assert touched_files(patch) == ["a.py"]
     git(repo, "reset", "-q", "--hard")
     subprocess.run(["git", "-C", str(repo), "apply", "-"], input=patch.encode(), check=True)
     assert (repo / "a.py").read_text() == "x = 2\n" and not (repo / "a.py").stat().st_mode & 0o111

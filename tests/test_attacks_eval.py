@@ -8,7 +8,6 @@ import pytest
 
 from conftest import run_cli
 from harness.instance import Instance
-from harness.strict import suspicious_changes
 
 CHEAT = """\
 import pytest
@@ -63,6 +62,8 @@ def test_strict_eval_marks_a_conftest_that_turns_failures_into_passes(tmp_path, 
 
 
 def test_strict_names_test_settings_and_the_instances_own_test_files():
+    from harness.strict import suspicious_changes
+
     patch = (new_file("pkg/conftest.py", "x = 1\n") + new_file("pytest.ini", "[pytest]\n")
              + edit("setup.cfg", ["[tool:pytest]", "testpaths = tests"], "addopts = -q", "addopts = -q -p no:x")
              + edit("tests/test_core.py", ["def test_add():"], "    assert add(1, 2) == 3", "    assert True")
@@ -80,6 +81,8 @@ def test_strict_names_test_settings_and_the_instances_own_test_files():
 
 
 def test_strict_leaves_a_plain_fix_and_unrelated_settings_alone():
+    from harness.strict import suspicious_changes
+
     patch = (edit("pkg/core.py", ["def add(a, b):"], "    return a - b", "    return a + b")
              + edit("setup.cfg", ["[metadata]", "name = pkg"], "version = 1.0", "version = 1.1")
              + new_file("tests/test_regression.py", "def test_y():\n    pass\n"))  # a new test of its own is fine

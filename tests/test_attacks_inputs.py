@@ -15,7 +15,6 @@ import pytest
 from conftest import run_cli, tree_snapshot
 from harness.errors import UserError
 from harness.instance import Instance, Prediction, load_instances, load_predictions
-from harness.paths import UnsafePath, inside
 
 ROW = {"repo": "o/r", "base_commit": "a" * 40, "problem_statement": "x", "FAIL_TO_PASS": ["t.py::test_a"],
        "patch": "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n"}
@@ -55,8 +54,10 @@ def test_run_refuses_a_path_id_and_deletes_nothing_outside_out(tmp_path):
     victim.mkdir()
     (victim / "precious.txt").write_text("keep me")
     dataset = write_jsonl(tmp_path / "evil.jsonl", [{**ROW, "instance_id": "../../victim"}])
+    (tmp_path / "tmp" / "deep").mkdir(parents=True)  # temporary directories of the run: two levels down
     before = tree_snapshot(tmp_path)
-    proc = run_cli("run", "--dataset", str(dataset), "--model", "oracle", "--offline", "--out", str(tmp_path / "out"))
+    proc = run_cli("run", "--dataset", str(dataset), "--model", "oracle", "--offline", "--out", str(tmp_path / "out"),
+                   env={"TMPDIR": str(tmp_path / "tmp" / "deep")})
     line = one_line_error(proc)
     assert f"{dataset}:1: unsafe instance id" in line
     assert (victim / "precious.txt").read_text() == "keep me"
@@ -87,6 +88,8 @@ def test_an_unsafe_id_in_predictions_is_refused_with_its_line(tmp_path):
 
 
 def test_inside_refuses_every_way_out_of_its_root(tmp_path):
+    from harness.paths import UnsafePath, inside
+
     root = tmp_path / "root"
     root.mkdir()
     (root / "link").symlink_to(tmp_path)

@@ -17,7 +17,6 @@ import pytest
 from conftest import run_cli, tree_snapshot
 from harness.evaluation import Outcome
 from harness.instance import Instance
-from harness.paths import UnsafePath
 from harness.reports import write_instance
 from swebench_runner.store import RunStore
 from swebench_runner.task import InstanceRecord, InstanceResult, InstanceTask, _work_dir, model_name
@@ -139,18 +138,20 @@ def victim_dir(tmp_path: Path) -> Path:
 @pytest.mark.attack("a run record whose instance_id is '../victim' reaches RunStore.save/forget/update_record",
                     expected="refused; nothing outside the run directory written or deleted")
 def test_the_run_store_never_writes_or_deletes_outside_its_directory(tmp_path):
+    from harness.paths import UnsafePath
+
     victim_dir(tmp_path)
     store = RunStore(tmp_path / "out")
     store.open("builtin", "oracle", model_name("oracle"))
     try:
         before = tree_snapshot(tmp_path)
-        rec = InstanceRecord(instance_id="../victim", status="submitted", finished=True)
         with pytest.raises(UnsafePath):
-            store.save(InstanceResult(rec, patch="p", files={"trajectory.jsonl": b"{}\n"}))
+            store.forget({"..", "../victim"})
+        rec = InstanceRecord(instance_id="../victim", status="submitted", finished=True)
         with pytest.raises(UnsafePath):
             store.update_record(rec)
         with pytest.raises(UnsafePath):
-            store.forget({"..", "../victim"})
+            store.save(InstanceResult(rec, patch="p", files={"trajectory.jsonl": b"{}\n"}))
         ok = InstanceRecord(instance_id="o__r-1", status="submitted", finished=True)
         with pytest.raises(UnsafePath):  # a worker's file list is checked too
             store.save(InstanceResult(ok, patch="p", files={"../../victim/precious.txt": b"overwritten"}))
@@ -162,8 +163,11 @@ def test_the_run_store_never_writes_or_deletes_outside_its_directory(tmp_path):
 @pytest.mark.attack("an instance whose id is '../../victim' reaches a batch worker's work directory",
                     expected="refused; the directory outside the work root is not deleted")
 def test_a_workers_work_directory_stays_inside_the_work_root(tmp_path):
+    from harness.paths import UnsafePath
+
     victim = victim_dir(tmp_path)
     inst = Instance.model_construct(**{**Instance(**ROW).model_dump(), "instance_id": "../../victim"})
+    (tmp_path / "out" / ".work").mkdir(parents=True)
     task = InstanceTask.model_construct(instance=inst, work_root=str(tmp_path / "out" / ".work"))
     with pytest.raises(UnsafePath):
         _work_dir(task)
@@ -173,6 +177,8 @@ def test_a_workers_work_directory_stays_inside_the_work_root(tmp_path):
 @pytest.mark.attack("an outcome whose instance_id is '../escaped' reaches the report writer",
                     expected="refused; nothing written outside the report directory")
 def test_the_report_writer_never_writes_outside_its_directory(tmp_path):
+    from harness.paths import UnsafePath
+
     for bad in ("../escaped", "..", str(tmp_path / "absolute")):
         with pytest.raises(UnsafePath):
             write_instance(tmp_path / "report", Outcome(instance_id=bad, status="error"), "p", "log")
