@@ -9,15 +9,17 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, tree_snapshot
+from conftest import make_repo, run_cli, tree_snapshot
 from harness.evaluation import Outcome
 from harness.instance import Instance
 from harness.reports import write_instance
+from stub_llm import Turn
 from swebench_runner.store import RunStore
 from swebench_runner.task import InstanceRecord, InstanceResult, InstanceTask, _work_dir, model_name
 
@@ -81,15 +83,20 @@ FIX_REPO = {"calc.py": "def mean(values):\n    return sum(values) / (len(values)
 @pytest.mark.attack("`fix --resume D` (or a second `fix --out D`) while the first fix still runs in D",
                     expected="refused with one line, exit 2; the first run finishes unharmed")
 def test_a_second_fix_on_a_live_run_directory_is_refused(tmp_path, stub_llm):
-    from conftest import make_repo
-
     repo = make_repo(tmp_path / "repo", FIX_REPO)
     out = tmp_path / "run"
-    stub_llm.reply("Here.", calls=[("select_files", {"paths": ["calc.py"]})], delay=6)  # the first run waits here
-    stub_llm.reply(calls=[("select_definitions", {"names": ["calc.py:mean"]})])
-    stub_llm.reply("Fixing.", calls=[("replace_symbol", {"name": "calc.py:mean", "new_source":
-                                                         "def mean(values):\n    return sum(values) / len(values)\n"})])
-    stub_llm.reply("Done.")
+    turns = [Turn("Here.", calls=[("select_files", {"paths": ["calc.py"]})]),
+             Turn(calls=[("select_definitions", {"names": ["calc.py:mean"]})]),
+             Turn("Fixing.", calls=[("replace_symbol", {"name": "calc.py:mean", "new_source":
+                                                        "def mean(values):\n    return sum(values) / len(values)\n"})]),
+             Turn("Done.")]
+    gate = threading.Event()  # the first run's first model call waits here until the test opens it
+
+    def answer(request):
+        gate.wait(120)
+        return turns.pop(0) if turns else None
+
+    stub_llm.handler = answer
     spec = f"openai:gpt-4o@{stub_llm.openai_url}"
     args = ("--workspace", "local", "--test-cmd", f"{sys.executable} -m unittest -v")
     first = subprocess.Popen([sys.executable, "-m", "patchwright", "fix", str(repo), "--issue", "mean is off",
@@ -106,6 +113,7 @@ def test_a_second_fix_on_a_live_run_directory_is_refused(tmp_path, stub_llm):
             lines = proc.stderr.strip().splitlines()
             assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-2000:]
             assert "is in use by another patchwright fix run" in lines[0]
+        gate.set()
         stdout, stderr = first.communicate(timeout=300)
     finally:
         if first.poll() is None:
