@@ -95,6 +95,8 @@ def summary(outcome: FixOutcome, console: Console, show_run_dir: bool = True) ->
     if outcome.message:
         console.print(f"  {escape(outcome.message)}")
     console.print(f"files changed: {escape(', '.join(outcome.files_changed)) or '(none)'}")
+    if outcome.left_out:
+        console.print(f"left out of the patch: {escape(', '.join(outcome.left_out))}")
     if outcome.test_command:
         console.print(f"tests: {escape(outcome.test_command)}")
         console.print(f"  before: {counts(outcome.tests_before)}")
@@ -107,5 +109,7 @@ def summary(outcome: FixOutcome, console: Console, show_run_dir: bool = True) ->
     console.print(f"steps: {outcome.steps}, tokens: {outcome.tokens}, cost: {cost}, model: {escape(outcome.model)}")
     if outcome.applied:
         console.print("applied to your working tree")
+    elif outcome.apply_note:
+        console.print(f"[red]not applied:[/] {escape(outcome.apply_note)}")
     if show_run_dir:
         console.print(f"run directory: {escape(outcome.run_dir)} (patch.diff, trajectory.jsonl, summary.json)")

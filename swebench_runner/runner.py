@@ -262,7 +262,14 @@ def run_batch(opts: RunOptions, on_event: OnEvent | None = None) -> dict:
     if opts.mirrors and not Path(opts.mirrors).is_dir():
         raise UserError(f"--mirrors {opts.mirrors} is not a directory")
     store = RunStore(opts.out)
-    store.open(opts.dataset, opts.model, model_name(opts.model))
+    store.open(opts.dataset, opts.model, model_name(opts.model))  # refused when another run holds it
+    try:
+        return _run_locked(opts, store, instances, emit, start)
+    finally:
+        store.close()
+
+
+def _run_locked(opts: RunOptions, store: RunStore, instances: list[Instance], emit: OnEvent, start: float) -> dict:
     selected = {i.instance_id for i in instances}
     finished = store.finished()
     if opts.redo:

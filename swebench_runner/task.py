@@ -27,6 +27,7 @@ from agent.models.oracle import LABEL as ORACLE_LABEL
 from harness.errors import UserError
 from harness.evaluation import Outcome
 from harness.instance import Instance
+from harness.paths import inside
 
 Report = Callable[[str, dict[str, Any]], None]
 """How a worker tells the driver what it is doing: report(event, data)."""
@@ -159,17 +160,18 @@ def run_instance(task: InstanceTask, report: Report | None = None) -> InstanceRe
 
 
 def _work_dir(task: InstanceTask) -> Path:
-    """WORK_ROOT/INSTANCE_ID, fresh (the harness writes its reports to REPORT_DIR/INSTANCE_ID)."""
+    """WORK_ROOT/INSTANCE_ID, fresh (the harness writes its reports to REPORT_DIR/INSTANCE_ID);
+    refused unless it lies inside WORK_ROOT (or the temporary directory)."""
     name = task.instance.instance_id
     if task.work_root:
-        path = Path(task.work_root) / name
+        path = inside(task.work_root, name)
         try:
             shutil.rmtree(path, ignore_errors=True)
             path.mkdir(parents=True)
             return path
         except OSError:  # another machine's path: work in a temporary directory instead
             pass
-    path = Path(tempfile.mkdtemp(prefix="patchwright-run-")) / name
+    path = inside(tempfile.mkdtemp(prefix="patchwright-run-"), name)
     path.mkdir()
     return path
 
