@@ -56,8 +56,9 @@ def eval_cmd(dataset, predictions, instance_ids, workers, mirrors, spec_files, i
              offline, strict, as_json):
     """Evaluate PREDICTIONS on DATASET: apply each patch, run FAIL_TO_PASS and PASS_TO_PASS, grade.
 
-    Writes a directory per instance (patch.diff, test_output.txt, report.json) and summary.json /
-    summary.md. The summary JSON (--json) has: dataset, total, resolved, resolved_rate, counts and
+    Writes a directory per instance (patch.diff, test_output.txt, report.json), summary.json /
+    summary.md, and the report page report.html (`patchwright report`; its path is printed last,
+    on stderr with --json). The summary JSON (--json) has: dataset, total, resolved, resolved_rate, counts and
     ids per status (resolved, unresolved, empty_patch, patch_failed, error), errors (id -> one
     line), timed_out, patch_methods, images_built, malformed_prediction_lines, duplicate_predictions,
     unknown_instance_ids, strict, suspicious (id -> reasons, with --strict). Exit status 0 when the
@@ -127,4 +128,7 @@ def eval_cmd(dataset, predictions, instance_ids, workers, mirrors, spec_files, i
 
         click.echo(markdown(summary).rstrip())
         click.echo(f"\nreports: {out_dir}")
+    from .report import write_and_say
+
+    write_and_say(out_dir, err=as_json)
     return 0

@@ -195,7 +195,8 @@ def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, m
     """Run the agent on each chosen instance of DATASET in its own container, writing
     OUT/predictions.jsonl (SWE-bench's format) and OUT/INSTANCE_ID/ (trajectory, patch, summary).
 
-    Run the same command again to resume: finished instances are skipped (unless --redo). Ctrl-C
+    With --eval, the report page OUT/report.html (`patchwright report`) is written at the end and its
+    path printed (on stderr with --json). Run the same command again to resume: finished instances are skipped (unless --redo). Ctrl-C
     once lets the instances in flight finish; twice abandons them. Exit status: 0 when every chosen
     instance finished, 1 when some did not (cost cap, errors), 130 when interrupted, 2 on bad input.
     """
@@ -219,6 +220,10 @@ def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, m
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
         print_summary(summary)
+    if evaluate and summary["stopped"] != "interrupted":
+        from .report import write_and_say
+
+        write_and_say(opts.out, err=as_json)
     if summary["stopped"] == "interrupted":
         click.echo(f"patchwright: interrupted after {time.monotonic() - started:.0f} s; run the same command to "
                    "go on", err=True)
