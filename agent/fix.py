@@ -32,7 +32,8 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.errors import UserError
-from harness.patching import apply_patch
+from harness.hygiene import PatchPolicy, clean_patch
+from harness.patching import apply_patch, files_changed
 from harness.workspace import Workspace
 from tools.context import ToolContext
 
@@ -67,7 +68,8 @@ class FixRequest(BaseModel):
     issue: str
     """The issue's text."""
     model: str
-    """The model spec (agent.models): `anthropic:MODEL`, `openai:MODEL[@URL]`, `replay:PATH`."""
+    """The model spec (agent.models): `anthropic:MODEL`, `openai:MODEL[@URL]`, `replay:PATH`, `human`,
+    `relay:DIR`."""
     workspace: Literal["docker", "local"] = "docker"
     """Where the agent works: a Docker container or a private local copy."""
     image: str | None = None
@@ -80,6 +82,9 @@ class FixRequest(BaseModel):
     """Budgets of the whole run (all attempts): steps 50, $3, one hour by default."""
     agent: AgentConfig = AgentConfig()
     """Settings of the graph."""
+    patch_policy: PatchPolicy = PatchPolicy()
+    """What the final patch keeps of what is left out by default (new binary and junk files, mode
+    changes, symbolic links leading outside the repository): nothing unless set."""
 
 
 class AttemptSummary(BaseModel):
@@ -115,7 +120,10 @@ class FixOutcome(BaseModel):
     patch: str = ""
     """The chosen patch, a unified diff (empty when nothing changed)."""
     files_changed: list[str] = []
-    """Files the patch changes."""
+    """Files the patch changes (derived from the patch text)."""
+    left_out: list[str] = []
+    """Changes left out of the patch (`path (why)`, why: binary, junk, mode or symlink; see
+    harness.hygiene), unless the request's patch_policy keeps them."""
     tests_before: dict[str, str] | None = None
     """Status per test before the change (None: no tests ran)."""
     tests_after: dict[str, str] | None = None
@@ -140,6 +148,9 @@ class FixOutcome(BaseModel):
     """Seconds of wall time (before a resume included)."""
     applied: bool = False
     """Whether the patch was applied to the user's working tree (`--apply`)."""
+    apply_note: str = ""
+    """Why `--apply` left the working tree alone (the run's status was not resolved or submitted);
+    empty when the patch was applied or --apply was not given."""
 
     def summary(self) -> dict:
         """summary.json's content."""
@@ -330,7 +341,18 @@ def _restore(rt: Runtime, request: FixRequest, values: dict, next_nodes: list[st
 
 def _finish(request: FixRequest, run_dir: Path, rt: Runtime, plan: TestPlan | None, outcomes: list[AttemptOutcome],
             tests_before: dict[str, str] | None, message: str) -> FixOutcome:
+    """The run's outcome and its files. Every patch leaves through here: each candidate's is cleaned
+    (harness.hygiene) and the files listed anywhere are derived from the cleaned patch text."""
     spent = rt.run_budget.spent
+    left_out: dict[int, list[str]] = {}
+    for k, o in enumerate(outcomes):
+        patch, left = clean_patch(o.patch, request.patch_policy)
+        update = {"patch": patch, "files_changed": files_changed(patch)}
+        if left and not patch.strip() and o.status in ("resolved", "submitted"):  # nothing of it is left
+            update.update(status="failed", message="every change was left out of the patch: "
+                                                   + ", ".join(map(str, left)))
+        outcomes[k] = o.model_copy(update=update)
+        left_out[k] = [str(x) for x in left]
     chosen_index = best([(k, o.evidence) for k, o in enumerate(outcomes)])
     chosen = outcomes[chosen_index] if chosen_index is not None else None
     status = chosen.status if chosen else "budget_exhausted" if message else "error"
@@ -339,6 +361,7 @@ def _finish(request: FixRequest, run_dir: Path, rt: Runtime, plan: TestPlan | No
     outcome = FixOutcome(
         status=status, message=rt.redactor.scrub((chosen.message if chosen else "") or message),
         patch=chosen.patch if chosen else "", files_changed=chosen.files_changed if chosen else [],
+        left_out=left_out[chosen_index] if chosen else [],
         tests_before=tests_before, tests_after=chosen.tests_after if chosen else None,
         steps=spent.steps, tokens=spent.tokens, cost=None if spent.unpriced_steps else round(spent.cost, 6),
         model=request.model, attempt=chosen.attempt if chosen else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from harness.patching import patch_files
+from harness.patching import files_changed
 
 from ..budget import BudgetExhausted
 from ..evidence import evaluate
@@ -16,13 +16,6 @@ from ..state import AgentState
 from ..testplan import REPRO_TEST, TestResults, covering_tests, is_repro
 
 MAX_LISTED = 30
-
-
-def files_changed(diff: str) -> list[str]:
-    """The files a patch touches (new paths; old paths of deleted files)."""
-    if not diff.strip():
-        return []
-    return sorted({new if new != "/dev/null" else old for old, new in patch_files(diff)})
 
 
 def targets(rt: Runtime, diff: str) -> list[str] | None:

@@ -79,6 +79,7 @@ def edit(rt: Runtime, state: AgentState) -> dict:
                         duration=round(time.monotonic() - start, 3),
                         timings={"model": round(model_time, 4), "tools": round(tools_done - start - model_time, 4),
                                  "diff": round(diff_done - tools_done, 4)},
-                        diff_lines=diff.count("\n"), **({"not_run": not_run} if not_run else {}))
+                        diff_lines=diff.count("\n"), **({"not_run": not_run} if not_run else {}),
+                        **({"patch": diff} if diff != state.get("diff", "") else {}))  # the patch, when this step changed it
     rt.say("step", calls=[c.name for c in turn.tool_calls], text=turn.text, spent=rt.run_budget.spent)
     return update

@@ -77,7 +77,8 @@ def _ask(rt: Runtime, state: AgentState, system: Message, task: Message,
     turn = rt.complete(msgs, [SELECT_FILES])
     files = valid_files(rt.ctx, _picked(turn, "select_files", "paths"), cfg.pick_files) or ranked[: cfg.pick_files]
     rt.trajectory.write("localize", messages=msgs, tools=[SELECT_FILES], turn=turn,
-                        duration=round(time.monotonic() - start, 3), stage="files", candidates=ranked, chosen=files)
+                        duration=round(time.monotonic() - start, 3), stage="files", candidates=ranked, chosen=files,
+                        ranking=rt.retrieval.ranking)
     start = time.monotonic()
     prompt = render("localization", stage="definitions", max_picks=cfg.pick_definitions, earlier=earlier,
                     candidates=skeleton_candidates(rt.ctx, files, cfg.skeleton_tokens))
