@@ -6,12 +6,18 @@ writes the run directory:
 
     run.json            the request (to resume the run)
     checkpoints.sqlite  langgraph's checkpoints, one thread per attempt
+    conversation.jsonl  the edit loops' messages, each appended once (the state holds the length)
     trajectory.jsonl    one line per step, appended as it happens
     patch.diff          the chosen patch
     summary.json        the outcome without the patch (FixOutcome)
 
 `resume=True` continues a killed run from its last checkpoint: finished attempts are kept, the
 interrupted one is restored (its patch so far applied to a fresh workspace) and goes on.
+
+Secrets (the values of secret-looking environment variables, or those of the caller's redactor) are
+scrubbed from everything the run writes: the trajectory, the conversation, the checkpoints,
+summary.json and patch.diff (agent.secrets); the returned outcome's patch is left as the agent made
+it, so that a caller (the GitHub bot) can refuse to publish one that holds a secret.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -31,12 +38,15 @@ from harness.workspace import Workspace
 from tools.context import ToolContext
 
 from .budget import Budget, BudgetExhausted, BudgetLimits, Spent
+from .conversation import FILE as CONVERSATION
+from .conversation import Conversation, ConversationLog
 from .evidence import best
 from .graph import build_graph
 from .models import ModelClient, make_model
 from .models.replay import ReplayModel
 from .nodes.check import tool_runner
 from .runtime import AgentConfig, Progress, Runtime, quiet
+from .secrets import Redactor
 from .state import AttemptOutcome
 from .testplan import TestPlan, detect
 from .trajectory import TrajectoryWriter
@@ -203,11 +213,24 @@ def _earlier(outcomes: list[AttemptOutcome]) -> list[dict]:
              "result": f"{o.status}; {len(o.evidence.failing)} test(s) failing after it"} for o in outcomes]
 
 
+class _ScrubbingSerializer(JsonPlusSerializer):
+    """langgraph's serializer, with secrets scrubbed from every string it saves."""
+
+    def __init__(self, redactor: Redactor):
+        super().__init__()
+        self.redactor = redactor
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        return super().dumps_typed(self.redactor.scrub_obj(obj))
+
+
 def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, model: ModelClient | None = None,
-            progress: Progress | None = None, resume: bool = False, plan: TestPlan | None = None) -> FixOutcome:
+            progress: Progress | None = None, resume: bool = False, plan: TestPlan | None = None,
+            redactor: Redactor | None = None) -> FixOutcome:
     """Fix `request.issue` in `workspace` (which holds the repository at its base); write the run
     directory and return the outcome. `plan` overrides test detection (batch runs pass their spec's);
-    `model` overrides the client made from `request.model`."""
+    `model` overrides the client made from `request.model`; `redactor` names the secrets to scrub
+    from what the run writes (default: the environment's)."""
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
@@ -218,12 +241,17 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     model = model or make_model(request.model)
     files = workspace.list_files()
     plan = plan or detect(workspace, files, request.test_cmd, request.agent.test_timeout)
-    trajectory = TrajectoryWriter(run_dir / TRAJECTORY)
+    redactor = redactor or Redactor.from_env()
+    trajectory = TrajectoryWriter(run_dir / TRAJECTORY, redactor=redactor)
     conn = sqlite3.connect(str(run_dir / CHECKPOINTS), check_same_thread=False)
+    log = ConversationLog(run_dir / CONVERSATION, redactor)
+    issue, cut = _clipped(request.issue, request.agent.max_issue_chars, "issue")
+    if cut and not resume:
+        trajectory.write("issue", chars=len(request.issue), shown=request.agent.max_issue_chars, cut=cut)
     rt = Runtime(model=model, workspace=workspace, trajectory=trajectory, config=request.agent, plan=plan,
                  run_budget=Budget(request.limits), attempt_budget=Budget(request.limits), files=files,
-                 progress=progress or quiet)
-    graph = build_graph(rt, SqliteSaver(conn))
+                 progress=progress or quiet, redactor=redactor, issue=issue)
+    graph = build_graph(rt, SqliteSaver(conn, serde=_ScrubbingSerializer(redactor)))
     limit = 100_000 if request.limits.max_steps is None else 4 * request.limits.max_steps + 100
     outcomes: list[AttemptOutcome] = []
     tests_before: dict[str, str] | None = None
@@ -246,6 +274,7 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
                     break
             rt.say("attempt", attempt=i, of=request.attempts)
             rt.model = _attempt_model(model, request, i)
+            rt.conversation = Conversation(log, f"attempt-{i}")
             if values:
                 _restore(rt, request, values, list(saved.next), i)
                 state = None  # langgraph goes on from the checkpoint
@@ -268,8 +297,21 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
             tests_before = final.get("tests_before")
     finally:
         trajectory.close()
+        log.close()
         conn.close()
     return _finish(request, run_dir, rt, plan, outcomes, tests_before, message)
+
+
+def _clipped(text: str, limit: int, what: str) -> tuple[str, int]:
+    """`text` within about `limit` characters: its beginning and end around a note saying how many
+    characters were cut; and that number (0 when nothing was cut)."""
+    if len(text) <= limit:
+        return text, 0
+    head = limit // 2
+    tail = limit - head
+    cut = len(text) - head - tail
+    note = f"\n[... patchwright: {cut} characters of this {what} cut here (at most {limit} are shown) ...]\n"
+    return text[:head] + note + text[len(text) - tail:], cut
 
 
 def _start(rt: Runtime, request: FixRequest, attempt: int, outcomes: list[AttemptOutcome],
@@ -279,7 +321,7 @@ def _start(rt: Runtime, request: FixRequest, attempt: int, outcomes: list[Attemp
         reset_workspace(rt.workspace)
     limits = _share(request.limits, rt.run_budget.spent, request.attempts - attempt + 1)
     rt.attempt_budget = Budget(limits)
-    state = {"attempt": attempt, "issue": request.issue, "earlier": _earlier(outcomes),
+    state = {"attempt": attempt, "earlier": _earlier(outcomes),
              "limits_attempt": limits.model_dump(), "review_rounds": 0, "malformed": 0, "diff": "", **rt.spent()}
     if attempt > 1:
         state["tests_before"] = tests_before  # the suite ran once, in the first attempt
@@ -317,7 +359,7 @@ def _finish(request: FixRequest, run_dir: Path, rt: Runtime, plan: TestPlan | No
     if message and chosen and status != "resolved":
         status = "budget_exhausted"
     outcome = FixOutcome(
-        status=status, message=(chosen.message if chosen else "") or message,
+        status=status, message=rt.redactor.scrub((chosen.message if chosen else "") or message),
         patch=chosen.patch if chosen else "", files_changed=chosen.files_changed if chosen else [],
         left_out=left_out[chosen_index] if chosen else [],
         tests_before=tests_before, tests_after=chosen.tests_after if chosen else None,
@@ -325,11 +367,13 @@ def _finish(request: FixRequest, run_dir: Path, rt: Runtime, plan: TestPlan | No
         model=request.model, attempt=chosen.attempt if chosen else None,
         attempts=[_summary(o) for o in outcomes], test_command=plan.command if plan else None,
         run_dir=str(run_dir), elapsed=round(spent.elapsed, 3))
-    (run_dir / PATCH).write_text(outcome.patch)
-    write_summary(run_dir, outcome)
+    (run_dir / PATCH).write_text(rt.redactor.scrub(outcome.patch))
+    write_summary(run_dir, outcome, rt.redactor)
     return outcome
 
 
-def write_summary(run_dir: str | Path, outcome: FixOutcome) -> None:
-    """Write summary.json (the outcome without its patch)."""
-    (Path(run_dir) / SUMMARY).write_text(json.dumps(outcome.summary(), indent=2) + "\n")
+def write_summary(run_dir: str | Path, outcome: FixOutcome, redactor: Redactor | None = None) -> None:
+    """Write summary.json (the outcome without its patch; secrets scrubbed, those of the environment
+    when no redactor is given)."""
+    redactor = redactor or Redactor.from_env()
+    (Path(run_dir) / SUMMARY).write_text(json.dumps(redactor.scrub_obj(outcome.summary()), indent=2) + "\n")

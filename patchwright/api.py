@@ -20,6 +20,7 @@ from agent.fix import DEFAULT_LIMITS, FixOutcome, FixRequest, load_request, run_
 from agent.models import make_model
 from agent.models.registry import absolute_spec
 from agent.runtime import AgentConfig, Progress
+from agent.secrets import Redactor
 from harness.errors import UserError
 from harness.hygiene import PatchPolicy
 
@@ -36,13 +37,16 @@ def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", 
         test_cmd: str | None = None, max_steps: int | None = _UNSET, max_cost: float | None = _UNSET,
         max_time: float | None = _UNSET, max_tokens: int | None = None, attempts: int = 1,
         out: str | Path | None = None, apply: bool = False, agent: AgentConfig | None = None,
-        patch_policy: PatchPolicy | None = None, progress: Progress | None = None) -> FixOutcome:
+        patch_policy: PatchPolicy | None = None, progress: Progress | None = None,
+        redactor: Redactor | None = None) -> FixOutcome:
     """Resolve `issue` in the repository at `repo` with `model` (a spec such as
     `anthropic:claude-sonnet-5-5`); returns the outcome (status, patch, files_changed, tests_before,
     tests_after, steps, tokens, cost, model) and writes patch.diff, trajectory.jsonl and
     summary.json to `out`. Budgets left unset take the defaults (50 steps, $3, one hour); None
     lifts a limit. `patch_policy` keeps what the final patch leaves out by default (new binary and
-    junk files, mode changes, symbolic links leading outside the repository; harness.hygiene)."""
+    junk files, mode changes, symbolic links leading outside the repository; harness.hygiene).
+    `redactor` (agent.secrets.Redactor) names the secrets to scrub from everything the run writes; by
+    default those of the environment (the GitHub bot passes one that knows its token)."""
     from harness.workspace import resolve_repo
 
     if not issue or not issue.strip():
@@ -59,7 +63,8 @@ def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", 
     request = FixRequest(repo=str(source), issue=issue, model=absolute_spec(model), workspace=workspace, image=image,
                          test_cmd=test_cmd, attempts=attempts, limits=limits, agent=agent or AgentConfig(),
                          patch_policy=patch_policy or PatchPolicy())
-    return _run(request, Path(out) if out else default_run_dir(source), apply=apply, progress=progress)
+    return _run(request, Path(out) if out else default_run_dir(source), apply=apply, progress=progress,
+                redactor=redactor)
 
 
 def resume(run_dir: str | Path, *, apply: bool = False, progress: Progress | None = None) -> FixOutcome:
@@ -72,17 +77,18 @@ APPLIED_STATUSES = ("resolved", "submitted")
 
 
 def _run(request: FixRequest, run_dir: Path, *, apply: bool, progress: Progress | None,
-         resume: bool = False) -> FixOutcome:
+         resume: bool = False, redactor: Redactor | None = None) -> FixOutcome:
     from harness.lock import DirLock
 
     model = make_model(request.model)  # a missing key or an unknown provider fails before any work
     # one process at a time in a run directory: a second fix (or a --resume of a live run) is refused
     with DirLock(run_dir, what="fix run", hint="choose another --out directory"):
-        return _run_locked(request, run_dir, model, apply=apply, progress=progress, resume=resume)
+        return _run_locked(request, run_dir, model, apply=apply, progress=progress, resume=resume,
+                           redactor=redactor)
 
 
 def _run_locked(request: FixRequest, run_dir: Path, model, *, apply: bool, progress: Progress | None,
-                resume: bool) -> FixOutcome:
+                resume: bool, redactor: Redactor | None) -> FixOutcome:
     from harness.apply_local import apply_to_tree
 
     from .commands.exec_cmd import open_workspace
@@ -93,7 +99,8 @@ def _run_locked(request: FixRequest, run_dir: Path, model, *, apply: bool, progr
 
     try:
         with open_workspace(request.repo, request.workspace, request.image, progress=say) as ws:
-            outcome = run_fix(request, ws, run_dir, model=model, progress=progress, resume=resume)
+            outcome = run_fix(request, ws, run_dir, model=model, progress=progress, resume=resume,
+                              redactor=redactor)
     finally:
         model.close()
     if not apply:
@@ -107,5 +114,5 @@ def _run_locked(request: FixRequest, run_dir: Path, model, *, apply: bool, progr
         except UserError as exc:
             raise UserError(f"{exc}; the patch is in {run_dir / 'patch.diff'}") from None
         outcome.applied = True
-    write_summary(run_dir, outcome)
+    write_summary(run_dir, outcome, redactor)
     return outcome

@@ -97,5 +97,5 @@ def review(rt: Runtime, state: AgentState) -> dict:
                   rounds_left=rt.config.max_review_rounds - rounds - 1)
     rt.trajectory.write("review", verdict="edit", changed=changed, failing=res.failing[:MAX_LISTED] if res else [])
     rt.say("review", round=rounds + 1, failing=len(res.failing) if res else 0)
-    messages = [*state["messages"], Message.user(text).to_dict()]
-    return {"messages": messages, "review_rounds": rounds + 1, "verdict": "edit"}
+    length = rt.conversation.extend(state["conversation"], [Message.user(rt.redactor.scrub(text))])
+    return {"conversation": length, "review_rounds": rounds + 1, "verdict": "edit"}
