@@ -8,7 +8,7 @@ are cut to token budgets, so the first prompt stays small on large repositories.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tools.context import ToolError
 from tools.registry import ToolSpec
@@ -37,6 +37,9 @@ class Retrieved:
     """Functions and methods (`path:qualname`), best first."""
     repo_map: str
     """The repository map ranked toward the issue."""
+    ranking: dict = field(default_factory=dict)
+    """The same ranking with scores and the signals behind them, as the trajectory records it:
+    {"files": [{path, score, signals}], "functions": [{path, name, score, lines, signals}]}."""
 
 
 def retrieve(workspace, issue: str, top_k: int, map_tokens: int) -> Retrieved:
@@ -48,7 +51,18 @@ def retrieve(workspace, issue: str, top_k: int, map_tokens: int) -> Retrieved:
     with Corpus.load(workspace) as corpus:
         found = localize(corpus, issue, top_k=top_k, top_functions=3 * top_k)
         text = repo_map(corpus, issue, tokens=map_tokens) if map_tokens > 0 else ""
-    return Retrieved([f.path for f in found.files], [f"{f.path}:{f.name}" for f in found.functions], text)
+    return Retrieved([f.path for f in found.files], [f"{f.path}:{f.name}" for f in found.functions], text,
+                     ranking(found))
+
+
+def ranking(found) -> dict:
+    """Retrieval's files and functions with their scores and signals (rounded), for the trajectory."""
+    def r(values: dict[str, float]) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in values.items() if v}
+
+    return {"files": [{"path": f.path, "score": round(f.score, 4), "signals": r(f.signals)} for f in found.files],
+            "functions": [{"path": f.path, "name": f.name, "score": round(f.score, 4),
+                           "lines": [f.start_line, f.end_line], "signals": r(f.signals)} for f in found.functions]}
 
 
 def count_tokens(text: str) -> int:

@@ -59,7 +59,8 @@ def main() -> int:
     args, rest = ap.parse_known_args()
     collector = Collector()
     os.chdir(ROOT)
-    # `python bench/attacks.py` puts bench/ first on the path, where bench/harness.py hides the package
+    # run as a script, this file's directory comes first on sys.path, and bench/harness.py would
+    # shadow the harness package the tests import
     sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
     pytest.main(["-q", "-m", "attack", "-p", "no:cacheprovider", "--no-header", "-rN", *rest,
                  str(ROOT / "tests")], plugins=[collector])

@@ -47,10 +47,10 @@ def _rotate(files: list[str], attempt: int, window: int = 5) -> list[str]:
 def localize(rt: Runtime, state: AgentState) -> dict:
     cfg = rt.config
     if rt.retrieval is None:
-        rt.retrieval = retrieve(rt.workspace, state["issue"], cfg.top_files, cfg.repo_map_tokens)
+        rt.retrieval = retrieve(rt.workspace, rt.issue, cfg.top_files, cfg.repo_map_tokens)
     found = rt.retrieval
     system = Message.system(rt.system_prompt())
-    task = Message.user(render("task", issue=state["issue"]))
+    task = Message.user(render("task", issue=rt.issue))
     files: list[str] = found.files[: cfg.pick_files]
     defs: list[str] = []
     if cfg.localize and found.files:
@@ -61,8 +61,8 @@ def localize(rt: Runtime, state: AgentState) -> dict:
     context = render("editing", repo_map=found.repo_map, focus=focus, test_command=rt.plan.command if rt.plan else None)
     rt.say("localized", files=files, definitions=defs)
     messages = [system, Message.user(context, cache=True), task]
-    return {"focus_files": files, "focus_defs": defs, "context": context,
-            "messages": [m.to_dict() for m in messages], **rt.spent()}
+    return {"focus_files": files, "focus_defs": defs, "conversation": rt.conversation.extend(0, messages),
+            **rt.spent()}
 
 
 def _ask(rt: Runtime, state: AgentState, system: Message, task: Message,
@@ -77,7 +77,8 @@ def _ask(rt: Runtime, state: AgentState, system: Message, task: Message,
     turn = rt.complete(msgs, [SELECT_FILES])
     files = valid_files(rt.ctx, _picked(turn, "select_files", "paths"), cfg.pick_files) or ranked[: cfg.pick_files]
     rt.trajectory.write("localize", messages=msgs, tools=[SELECT_FILES], turn=turn,
-                        duration=round(time.monotonic() - start, 3), stage="files", candidates=ranked, chosen=files)
+                        duration=round(time.monotonic() - start, 3), stage="files", candidates=ranked, chosen=files,
+                        ranking=rt.retrieval.ranking)
     start = time.monotonic()
     prompt = render("localization", stage="definitions", max_picks=cfg.pick_definitions, earlier=earlier,
                     candidates=skeleton_candidates(rt.ctx, files, cfg.skeleton_tokens))
