@@ -36,7 +36,8 @@ def reap():
             pid, status = os.waitpid(-1, 0)
         except ChildProcessError:
             with lock:
-                spawned.wait(1.0)
+                if not pending:  # a command started meanwhile has its pid there: no wait then
+                    spawned.wait(1.0)
             continue
         with lock:
             answer = pending.pop(pid, None)
