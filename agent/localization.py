@@ -108,7 +108,10 @@ def file_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, str]]:
     """{path, outline} of each file in order, within `budget` tokens in all."""
     out, used = [], 0
     for path in paths:
-        text = outline(ctx, path)
+        try:
+            text = outline(ctx, path)
+        except ToolError:  # a file that cannot be read (a link leading out, a device, too large): left out
+            continue
         lines, cost = _cut(text.splitlines(), max(budget - used, 0))
         if not lines or lines[0].lstrip().startswith("... ("):
             break
@@ -125,9 +128,9 @@ def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, st
     for path in paths:
         try:
             text = ctx.read_bytes(path).decode("utf-8", errors="replace")
+            fs = ctx.symbols(path)
         except ToolError:  # a file the model named that cannot be read: leave it out
             continue
-        fs = ctx.symbols(path)
         skel = fs.skeleton(text) if fs is not None else "\n".join(
             f"{i:>5} {line}" for i, line in enumerate(text.splitlines(), 1))
         if count_tokens(skel) > share:
@@ -146,7 +149,10 @@ def focus_code(ctx, names: list[str], budget: int) -> list[dict]:
         if len(found) != 1:
             continue
         d = found[0]
-        text = ctx.read_bytes(d.path).decode("utf-8", errors="replace").splitlines()
+        try:
+            text = ctx.read_bytes(d.path).decode("utf-8", errors="replace").splitlines()
+        except ToolError:  # changed since it was indexed into something the tools do not read
+            continue
         numbered = [f"{i:>6} {text[i - 1]}" for i in range(d.start_line, min(d.end_line, len(text)) + 1)]
         lines, cost = _cut(numbered, budget - used)
         if not lines or lines[0].lstrip().startswith("... ("):

@@ -1,10 +1,21 @@
-"""DockerWorkspace: a container with the repository at /testbed, commands through a resident shell.
+"""DockerWorkspace: a container with the repository at /testbed, commands through resident shells.
 
 Starting a process with `docker exec` costs the engine tens of milliseconds. A workspace keeps
-one long-lived `bash` in the container (a "session") and sends it each command over the exec's
-stdin; the session runs the command under `timeout` in its own process group and ends its output
-with a random marker and the exit code. When the session is busy (another thread) or gone (the
-command killed it), a command falls back to its own `docker exec`.
+long-lived `bash` servers in the container ("sessions", one per concurrent caller) and sends each
+command over the exec's stdin. A session runs the command under `timeout` with its output in a file
+of its own (a background job the command leaves writes there, never into a later result), then
+sends that output and an end line carrying a random nonce the command never sees (so no command
+can forge its end). The session is a child subreaper: everything a command starts stays under it,
+`setsid` and double forks included, and a timeout kills all of it. It reads the container's
+cgroup counters around each command to say when the kernel killed for memory or a fork hit the
+process limit (a command that reaches the process limit has everything it started killed).
+
+The container drops every capability but the few root needs for files and package managers,
+cannot gain privileges, and, when it carries the repository in memory ("sealed", the default for
+repositories copied in), has a read-only root filesystem: the repository, /tmp and patchwright's
+scratch area are tmpfs mounts whose sizes add up to `Limits.disk` (half the memory limit by
+default), so a full disk is ENOSPC for the command that filled it, never an out-of-memory kill of
+the container, and nothing a command writes reaches the host's disk.
 """
 
 from __future__ import annotations
@@ -14,6 +25,8 @@ import base64
 import functools
 import io
 import os
+import posixpath
+import re
 import secrets
 import select
 import shlex
@@ -34,20 +47,31 @@ from .errors import ImageNotFound
 from .workspace import (
     DEFAULT_MAX_OUTPUT,
     DEFAULT_TIMEOUT,
+    MAX_READ_BYTES,
+    MAX_READ_MANY_BYTES,
     ExecResult,
+    FileTooLarge,
+    NotRegularFile,
+    OutsideWorkspace,
     Workspace,
     _CappedBuffer,
+    disk_full_note,
     repo_files,
     resolve_repo,
     sandbox_env,
 )
 
-PRIVATE = "/tmp/.patchwright"
+PRIVATE = "/run/patchwright"
+"""patchwright's scratch area in the container (a tmpfs): command outputs, the diff index, writes in transit."""
 CONTAINER_CA = "/etc/ssl/certs/patchwright-host-ca.crt"
 IN_MEMORY_MAX = 512 * 1024 * 1024  # repositories up to this size live in memory (tmpfs) by default
-_GRACE = 10.0  # seconds past a command's timeout before the host kills its process group itself
-_QUICK_WRITE_MAX = 512 * 1024  # files up to this size are written through the resident shell
-_QUICK_READ_FILES = 256  # read_many of up to this many named files goes through the resident shell
+CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE"]
+"""The capabilities a workspace keeps (every other is dropped): root's power over files owned by
+others (images made elsewhere, pip and dpkg setting owners and modes), over processes and
+identities (apt's download sandbox, tests that change user), and binding ports below 1024 in the
+container's own network namespace (a spec may serve a test double on 127.0.0.1:80 and :443)."""
+_GRACE = 10.0  # seconds past a command's timeout before the host gives its session up
+_QUICK_WRITE_MAX = 512 * 1024  # files up to this size are written as one script; bigger ones are streamed
 
 _live: weakref.WeakSet = weakref.WeakSet()
 
@@ -75,6 +99,35 @@ class Limits:
     """Most processes alive at once."""
     lifetime: int = 4 * 3600
     """Seconds after which the container stops and removes itself, even if patchwright died."""
+    disk: str | None = None
+    """What the container's tmpfs areas may hold in all (the repository copied in, /tmp, the scratch
+    area), in docker's notation; they are memory and count against `memory`, so it must be below
+    it. None: half of `memory`."""
+
+    def areas(self) -> dict[str, int]:
+        """Bytes of each tmpfs area: `repo`, `tmp` and `private` (5/8, 2/8 and 1/8 of the disk budget)."""
+        memory = size_bytes(self.memory)
+        budget = size_bytes(self.disk) if self.disk else memory // 2
+        if budget >= memory:
+            raise ValueError(f"Limits.disk ({self.disk}) must be below Limits.memory ({self.memory}): "
+                             "the tmpfs areas count against the memory limit")
+        private, tmp = budget // 8, budget // 4
+        return {"repo": budget - private - tmp, "tmp": tmp, "private": private}
+
+
+def size_bytes(text: str | int) -> int:
+    """Bytes of a size in docker's notation: 512, "100k", "128m", "4g" (powers of 1024)."""
+    m = re.fullmatch(r"\s*(\d+)\s*([bkmg]?)b?\s*", str(text).lower())
+    if not m:
+        raise ValueError(f"not a size: {text!r} (e.g. 512m, 4g)")
+    return int(m.group(1)) * {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[m.group(2)]
+
+
+def _human(n: int) -> str:
+    for unit, size in (("g", 1024 ** 3), ("m", 1024 ** 2), ("k", 1024)):
+        if n >= size and n % size == 0:
+            return f"{n // size}{unit}"
+    return f"{n / 1024 ** 2:.0f}m"
 
 
 def host_ca_bundle() -> str | None:
@@ -189,29 +242,128 @@ class _Stream:
                 pass
 
 
-# The resident shell. Each request is a line (token, timeout, the script's length in bytes) followed by
-# the script itself; `head -c` takes exactly that many bytes in big reads (a long line given to
-# `read` would be taken one byte per system call). The script runs under `timeout` (its own process
-# group, killed whole when time is up) with stdin from /dev/null; its stdout and stderr go to the
-# session's stdout, then "\n<marker> <code>\n".
+# The resident shell. A request is a line `NONCE TIMEOUT LENGTH MODE [NAME]` followed by LENGTH bytes;
+# `head -c` takes them in big reads (`read` would take a long line one byte per system call).
+#  - MODE `file` (a command from outside): the script runs under `timeout`, in the background of the
+#    server (which `wait`s for it), stdin from /dev/null, stdout and stderr into a file of its own.
+#    Then the server kills what the command left when it timed out or hit the process limit,
+#    compares the cgroup counters, and sends "PWBEG<nonce>\n", the file, "\n<end> <code> <flags>\n".
+#    Flags: T timed out, P the process limit was reached, L processes an earlier command left reached
+#    it, O the kernel killed for memory; "-" none.
+#  - MODE `direct` (patchwright's own scripts: git, tar, reads): the output goes straight to the
+#    session's stdout, then the end line.
+#  - MODE `put`: the bytes are written to $P/NAME (a write in transit).
+# The nonce is never exported: no command sees it, so none can forge its end. The server's own
+# notices ("Killed") go to /dev/null. `reap SINCE` kills, with builtins only (it must work when no
+# fork can), every process under the server, or orphaned to PID 1, whose branch started at or after
+# the tick SINCE (0: every one of them); each is stopped first so that none forks while others die.
 _SERVER = r"""
-exec 2>/dev/null  # the session's own notices ("Killed") must not reach a command's output
-mkdir -p /tmp/.patchwright
-while IFS=' ' read -r tok t n; do
-  script=$(head -c "$n")
-  if [ "$n" -gt 65536 ]; then  # one argument may not exceed 128 KiB: run a long script from a file
-    f=/tmp/.patchwright/script.$tok
-    [ -d /tmp/.patchwright ] || mkdir -p /tmp/.patchwright
-    printf '%s' "$script" > "$f"
-    PATCHWRIGHT_EXEC=$tok timeout -k 3 "$t" bash "$f" </dev/null 2>&1
-    rc=$?
-    rm -f "$f"
-  else
-    PATCHWRIGHT_EXEC=$tok timeout -k 3 "$t" bash -c "$script" </dev/null 2>&1
-    rc=$?
+exec 2>/dev/null
+P=$1
+[ -d "$P" ] || mkdir -p "$P"
+oomf= pidf= curf=
+for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do [ -r "$f" ] && { oomf=$f; break; }; done
+for f in /sys/fs/cgroup/pids.events /sys/fs/cgroup/pids/pids.events; do [ -r "$f" ] && { pidf=$f; break; }; done
+for f in /sys/fs/cgroup/pids.current /sys/fs/cgroup/pids/pids.current; do [ -r "$f" ] && { curf=$f; break; }; done
+mkfifo "$P/idle.$$" && exec 9<>"$P/idle.$$"
+counter() { REPLY=0; [ -n "$1" ] || return 0; local k v; while read -r k v; do [ "$k" = "$2" ] && REPLY=$v; done < "$1"; }
+reap() {
+  local since=$1 round f line pid n
+  for round in 1 2 3 4 5; do
+    local -A kids=() start=()
+    for f in /proc/[0-9]*/stat; do
+      read -r line < "$f" || continue
+      set -- ${line##*) }
+      [ "$1" = Z ] && continue
+      pid=${f#/proc/}; pid=${pid%/stat}
+      kids[$2]+=" $pid"; start[$pid]=${20}
+    done
+    local q=()
+    for pid in ${kids[$$]} ${kids[1]}; do [ "${start[$pid]:-0}" -ge "$since" ] && q+=("$pid"); done
+    n=0
+    while [ "$n" -lt "${#q[@]}" ]; do q+=(${kids[${q[$n]}]}); n=$((n + 1)); done
+    [ "${#q[@]}" -eq 0 ] && return 0
+    kill -STOP "${q[@]}"
+    kill -KILL "${q[@]}"
+  done
+}
+printf 'PWREADY %s\n' "$$"
+i=0 pending=() plast=
+counter "$oomf" oom_kill; o0=$REPLY
+while IFS=' ' read -r tok t n mode name; do
+  if [ "$mode" = put ]; then
+    head -c "$n" > "$P/$name"
+    printf '\nPWEND%s %d -\n' "$tok" "$?"
+    continue
   fi
-  printf '\nPWEND%s %d\n' "$tok" "$rc"
+  script=$(head -c "$n")
+  i=$((i + 1)) f=
+  if [ "$n" -gt 65536 ]; then  # one argument may not exceed 128 KiB: run a long script from a file
+    f=$P/script.$$.$i
+    printf '%s' "$script" > "$f"
+    set -- bash "$f"
+  else
+    set -- bash -c "$script"
+  fi
+  if [ "$mode" = direct ]; then
+    timeout -k 3 "$t" "$@" </dev/null 2>&1 &
+    wait "$!"
+    rc=$?
+    [ -n "$f" ] && pending+=("$f")
+    printf '\nPWEND%s %d -\n' "$tok" "$rc"
+    continue
+  fi
+  out=$P/out.$$.$i flags=
+  counter "$pidf" max; p0=$REPLY
+  if [ -n "$plast" ] && [ "$p0" != "$plast" ]; then reap 0; flags=L; counter "$pidf" max; p0=$REPLY; fi
+  c0=0; [ -n "$curf" ] && read -r c0 < "$curf"
+  read -r up _ < /proc/uptime; since=${up/./}
+  t0=${EPOCHREALTIME/./}
+  timeout -k 3 "$t" "$@" </dev/null >"$out" 2>&1 &
+  wait "$!"
+  rc=$?
+  t1=${EPOCHREALTIME/./}
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    ms=${t%s}; ms=$((10#${ms/./}))
+    if [ -z "$t0" ] || [ $(((t1 - t0) / 1000)) -ge $((ms - 50)) ]; then reap "$since"; flags+=T; fi
+  fi
+  counter "$pidf" max
+  if [ "$REPLY" = "$p0" ] && [ -n "$curf" ]; then  # it left processes: give a runaway a moment to show
+    read -r c1 < "$curf"
+    if [ "$c1" -gt "$c0" ]; then read -r -t 0.2 -u 9; counter "$pidf" max; fi
+  fi
+  if [ "$REPLY" != "$p0" ]; then reap "$since"; flags+=P; counter "$pidf" max; fi
+  plast=$REPLY
+  counter "$oomf" oom_kill; [ "$REPLY" != "$o0" ] && flags+=O; o0=$REPLY
+  printf 'PWBEG%s\n' "$tok"
+  [ -s "$out" ] && cat -- "$out"
+  : > "$out"
+  pending+=("$out" $f)
+  if [ "${#pending[@]}" -ge 64 ]; then rm -f -- "${pending[@]}" & pending=(); fi
+  printf '\nPWEND%s %d %s\n' "$tok" "$rc" "${flags:--}"
 done
+rm -f -- "${pending[@]}" "$P/idle.$$"
+"""
+
+# How a session starts: the server becomes a child subreaper (prctl through perl, which Debian and
+# Ubuntu images carry) so that what its commands orphan stays under it; without perl it runs as is
+# and orphans go to PID 1, where `reap` finds them by their start time.
+_LAUNCH = ('case $(uname -m) in x86_64) n=157;; aarch64) n=167;; *) n=;; esac; '
+           'if [ -n "$n" ] && command -v perl >/dev/null; then '
+           'exec perl -e "syscall($n, 36, 1, 0, 0, 0); exec @ARGV" bash --noprofile --norc -c "$1" pw-session "$2"; fi; '
+           'exec bash --noprofile --norc -c "$1" pw-session "$2"')
+
+# Kills a stuck session's server and everything under it (the host's last resort).
+_KILL_SESSION = r"""
+declare -A kids=()
+for f in /proc/[0-9]*/stat; do
+  read -r line < "$f" || continue
+  set -- ${line##*) }
+  pid=${f#/proc/}; kids[$2]+=" ${pid%/stat}"
+done
+q=("$1"); n=0
+while [ "$n" -lt "${#q[@]}" ]; do q+=(${kids[${q[$n]}]}); n=$((n + 1)); done
+kill -STOP "${q[@]}" 2>/dev/null; kill -KILL "${q[@]}" 2>/dev/null; true
 """
 
 
@@ -221,53 +373,82 @@ _KEEPER = "trap '' TERM INT HUP QUIT USR1 USR2; end=$((SECONDS+{lifetime})); " \
     "while [ $SECONDS -lt $end ]; do sleep 30 & wait $!; done"
 
 
+@dataclass
+class _Reply:
+    """What a session sent back for one request."""
+
+    code: int
+    out: _CappedBuffer
+    flags: str = "-"
+    lost: bool = False
+    """The session died or hung before it answered; its processes were killed."""
+
+
 class _Session:
-    def __init__(self, api, container_id: str, env: dict[str, str]):
+    """One resident shell: one request at a time (hold `lock`)."""
+
+    def __init__(self, api, container_id: str):
         self.lock = threading.Lock()
-        exec_id = api.exec_create(container_id, ["bash", "--noprofile", "--norc", "-c", _SERVER], stdin=True,
-                                  stdout=True, stderr=True, tty=False, environment=env or None, workdir="/")["Id"]
+        exec_id = api.exec_create(container_id, ["bash", "--noprofile", "--norc", "-c", _LAUNCH, "pw",
+                                                 _SERVER, PRIVATE], stdin=True, stdout=True, stderr=True,
+                                  tty=False, workdir="/")["Id"]
         self.stream = _Stream(api, exec_id)
         self.alive = True
+        self.pid: int | None = None
+        self._held = b""  # bytes after the ready line, not yet part of a reply
 
-    def run(self, script: str, timeout: float, cap: int | None, kill) -> tuple[int, _CappedBuffer, bool]:
-        tok = secrets.token_hex(12)
+    def run(self, body: bytes, timeout: float, cap: int | None, mode: str = "file", name: str = "",
+            keep_tail: bool = True) -> _Reply:
+        tok = secrets.token_hex(16)
+        self.stream.send(f"{tok} {timeout:.3f}s {len(body)} {mode} {name}\n".encode() + body)
+        begin = f"PWBEG{tok}\n".encode() if mode == "file" else None
         marker = f"\nPWEND{tok} ".encode()
-        body = script.encode("utf-8", errors="surrogateescape")
-        self.stream.send(f"{tok} {timeout:.3f}s {len(body)}\n".encode() + body)
-        out = _CappedBuffer(cap)
+        out = _CappedBuffer(cap, keep_tail)
         window = b""  # the not-yet-committed tail, long enough to hold a marker split across frames
         keep = len(marker) + 16
-        deadline = time.monotonic() + timeout + _GRACE
-        killed = False
-        while True:
-            for _kind, payload in self.stream.frames(deadline):
-                window += payload
-                at = window.find(marker)
-                if at >= 0:
-                    out.add(window[:at])
-                    rest = window[at + len(marker):]
-                    while b"\n" not in rest and not self.stream.eof:
-                        more = next(self.stream.frames(time.monotonic() + 5), None)
-                        if more is None:
-                            break
-                        rest += more[1]
-                    code = rest.split(b"\n", 1)[0].strip()
-                    return (int(code) if code.lstrip(b"-").isdigit() else -1), out, killed
-                if len(window) > keep:
-                    out.add(window[:-keep])
-                    window = window[-keep:]
-            if self.stream.eof:
-                self.alive = False
-                out.add(window)
-                return -1, out, killed
-            if killed:  # killed and still no end marker: the session is stuck, give it up
-                self.alive = False
-                self.stream.close()
-                out.add(window)
-                return -1, out, True
-            kill(tok)
-            killed = True
-            deadline = time.monotonic() + 10
+        deadline = time.monotonic() + timeout + _GRACE + 1.0
+        for payload in self._payloads(deadline):
+            window += payload
+            if begin is not None:  # whatever came before the command's output is not its output
+                at = window.find(begin)
+                if at < 0:
+                    window = window[-len(begin):]
+                    continue
+                window, begin = window[at + len(begin):], None
+            at = window.find(marker)
+            if at >= 0:
+                out.add(window[:at])
+                rest = window[at + len(marker):]
+                while b"\n" not in rest and (more := next(self._payloads(time.monotonic() + 5), None)):
+                    rest += more
+                line, _, self._held = rest.partition(b"\n")
+                code, _, flags = line.decode(errors="replace").partition(" ")
+                return _Reply(int(code) if code.lstrip("-").isdigit() else -1, out, flags.strip() or "-")
+            if len(window) > keep:
+                out.add(window[:-keep])
+                window = window[-keep:]
+        self.alive = False
+        if begin is None:
+            out.add(window)
+        return _Reply(-1, out, "-", lost=True)
+
+    def _payloads(self, deadline: float):
+        """The session's output bytes until the deadline (the ready line taken out)."""
+        if self._held:
+            held, self._held = self._held, b""
+            yield held
+        for _kind, payload in self.stream.frames(deadline):
+            if self.pid is None:
+                self._held += payload
+                line, nl, rest = self._held.partition(b"\n")
+                if not nl:
+                    continue
+                self._held = b""
+                self.pid = int(line.split()[1]) if line.startswith(b"PWREADY ") else -1
+                payload = rest
+                if not payload:
+                    continue
+            yield payload
 
     def close(self) -> None:
         self.alive = False
@@ -278,12 +459,16 @@ class DockerWorkspace(Workspace):
     """A container from `image` with the repository at /testbed.
 
     With `source`, the repository's working tree is streamed in as a tar (no bind mount), by
-    default onto a tmpfs at `root` when it is at most IN_MEMORY_MAX bytes (`in_memory`); without
-    it, the image must already hold the repository at `root` (an empty one is made otherwise).
-    Network is off unless `network=True` (then the host's CA bundle is mounted read-only and
-    PIP_CERT, SSL_CERT_FILE and REQUESTS_CA_BUNDLE point at it). The container carries the
-    patchwright label and is removed on close(), on an exception in the `with` block, at
-    interpreter exit, and by itself after `limits.lifetime` seconds.
+    default onto a tmpfs at `root` when it is at most IN_MEMORY_MAX bytes and half the repository
+    area (`in_memory`); such a workspace is sealed: read-only root filesystem, writable only in the
+    repository, /tmp and the scratch area, all tmpfs within `limits.disk`. Without it, the image
+    must already hold the repository at `root` (an empty one is made otherwise) and the root
+    filesystem stays writable (an evaluation installs into the image's environment). Network is off
+    unless `network=True` (then the host's CA bundle is mounted read-only and PIP_CERT,
+    SSL_CERT_FILE and REQUESTS_CA_BUNDLE point at it). Every capability but CAPABILITIES is
+    dropped, with no-new-privileges. The container carries the patchwright label and is removed on
+    close(), on an exception in the `with` block, at interpreter exit, and by itself after
+    `limits.lifetime` seconds.
     """
 
     kind = "docker"
@@ -303,7 +488,8 @@ class DockerWorkspace(Workspace):
         self.container = None
         self._closed = False
         self._lock = threading.Lock()
-        self._session: _Session | None = None
+        self._sessions: list[_Session] = []
+        areas = self.limits.areas()
         source_path = resolve_repo(source) if source is not None else None
         client = docker_client()
         self._api = client.api
@@ -320,16 +506,23 @@ class DockerWorkspace(Workspace):
                 volumes[ca] = {"bind": CONTAINER_CA, "mode": "ro"}
                 environment.update({"PIP_CERT": CONTAINER_CA, "SSL_CERT_FILE": CONTAINER_CA,
                                     "REQUESTS_CA_BUNDLE": CONTAINER_CA})
-        environment = sandbox_env(base=environment)
         tar = size = None
         if source_path is not None:
             tar, size = _repo_tar(source_path, with_git_history)
         if in_memory is None:
-            in_memory = source_path is not None and size is not None and size <= IN_MEMORY_MAX
-        self.in_memory = bool(in_memory) and source_path is not None
-        # file creation on a container's overlay can be slow; a repository copied in can live in
-        # memory instead (charged to the container's memory limit)
-        tmpfs = {root: f"rw,exec,mode=755,size={self.limits.memory}"} if self.in_memory else None
+            in_memory = size is not None and size <= min(IN_MEMORY_MAX, areas["repo"] // 2)
+        self.in_memory = self.sealed = bool(in_memory) and source_path is not None
+        # patchwright's scratch area is always a tmpfs; a sealed workspace's writable places are too
+        # (file creation on a container's overlay is slow, and tmpfs sizes bound what it may write)
+        tmpfs = {PRIVATE: f"rw,nosuid,nodev,noexec,mode=700,size={areas['private']}"}
+        if self.sealed:
+            tmpfs[root] = f"rw,nosuid,nodev,exec,mode=755,size={areas['repo']}"
+            tmpfs["/tmp"] = f"rw,nosuid,nodev,exec,mode=1777,size={areas['tmp']}"
+            for k, v in {"XDG_CACHE_HOME": "/tmp/.cache", "XDG_CONFIG_HOME": "/tmp/.config",
+                         "XDG_DATA_HOME": "/tmp/.local/share", "XDG_STATE_HOME": "/tmp/.local/state",
+                         "PYTHONUSERBASE": "/tmp/.local", "PIP_USER": "1"}.items():
+                environment.setdefault(k, v)
+        environment = sandbox_env(base=environment)
         try:
             self.container = client.containers.create(
                 image, command=["bash", "-c", _KEEPER.format(lifetime=int(self.limits.lifetime))], name=name,
@@ -338,12 +531,17 @@ class DockerWorkspace(Workspace):
                 memswap_limit=self.limits.memory, nano_cpus=int(self.limits.cpus * 1e9),
                 pids_limit=self.limits.pids, environment=environment, volumes=volumes, tmpfs=tmpfs,
                 working_dir="/", hostname="patchwright", security_opt=["no-new-privileges"],
+                cap_drop=["ALL"], cap_add=CAPABILITIES, read_only=self.sealed,
+                shm_size=min(64 * 1024 * 1024, areas["private"]),
             )
             _live.add(self)
             self.container.start()
-            # images made elsewhere may own /testbed by another uid: let git work there anyway
-            self._exec(["sh", "-c", f"mkdir -p {shlex.quote(root)} {PRIVATE}; "
-                        "git config --global --add safe.directory '*' 2>/dev/null; true"], 30, workdir="/")
+            # images made elsewhere may own /testbed by another uid: let git work there anyway (a sealed
+            # workspace's HOME is read-only, and its repository belongs to root)
+            _, out, _, _ = self._exec(["sh", "-c", f"mkdir -p {shlex.quote(root)}; "
+                                       "git config --global --add safe.directory '*' 2>/dev/null; "
+                                       f"cd -P {shlex.quote(root)} && pwd"], 30, workdir="/")
+            self._real_root = bytes(out.head).decode().strip() or root
             if tar is not None:
                 code, _, err, _ = self._exec(["tar", "-x", "-C", root, "-f", "-"], 600, workdir="/", stdin=tar)
                 if code != 0:
@@ -388,142 +586,172 @@ class DockerWorkspace(Workspace):
         code = self._api.exec_inspect(exec_id).get("ExitCode")
         return (code if code is not None else -1), out, bytes(err), timed_out
 
-    def _kill_token(self, tok: str) -> None:
-        """Kill every process whose environment carries PATCHWRIGHT_EXEC=tok (a command past its time)."""
-        script = (f"for f in /proc/[0-9]*/environ; do if grep -qa 'PATCHWRIGHT_EXEC={tok}' \"$f\" 2>/dev/null; "
-                  "then p=${f#/proc/}; kill -KILL ${p%/environ} 2>/dev/null; fi; done; true")
+    def _request(self, body: bytes, timeout: float, cap: int | None, mode: str, name: str = "",
+                 keep_tail: bool = True) -> _Reply:
+        """One request to a free resident shell (a new one is started when all are busy)."""
+        session = self._take_session()
         try:
-            self._exec(["sh", "-c", script], 30, workdir="/")
-        except Exception:
-            pass
+            reply = session.run(body, timeout, cap, mode, name, keep_tail)
+        finally:
+            session.lock.release()
+        if reply.lost:
+            self._drop_session(session)
+        return reply
 
-    def _shell(self, script, timeout, env, workdir, max_output) -> ExecResult:
+    def _shell(self, script, timeout, env, workdir, max_output, trusted=False) -> ExecResult:
         cwd = self.abspath(workdir) if workdir else self.root
         prefix = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in (env or {}).items())
         full = f"{prefix}cd {shlex.quote(cwd)} || exit 126\n{script}"
         start = time.monotonic()
-        session = self._take_session()
-        if session is not None:
-            try:
-                code, out, killed = session.run(full, timeout, max_output, self._kill_token)
-            finally:
-                session.lock.release()
-        else:
-            tok = uuid.uuid4().hex
-            argv = ["env", f"PATCHWRIGHT_EXEC={tok}", "timeout", "-k", "3", f"{timeout:.3f}s", "bash", "-c",
-                    full + "\n", "patchwright"]
-            code, out, err, killed = self._exec(argv, timeout + _GRACE, None, "/", max_output)
-            if killed:
-                self._kill_token(tok)
-            out.add(err)
+        reply = self._request(full.encode("utf-8", errors="surrogateescape"), timeout, max_output,
+                              "direct" if trusted else "file")
         duration = time.monotonic() - start
-        timed_out = killed or (code in (124, 137) and duration >= timeout - 0.05)
-        text, truncated = out.text()
-        return ExecResult(exit_code=code, output=text, timed_out=timed_out, truncated=truncated, duration=duration)
+        timed_out = reply.lost or "T" in reply.flags or (reply.code in (124, 137) and duration >= timeout - 0.05)
+        text, truncated = reply.out.text()
+        notes = [] if trusted else self._notes(reply, text)
+        return ExecResult(exit_code=reply.code, output=text, timed_out=timed_out, truncated=truncated,
+                          duration=duration, notes=notes)
 
-    def _take_session(self) -> _Session | None:
-        """The resident shell, locked for the caller; None when it is busy or cannot start."""
+    def _notes(self, reply: _Reply, text: str) -> list[str]:
+        notes = []
+        if reply.lost:
+            notes.append("the sandbox's shell stopped answering; everything the command started was killed")
+        if "P" in reply.flags:
+            notes.append(f"the process limit ({self.limits.pids}) was reached: forks failed, and every process "
+                         "the command started was killed")
+        if "L" in reply.flags:
+            notes.append(f"processes an earlier command left running reached the process limit "
+                         f"({self.limits.pids}); they were killed before this command ran")
+        if "O" in reply.flags:
+            notes.append(f"killed for memory: the container reached its memory limit ({self.limits.memory}) "
+                         "and the kernel killed a process" + (" (exit code 137)" if reply.code == 137 else ""))
+        if full := disk_full_note(text):
+            areas = self.limits.areas()
+            where = (f"the repository's {_human(areas['repo'])} and /tmp's {_human(areas['tmp'])}" if self.sealed
+                     else "the container's disk")
+            notes.append(full.replace("the disk is full", f"the disk is full ({where})", 1))
+        return notes
+
+    def _take_session(self) -> _Session:
+        """A free resident shell, locked for the caller; a new one when every other is busy."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the workspace is closed")
-            s = self._session
-            if s is None or not s.alive:
-                if s is not None:
-                    s.close()
-                try:
-                    s = self._session = _Session(self._api, self.container.id, {})
-                except Exception:
-                    self._session = None
-                    return None
-            if not s.lock.acquire(blocking=False):
-                return None
-            if not s.alive:
-                s.lock.release()
-                return None
+            for s in self._sessions:
+                if s.alive and s.lock.acquire(blocking=False):
+                    if s.alive:
+                        return s
+                    s.lock.release()
+            self._sessions = [s for s in self._sessions if s.alive]
+            try:
+                s = _Session(self._api, self.container.id)
+            except Exception as exc:
+                raise RuntimeError(f"the workspace's container does not answer: {str(exc).strip()[:200]}") from None
+            s.lock.acquire()
+            self._sessions.append(s)
             return s
 
-    # -- files -------------------------------------------------------------------------------------
-    def _quick(self, script: str, timeout: float = 120) -> tuple[int, bytes] | None:
-        """Run a short internal script through the resident shell: (exit code, raw output), or None
-        when the shell is busy or gone (the caller then uses its own `docker exec`)."""
-        session = self._take_session()
-        if session is None:
-            return None
-        try:
-            code, out, killed = session.run(script, timeout, None, self._kill_token)
-        finally:
-            session.lock.release()
-        return (code, bytes(out.head)) if not killed else None
+    def _drop_session(self, session: _Session) -> None:
+        """Give a session up: kill its server and everything under it."""
+        session.close()
+        if session.pid and session.pid > 0:
+            try:
+                self._exec(["bash", "-c", _KILL_SESSION, "pw", str(session.pid)], 30, workdir="/")
+            except Exception:
+                pass
 
-    def read_bytes(self, path: str) -> bytes:
-        full = shlex.quote(self.abspath(path))
-        # 2: missing, 3: a directory, 4: unreadable; the file's bytes otherwise
-        quick = self._quick(f"if [ -d {full} ]; then exit 3; elif [ ! -e {full} ]; then exit 2; "
-                            f"elif [ ! -r {full} ]; then exit 4; fi; exec cat -- {full}")
-        if quick is not None:
-            code, data = quick
-            if code == 0:
-                return data
-            raise {3: IsADirectoryError, 4: PermissionError}.get(code, FileNotFoundError)(path)
-        code, out, err, _ = self._exec(["cat", "--", self.abspath(path)], 120)
-        if code != 0:
-            msg = err.decode(errors="replace")
-            if "Is a directory" in msg:
-                raise IsADirectoryError(path)
-            if "Permission denied" in msg:
-                raise PermissionError(path)
-            raise FileNotFoundError(path)
-        return bytes(out.head)
+    def _direct(self, script: str, timeout: float = 120, cap: int | None = None, keep_tail: bool = True) -> _Reply:
+        """One of patchwright's own scripts, run in the repository root."""
+        return self._request(f"cd {shlex.quote(self.root)} || exit 126\n{script}".encode("utf-8", "surrogateescape"),
+                             timeout, cap, "direct", keep_tail=keep_tail)
+
+    # -- files -------------------------------------------------------------------------------------
+    def read_bytes(self, path: str, limit: int = MAX_READ_BYTES) -> bytes:
+        full = self.abspath(path)
+        # 2: missing, 3: a directory, 4: unreadable, 5: not a regular file, 7: outside the repository;
+        # the file's bytes otherwise (at most limit + 1: more says it is too large)
+        script = (f"f={shlex.quote(full)}; root={shlex.quote(self._real_root)}\n"
+                  'd=${f%/*}; b=${f##*/}\n'
+                  'cd -P -- "${d:-/}" 2>/dev/null || exit 2\n'
+                  'real=${PWD%/}/$b\n'
+                  'if [ -L "$b" ]; then real=$(readlink -f -- "$b") || exit 2; fi\n'
+                  'case $real in "$root"|"$root"/*) ;; *) exit 7;; esac\n'
+                  'if [ -d "$real" ]; then exit 3; elif [ ! -e "$real" ]; then exit 2; '
+                  'elif [ ! -f "$real" ]; then exit 5; elif [ ! -r "$real" ]; then exit 4; fi\n'
+                  f'exec head -c {limit + 1} -- "$real"\n')
+        reply = self._request(script.encode("utf-8", "surrogateescape"), 120, None, "direct")
+        if reply.code == 0:
+            data = bytes(reply.out.head)
+            if len(data) > limit:
+                got = self._direct(f"stat -L -c %s -- {shlex.quote(full)}", 30)
+                size = bytes(got.out.head).strip()
+                raise FileTooLarge(path, int(size) if size.isdigit() else None, limit)
+            return data
+        errors = {3: IsADirectoryError, 4: PermissionError, 5: NotRegularFile, 7: OutsideWorkspace}
+        raise errors.get(reply.code, FileNotFoundError)(path)
 
     def write_bytes(self, path: str, data: bytes) -> None:
         full = self.abspath(path)
+        tmp = f"{PRIVATE}/incoming.{uuid.uuid4().hex[:12]}"
+        q, t = shlex.quote(full), shlex.quote(tmp)
         if len(data) <= _QUICK_WRITE_MAX:
-            tmp = f"{PRIVATE}/incoming.{uuid.uuid4().hex[:12]}"
-            enc = base64.b64encode(data).decode()
-            q, t = shlex.quote(full), shlex.quote(tmp)
-            # an existing file keeps its inode and mode; a new one gets 0644
-            quick = self._quick(f"mkdir -p \"$(dirname {q})\" && printf '%s' '{enc}' | base64 -d > {t} && "
-                                f"if [ -e {q} ]; then cat {t} > {q} && rm -f {t}; else chmod 644 {t} && mv {t} {q}; fi")
-            if quick is not None:
-                if quick[0] != 0:
-                    raise OSError(f"could not write {path}: {quick[1].decode(errors='replace').strip()}")
-                return
-        tmp_name = f"incoming.{uuid.uuid4().hex[:12]}"
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            info = tarfile.TarInfo(tmp_name)
-            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
-            tar.addfile(info, io.BytesIO(data))
-        self._api.put_archive(self.container.id, PRIVATE, buf.getvalue())
-        tmp = f"{PRIVATE}/{tmp_name}"
-        code, _, err, _ = self._exec(
-            ["sh", "-c", 'mkdir -p "$(dirname "$2")" && if [ -e "$2" ]; then cat "$1" > "$2" && rm -f "$1"; '
-             'else mv "$1" "$2"; fi', "sh", tmp, full], 60)
-        if code != 0:
-            raise OSError(f"could not write {path}: {err.decode(errors='replace').strip()}")
+            put = f"printf '%s' '{base64.b64encode(data).decode()}' | base64 -d > {t} && "
+        else:  # streamed as raw bytes into the scratch area first
+            reply = self._request(data, 600, 10_000, "put", tmp.rsplit("/", 1)[1])
+            if reply.code != 0:
+                raise OSError(f"could not write {path}: no room in the sandbox's scratch area")
+            put = ""
+        # an existing file keeps its inode and mode; a new one gets 0644
+        reply = self._direct(f"mkdir -p \"$(dirname {q})\" && {put}"
+                             f"if [ -e {q} ]; then cat {t} > {q} && rm -f {t}; else chmod 644 {t} && mv {t} {q}; fi; "
+                             f"rc=$?; rm -f {t}; exit $rc", 120, 10_000)
+        if reply.code != 0:
+            raise OSError(f"could not write {path}: {bytes(reply.out.head).decode(errors='replace').strip()}")
 
-    def read_many(self, paths: list[str] | None = None) -> dict[str, bytes]:
-        if paths is None:
-            argv = ["sh", "-c", "git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read "
-                    "--no-recursion -T - -cf - 2>/dev/null"]
-        elif not paths:
+    def read_many(self, paths: list[str] | None = None, limit: int = MAX_READ_BYTES) -> dict[str, bytes]:
+        paths = self.list_files() if paths is None else [p for p in paths if p]
+        if not paths:
             return {}
-        else:
-            argv = ["tar", "--ignore-failed-read", "--no-recursion", "-cf", "-", "--", *paths]
-        quick = None
-        if paths and len(paths) <= _QUICK_READ_FILES:  # a few files: through the resident shell when it is free
-            quick = self._quick(f"cd {shlex.quote(self.root)} && {shlex.join(argv)} 2>/dev/null", 300)
-        if quick is not None:
-            data = quick[1]
-        else:
-            _, out, _, _ = self._exec(argv, 300, env=self._git_env())
-            data = bytes(out.head)
+        # 1. which of them are regular files (not links, devices or FIFOs) in directories that stay inside
+        #    the repository, and their sizes
+        dirs = sorted({posixpath.dirname(p) or "." for p in paths})
+        root = shlex.quote(self.root)
+        real = shlex.quote(self._real_root)
+        listing = self._direct(
+            f"for d in {' '.join(shlex.quote(d) for d in dirs)}; do cd -P -- {root}/\"$d\" 2>/dev/null && "
+            f"case $PWD/ in {real}/*) printf 'D%s\\0' \"$d\";; esac; done; cd {root} && "
+            f"printf '%s\\0' {' '.join(shlex.quote('./' + p) for p in paths)} | xargs -0 -r sh -c "
+            "'exec find \"$@\" -maxdepth 0 -type f -printf \"F%s %p\\0\"' sh 2>/dev/null; true", 300)
+        inside, sizes = set(), {}
+        for item in bytes(listing.out.head).decode("utf-8", "surrogateescape").split("\0"):
+            if item.startswith("D"):
+                inside.add(item[1:])
+            elif item.startswith("F") and " ./" in item:
+                size, _, p = item[1:].partition(" ./")
+                sizes[p] = int(size)
+        chosen, total = [], 0
+        for p in paths:
+            size = sizes.get(p)
+            if size is None or size > limit or (posixpath.dirname(p) or ".") not in inside:
+                continue
+            if total + size > MAX_READ_MANY_BYTES:
+                break
+            chosen.append(p)
+            total += size
+        if not chosen:
+            return {}
+        # 2. those files, as a tar (a file that grew meanwhile is cut by the cap on what is kept)
+        argv = ["tar", "--ignore-failed-read", "--no-recursion", "-cf", "-", "--", *("./" + p for p in chosen)]
+        got = self._direct(f"{shlex.join(argv)} 2>/dev/null", 300, total + 16 * 1024 * 1024, keep_tail=False)
         files: dict[str, bytes] = {}
-        if data:
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+        try:
+            with tarfile.open(fileobj=io.BytesIO(bytes(got.out.head)), mode="r:") as tar:
                 for member in tar:
-                    if member.isfile() and (fh := tar.extractfile(member)) is not None:
-                        files[member.name] = fh.read()
+                    name = member.name[2:] if member.name.startswith("./") else member.name
+                    if member.isfile() and member.size <= limit and (fh := tar.extractfile(member)) is not None:
+                        files[name] = fh.read()
+        except (tarfile.TarError, EOFError):  # cut short: keep what came whole
+            pass
         return files
 
     def close(self) -> None:
@@ -531,8 +759,8 @@ class DockerWorkspace(Workspace):
             if self._closed:
                 return
             self._closed = True
-            if self._session is not None:
-                self._session.close()
+            for s in self._sessions:
+                s.close()
         _live.discard(self)
         if self.container is None:
             return

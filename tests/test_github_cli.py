@@ -165,8 +165,9 @@ def bot_publishes_the_real_fix(tmp_path, workspace: str) -> str:
 
 def test_the_command_answers_the_demo_issue_with_the_real_pipeline_in_a_local_workspace(tmp_path):
     sandbox_env = bot_publishes_the_real_fix(tmp_path, "local")
-    # a local sandbox inherits the command's environment: what is missing there was taken out
-    assert "'GITHUB_API_URL'" in sandbox_env and "'GITHUB_EVENT_NAME'" in sandbox_env
+    # a local sandbox gets an allow-listed environment (harness.workspace.local_env): the action's own
+    # variables stay out too
+    assert "'GITHUB_API_URL'" not in sandbox_env and "'GITHUB_EVENT_NAME'" not in sandbox_env
 
 
 @pytest.mark.docker

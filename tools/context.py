@@ -17,6 +17,8 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from harness.workspace import FileTooLarge, NotRegularFile, OutsideWorkspace
+
 from . import guard
 from .symbols import Definition, FileSymbols, SymbolIndex, build_index, extract, language_of
 from .text import split_lines
@@ -121,6 +123,15 @@ class ToolContext:
             data = self.workspace.read_bytes(p)
         except IsADirectoryError:
             raise ToolError(f"{p} is a directory; use list_dir to see what it holds") from None
+        except FileTooLarge as exc:
+            size = f"{exc.size / 1e6:.1f} MB" if exc.size else "over the cap"
+            raise ToolError(f"{p} is too large for the tools to read ({size}; they read files up to "
+                            f"{exc.limit // (1024 * 1024)} MiB). Use bash to look at parts of it "
+                            "(head, sed -n 'A,Bp', grep -n)") from None
+        except NotRegularFile:
+            raise ToolError(f"{p} is not a regular file (a device, a FIFO or a socket); it is not read") from None
+        except OutsideWorkspace:
+            raise ToolError(f"{p} leads outside the repository (through a symbolic link); it is refused") from None
         except (FileNotFoundError, PermissionError, NotADirectoryError):
             raise ToolError(f"{p} does not exist. {self.similar_paths(p)}".strip()) from None
         except ValueError as exc:  # the workspace refused the path

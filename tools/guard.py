@@ -7,6 +7,10 @@ errors that only tree-sitter's grammar sees do not block the edit). Errors are c
 content (the kind of error and the text of its line), not by line number, so a file that was
 already broken stays editable as long as the edit adds no error of its own. For Python, names
 that the edit leaves undefined (pyflakes) come back as warnings; the edit is applied.
+
+The guard is bounded: a file over CHECK_MAX_BYTES (before or after the edit) is not parsed (parsing
+costs seconds and hundreds of MB per MB of Python); the edit is applied with a warning that says
+so. Undefined names are looked for up to LINT_MAX_BYTES.
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ from dataclasses import dataclass, field
 
 from .symbols import language_of, parse_tree
 from .text import numbered, split_lines
+
+CHECK_MAX_BYTES = 1_000_000
+"""Files larger than this (before or after an edit) are edited without a syntax check, with a warning."""
+LINT_MAX_BYTES = 256_000
+"""Python files larger than this are not searched for undefined names."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ def _analyze(lang: str, data: bytes) -> tuple[tuple[SyntaxIssue, ...], SyntaxIss
     undefined: tuple = ()
     if lang == "python":
         compile_issue, tree = _compile(data)
-        if tree is not None:
+        if tree is not None and len(data) <= LINT_MAX_BYTES:
             undefined = tuple(_undefined_names(tree))
     return ts_issues, compile_issue, undefined
 
@@ -111,9 +120,10 @@ def _undefined_names(tree: ast.AST) -> list[tuple[int, str]]:
 
 
 def syntax_issues(path: str, data: bytes) -> list[SyntaxIssue]:
-    """The syntax errors of a file's bytes (empty for languages the guard does not parse)."""
+    """The syntax errors of a file's bytes (empty for languages the guard does not parse, and for
+    files over CHECK_MAX_BYTES)."""
     lang = language_of(path)
-    if lang is None:
+    if lang is None or len(data) > CHECK_MAX_BYTES:
         return []
     ts_issues, compile_issue, _ = _analyze(lang, data)
     if lang == "python":
@@ -126,6 +136,11 @@ def check(path: str, old: bytes | None, new: bytes) -> Verdict:
     lang = language_of(path)
     if lang is None:
         return Verdict(True)
+    size = max(len(new), len(old or b""))
+    if size > CHECK_MAX_BYTES:
+        note = (f"syntax check skipped: {path} is {size / 1e6:.1f} MB, over the {CHECK_MAX_BYTES / 1e6:.0f} MB "
+                "the guard parses; check the file yourself")
+        return Verdict(True, [], [note + (f" (python -m py_compile {path})" if lang == "python" else "")])
     new_ts, new_compile, new_undef = _analyze(lang, new)
     old_ts, old_compile, old_undef = _analyze(lang, old) if old is not None else ((), None, ())
     if lang == "python" and new_compile is None:

@@ -37,7 +37,8 @@ def bash(ctx: ToolContext, command: str, timeout: int = 120) -> str:
         ctx.invalidate()
     head = f"exit code {res.exit_code}"
     if res.timed_out:
-        head += f" (timed out after {timeout}s; the command was killed)"
+        head += f" (timed out after {timeout}s; everything the command started was killed)"
+    head += "".join(f"\nnote: {note}" for note in res.notes)
     output = res.output.rstrip("\n")
     return f"{head}\n{cap_output(output) if output else '(no output)'}"
 

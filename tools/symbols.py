@@ -697,10 +697,13 @@ def _safe_parse_job(item):
 
 def read_sources(source, paths: list[str] | None = None) -> dict[str, bytes | None]:
     """{path: bytes} of the source files (by extension) of a Workspace, a directory or a dict;
-    None for a file that cannot be read (a symlink loop, a directory, no permission)."""
+    None for a file that is not read: a symbolic link (one could lead out of the repository, to a
+    device or to a loop), a directory, a device or FIFO, a file over MAX_READ_BYTES, no permission."""
     if isinstance(source, dict):
         return {p: d for p, d in source.items() if paths is None or p in paths}
     if isinstance(source, (str, os.PathLike)):
+        from harness.workspace import read_regular
+
         root = Path(source)
         if paths is None:
             paths = _list_dir_sources(root)
@@ -709,13 +712,8 @@ def read_sources(source, paths: list[str] | None = None) -> dict[str, bytes | No
         for p in paths:
             if language_of(p) is None:
                 continue
-            full = base + p
-            try:  # not a regular file: a directory, a dangling link, a symlink loop, a pipe
-                if os.path.isfile(full):
-                    with open(full, "rb") as fh:
-                        out[p] = fh.read()
-                else:
-                    out[p] = None
+            try:
+                out[p] = read_regular(base + p, follow=False)
             except OSError:
                 out[p] = None
         return out
