@@ -8,7 +8,7 @@ are cut to token budgets, so the first prompt stays small on large repositories.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tools.context import ToolError
 from tools.registry import ToolSpec
@@ -27,6 +27,13 @@ SELECT_DEFINITIONS = ToolSpec(
      "required": ["names"], "additionalProperties": False})
 
 
+MIN_SHOWN = 5
+"""Files the model is shown at least (when retrieval found that many)."""
+FLAT_RATIO = 0.5
+"""A file scoring at least this share of the best file's score is shown too (up to the cap): when
+the evidence is flat, many files come close and the model sees more of them."""
+
+
 @dataclass
 class Retrieved:
     """Retrieval's ranking and the repository map, computed once per run."""
@@ -37,6 +44,8 @@ class Retrieved:
     """Functions and methods (`path:qualname`), best first."""
     repo_map: str
     """The repository map ranked toward the issue."""
+    file_scores: list[float] = field(default_factory=list)
+    """Retrieval's score of each of `files` (comparable within one ranking only)."""
 
 
 def retrieve(workspace, issue: str, top_k: int, map_tokens: int) -> Retrieved:
@@ -48,7 +57,19 @@ def retrieve(workspace, issue: str, top_k: int, map_tokens: int) -> Retrieved:
     with Corpus.load(workspace) as corpus:
         found = localize(corpus, issue, top_k=top_k, top_functions=3 * top_k)
         text = repo_map(corpus, issue, tokens=map_tokens) if map_tokens > 0 else ""
-    return Retrieved([f.path for f in found.files], [f"{f.path}:{f.name}" for f in found.functions], text)
+    return Retrieved([f.path for f in found.files], [f"{f.path}:{f.name}" for f in found.functions], text,
+                     [f.score for f in found.files])
+
+
+def shown_count(scores: list[float], cap: int) -> int:
+    """How many of the ranked files to show the model: every file within `FLAT_RATIO` of the best
+    one's score, at least `MIN_SHOWN`, at most `cap` (and no more than there are). A clear winner
+    gives a short list; flat evidence a long one."""
+    if not scores:
+        return 0
+    top = scores[0]
+    close = sum(1 for s in scores if top > 0 and s >= FLAT_RATIO * top) if top > 0 else len(scores)
+    return max(min(MIN_SHOWN, len(scores), cap), min(close, cap, len(scores)))
 
 
 def count_tokens(text: str) -> int:
@@ -91,15 +112,17 @@ def outline(ctx, path: str, max_lines: int = 25) -> str:
 
 
 def file_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, str]]:
-    """{path, outline} of each file in order, within `budget` tokens in all."""
+    """{path, outline} of each file in order, within `budget` tokens in all: each file gets an even
+    share of what is left (a short outline leaves more to the files after it)."""
     out, used = [], 0
-    for path in paths:
-        text = outline(ctx, path)
-        lines, cost = _cut(text.splitlines(), max(budget - used, 0))
+    for i, path in enumerate(paths):
+        head = count_tokens(path) + 4
+        share = (budget - used) // (len(paths) - i) - head
+        lines, cost = _cut(outline(ctx, path).splitlines(), max(share, 0))
         if not lines or lines[0].lstrip().startswith("... ("):
             break
         out.append({"path": path, "outline": "\n".join(lines)})
-        used += cost + count_tokens(path) + 4
+        used += cost + head
     return out
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import marshal
 import math
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -61,6 +62,14 @@ class LocalizeConfig(BaseModel):
     """BM25's term-frequency saturation for files."""
     bm25_b: float = 0.75
     """BM25's length normalisation for files (0: none, 1: full)."""
+    semantic: bool = Field(default_factory=lambda: os.environ.get("PATCHWRIGHT_EMBEDDINGS", "") == "1")
+    """Add the semantic signal (`tools/semantic.py`; needs the `embeddings` extra and a model, else it
+    is skipped): the best files and functions re-ranked with their embedding's closeness to the
+    issue's. Default: off, or the environment variable PATCHWRIGHT_EMBEDDINGS=1."""
+    semantic_files: int = 30
+    """How many of the best files the semantic stage embeds."""
+    semantic_functions: int = 40
+    """How many of the best functions the semantic stage embeds."""
 
 
 @dataclass
@@ -113,18 +122,86 @@ def localize(source, issue_text: str, top_k: int = 10, *, config: LocalizeConfig
         query = IssueQuery.parse(issue_text)
         mentions = resolve(query, corpus, lex.definers, lex.paths, lex.df)
         files = rank_files(corpus, query, mentions, config)
+        qvec = None
+        t_sem = 0.0
+        if config.semantic and _semantic_ready():
+            t = time.perf_counter()
+            from .semantic import issue_vector
+
+            qvec = issue_vector(corpus.cache, issue_text)
+            files = add_semantic_files(corpus, qvec, files, config)
+            t_sem += time.perf_counter() - t
         t_files = time.perf_counter()
         functions = rank_functions(corpus, query, mentions, files[: config.function_files], config)
+        if qvec is not None:
+            t = time.perf_counter()
+            functions = add_semantic_functions(corpus, qvec, functions, config)
+            t_sem += time.perf_counter() - t
         files = rerank_files(files, functions, config)
         t_end = time.perf_counter()
         timings = {"read": t_read - t0, "scan": t_lex - t_read, "files": t_files - t_lex,
                    "functions": t_end - t_files, "total": t_end - t0}
+        if qvec is not None:
+            timings["semantic"] = t_sem
         stats = {"files": corpus.stats.files, "indexed": len(corpus.files), "scanned": len(lex.paths),
                  "skipped": corpus.stats.skipped}
         return Localization(files[:top_k], functions[: top_functions or top_k], timings, stats)
     finally:
         if corpus is not source:
             corpus.close()
+
+
+def _semantic_ready() -> bool:
+    from .semantic import available
+
+    return available()
+
+
+def add_semantic_files(corpus: Corpus, qvec, files: list[FileHit], config: LocalizeConfig) -> list[FileHit]:
+    """The `semantic` signal of the best `semantic_files` files, added to their score (weighted and
+    times their prior, as the other signals); the files sorted again."""
+    from .semantic import FILE_TOKENS, embed_cached, file_text, scaled_similarity
+
+    head = files[: config.semantic_files]
+    if not head:
+        return files
+    symbols = corpus.symbols([h.path for h in head])
+    texts = [file_text(h.path, symbols.files[h.path].definitions if h.path in symbols.files else [],
+                       corpus.files[h.path]) for h in head]
+    sims = scaled_similarity(qvec, embed_cached(corpus.cache, texts, FILE_TOKENS))
+    w = config.file_weights.get("semantic", 0.0)
+    for h, v in zip(head, sims, strict=True):
+        if v > 0:
+            h.signals["semantic"] = v
+            h.score += w * v * _prior(h.path, config)
+    head.sort(key=lambda h: (-h.score, h.path))
+    return head + files[len(head):]
+
+
+def add_semantic_functions(corpus: Corpus, qvec, functions: list[FunctionHit],
+                           config: LocalizeConfig) -> list[FunctionHit]:
+    """The `semantic` signal of the best `semantic_functions` functions, added to their score; the
+    functions sorted again."""
+    from .semantic import FUNCTION_TOKENS, embed_cached, function_text, scaled_similarity
+
+    head = functions[: config.semantic_functions]
+    if not head:
+        return functions
+    symbols = corpus.symbols(sorted({h.path for h in head}))
+    texts = []
+    for h in head:
+        fs = symbols.files.get(h.path)
+        d = next((d for d in fs.definitions if d.qualname == h.name and d.start_line == h.start_line), None) \
+            if fs else None
+        texts.append(function_text(h.path, d, corpus.files[h.path]) if d else f"{h.path} {h.name}")
+    sims = scaled_similarity(qvec, embed_cached(corpus.cache, texts, FUNCTION_TOKENS))
+    w = config.function_weights.get("semantic", 0.0)
+    for h, v in zip(head, sims, strict=True):
+        if v > 0:
+            h.signals["semantic"] = v
+            h.score += w * v
+    head.sort(key=lambda h: (-h.score, h.path, h.start_line))
+    return head + functions[len(head):]
 
 
 def _scaled(values: dict[str, float]) -> dict[str, float]:
@@ -154,8 +231,9 @@ def path_words(path: str) -> set[str]:
     return out
 
 
-def rank_files(corpus: Corpus, query: IssueQuery, mentions: Mentions, config: LocalizeConfig) -> list[FileHit]:
-    """Every scanned file (and any file the issue names) scored and sorted, best first."""
+def file_signals(corpus: Corpus, query: IssueQuery, mentions: Mentions,
+                 config: LocalizeConfig) -> dict[str, dict[str, float]]:
+    """Every lexical and structural file signal: {signal: {path: value scaled to 1 at its best file}}."""
     lex = corpus.lex
     signals: dict[str, dict[str, float]] = {}
     bm = lex.bm25(query.terms, config.bm25_k1, config.bm25_b)
@@ -174,13 +252,17 @@ def rank_files(corpus: Corpus, query: IssueQuery, mentions: Mentions, config: Lo
     if personal:
         pr = pagerank(lex, personal)
         signals["pagerank"] = _scaled({lex.paths[i]: float(v) for i, v in enumerate(pr)})
+    return {name: {p: v for p, v in values.items() if p in corpus.files} for name, values in signals.items()}
+
+
+def fuse_files(corpus: Corpus, signals: dict[str, dict[str, float]], config: LocalizeConfig) -> list[FileHit]:
+    """The files with any signal, scored by the weighted sum of their signals times their prior
+    (`_prior`), best first."""
     scores: dict[str, float] = {}
     detail: dict[str, dict[str, float]] = {}
     for name, values in signals.items():
         w = config.file_weights.get(name, 0.0)
         for p, v in values.items():
-            if p not in corpus.files:
-                continue
             scores[p] = scores.get(p, 0.0) + w * v
             detail.setdefault(p, {})[name] = v
     hits = [FileHit(p, s * _prior(p, config), detail[p]) for p, s in scores.items()]
@@ -188,11 +270,21 @@ def rank_files(corpus: Corpus, query: IssueQuery, mentions: Mentions, config: Lo
     # the generated-file check reads the head of each file: only for the files that can reach the top
     head = hits[: max(50, config.function_files * 3)]
     for h in head:
-        if _prior(h.path, config) == 1.0 and _prior(h.path, config, corpus.files[h.path]) != 1.0:
+        if is_generated(h.path, corpus.files[h.path], config):
             h.score *= config.non_code_penalty
             h.signals["generated"] = 1.0
     head.sort(key=lambda h: (-h.score, h.path))
     return head + hits[len(head):]
+
+
+def is_generated(path: str, data: bytes, config: LocalizeConfig) -> bool:
+    """A file whose path looks like code but whose first lines say it was generated."""
+    return _prior(path, config) == 1.0 and _prior(path, config, data) != 1.0
+
+
+def rank_files(corpus: Corpus, query: IssueQuery, mentions: Mentions, config: LocalizeConfig) -> list[FileHit]:
+    """Every scanned file (and any file the issue names) scored and sorted, best first."""
+    return fuse_files(corpus, file_signals(corpus, query, mentions, config), config)
 
 
 def _message_hits(corpus: Corpus, paths: list[str], messages: list[str]) -> dict[str, float]:
@@ -325,9 +417,9 @@ def _file_chunks(corpus: Corpus, symbols, paths: list[str]) -> dict[str, list[tu
     return out
 
 
-def rank_functions(corpus: Corpus, query: IssueQuery, mentions: Mentions, files: list[FileHit],
-                   config: LocalizeConfig) -> list[FunctionHit]:
-    """The functions of `files` scored and sorted, best first."""
+def function_hits(corpus: Corpus, query: IssueQuery, mentions: Mentions, files: list[FileHit]) -> list[FunctionHit]:
+    """The functions of `files` with their signals (`bm25` scaled to 1 at the best of them; `file`:
+    their file's score scaled to 1 at the best file), unscored."""
     import bm25s
 
     symbols = corpus.symbols([f.path for f in files])
@@ -356,7 +448,6 @@ def rank_functions(corpus: Corpus, query: IssueQuery, mentions: Mentions, files:
                     bm[i] += w * float(bm_t[i])
     top_bm = max(bm) or 1.0
     name_w = _scaled(mentions.names)
-    w = config.function_weights
     hits = []
     for i, (path, d) in enumerate(chunks):
         sig = {"file": file_score.get(path, 0.0), "bm25": bm[i] / top_bm}
@@ -373,10 +464,22 @@ def rank_functions(corpus: Corpus, query: IssueQuery, mentions: Mentions, files:
         hits.append(FunctionHit(path, d.qualname, 0.0, d.start_line, d.end_line,
                                 {k: v for k, v in sig.items() if v}))
     _add_callees(hits, chunks, calls)
+    return hits
+
+
+def score_functions(hits: list[FunctionHit], config: LocalizeConfig) -> list[FunctionHit]:
+    """`hits` scored by the weighted sum of their signals, best first."""
+    w = config.function_weights
     for h in hits:
         h.score = sum(w.get(k, 0.0) * v for k, v in h.signals.items())
     hits.sort(key=lambda h: (-h.score, h.path, h.start_line))
     return hits
+
+
+def rank_functions(corpus: Corpus, query: IssueQuery, mentions: Mentions, files: list[FileHit],
+                   config: LocalizeConfig) -> list[FunctionHit]:
+    """The functions of `files` scored and sorted, best first."""
+    return score_functions(function_hits(corpus, query, mentions, files), config)
 
 
 def _add_callees(hits: list[FunctionHit], chunks: list[tuple[str, Definition]], calls: list[set[bytes]]) -> None:
