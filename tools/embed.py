@@ -163,18 +163,20 @@ class Encoder:
                 get(p + "output.LayerNorm.weight"), get(p + "output.LayerNorm.bias")))
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(self.max_tokens)
         self.dim = self.word.shape[1]
 
-    def tokenize(self, texts: list[str]) -> list[list[int]]:
-        """Token ids of each text ([CLS] ... [SEP]), cut to `max_tokens`."""
+    def tokenize(self, texts: list[str], max_tokens: int | None = None) -> list[list[int]]:
+        """Token ids of each text ([CLS] ... [SEP]), cut to `max_tokens` (at most the model's)."""
+        limit = min(max_tokens or self.max_tokens, self.max_tokens)
+        self.tokenizer.enable_truncation(limit)
         return [e.ids for e in self.tokenizer.encode_batch(texts)]
 
-    def encode(self, texts: list[str]):
-        """Unit vectors of `texts` (numpy float32 array, len(texts) x dim)."""
+    def encode(self, texts: list[str], max_tokens: int | None = None):
+        """Unit vectors of `texts` (numpy float32 array, len(texts) x dim), each read up to
+        `max_tokens` tokens (default and at most: the model's `max_tokens`)."""
         import numpy as np
 
-        ids = self.tokenize(texts)
+        ids = self.tokenize(texts, max_tokens)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         start = 0

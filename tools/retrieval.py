@@ -46,7 +46,8 @@ class LocalizeConfig(BaseModel):
         "message": 1.0, "title": 0.5, "package": 0.5})
     """Weight of each file signal (each scaled to 1 at its best file) in the file score."""
     function_weights: dict[str, float] = Field(default_factory=lambda: {
-        "file": 0.15, "bm25": 2.0, "name": 0.5, "name_part": 0.5, "class": 0.3, "trace": 1.0, "callee": 0.5})
+        "file": 0.15, "bm25": 2.0, "name": 0.5, "name_part": 0.5, "class": 0.3, "trace": 1.0, "callee": 0.5,
+        "special": 0.5})
     """Weight of each function signal in the function score."""
     non_code_penalty: float = 0.3
     """Factor on the score of files under docs/, examples/, benchmarks/, vendored and static folders,
@@ -66,9 +67,9 @@ class LocalizeConfig(BaseModel):
     """Add the semantic signal (`tools/semantic.py`; needs the `embeddings` extra and a model, else it
     is skipped): the best files and functions re-ranked with their embedding's closeness to the
     issue's. Default: off, or the environment variable PATCHWRIGHT_EMBEDDINGS=1."""
-    semantic_files: int = 30
+    semantic_files: int = 10
     """How many of the best files the semantic stage embeds."""
-    semantic_functions: int = 40
+    semantic_functions: int = 20
     """How many of the best functions the semantic stage embeds."""
 
 
@@ -392,6 +393,7 @@ def _body_terms(d: Definition, data: bytes) -> list[str]:
 
 
 CHUNKS_VERSION = "1"
+_CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__"})
 
 
 def _file_chunks(corpus: Corpus, symbols, paths: list[str]) -> dict[str, list[tuple[Definition, list[str], set[bytes]]]]:
@@ -461,6 +463,11 @@ def function_hits(corpus: Corpus, query: IssueQuery, mentions: Mentions, files: 
         frame_fns = mentions.frame_functions.get(path, {})
         if d.name in frame_fns:
             sig["trace"] = frame_fns[d.name]
+        cls = d.parent.rsplit(".", 1)[-1] if d.parent else None
+        if cls and d.name in _CONSTRUCTORS and cls in query.constructed:
+            sig["special"] = 1.0
+        elif cls and d.name in query.dunders:
+            sig["special"] = sig["file"]
         hits.append(FunctionHit(path, d.qualname, 0.0, d.start_line, d.end_line,
                                 {k: v for k, v in sig.items() if v}))
     _add_callees(hits, chunks, calls)
@@ -482,19 +489,28 @@ def rank_functions(corpus: Corpus, query: IssueQuery, mentions: Mentions, files:
     return score_functions(function_hits(corpus, query, mentions, files), config)
 
 
+CALLEE_DECAY = 0.5
+"""A callee of a callee of a function the issue points at gets this share of the callee signal."""
+
+
 def _add_callees(hits: list[FunctionHit], chunks: list[tuple[str, Definition]], calls: list[set[bytes]]) -> None:
     """The `callee` signal: a function called by one the issue points at (by name or stack frame)
-    is where the work of that entry point happens; shared among same-named candidates."""
+    is where the work of that entry point happens; shared among same-named candidates. Two calls
+    deep, the second × `CALLEE_DECAY` (`sqf_list` -> `_generic_factor_list` -> `_symbolic_factor_list`)."""
     by_name: dict[bytes, list[int]] = {}
     for i, (_, d) in enumerate(chunks):
         by_name.setdefault(d.name.encode(), []).append(i)
-    for i, h in enumerate(hits):
-        strength = max(h.signals.get("name", 0.0), h.signals.get("trace", 0.0))
-        if strength <= 0:
-            continue
-        for callee in calls[i]:
-            targets = [j for j in by_name.get(callee, ()) if j != i]
-            for j in targets:
-                v = strength / len(targets)
-                if v > hits[j].signals.get("callee", 0.0):
-                    hits[j].signals["callee"] = v
+    sources = {i: max(h.signals.get("name", 0.0), h.signals.get("trace", 0.0)) for i, h in enumerate(hits)}
+    for depth in range(2):
+        reached: dict[int, float] = {}
+        for i, strength in sources.items():
+            if strength <= 0:
+                continue
+            for callee in calls[i]:
+                targets = [j for j in by_name.get(callee, ()) if j != i]
+                for j in targets:
+                    v = strength / len(targets) * (CALLEE_DECAY if depth else 1.0)
+                    if v > hits[j].signals.get("callee", 0.0):
+                        hits[j].signals["callee"] = v
+                        reached[j] = max(reached.get(j, 0.0), v / (CALLEE_DECAY if depth else 1.0))
+        sources = reached

@@ -69,12 +69,7 @@ def embed_cached(cache, texts: list[str], max_tokens: int):
         if k in found:
             out[i] = np.frombuffer(found[k], dtype=np.float16).astype(np.float32)
     if todo:
-        saved_max = enc.max_tokens
-        enc.tokenizer.enable_truncation(max_tokens)
-        try:
-            vecs = enc.encode([texts[i] for i in todo])
-        finally:
-            enc.tokenizer.enable_truncation(saved_max)
+        vecs = enc.encode([texts[i] for i in todo], max_tokens)
         for i, v in zip(todo, vecs, strict=True):
             out[i] = v
         if cache is not None:
