@@ -424,7 +424,7 @@ def report(results: list[dict], with_baseline: bool, dataset: str) -> None:
 
 FILE_SIGNALS = ("bm25", "title", "path", "package", "trace", "defines", "path_words", "pagerank", "message",
                 "semantic")
-FN_SIGNALS = ("file", "bm25", "name", "name_part", "class", "trace", "callee", "special", "semantic")
+FN_SIGNALS = ("file", "bm25", "name", "name_part", "class", "trace", "callee", "special", "message", "semantic")
 SCALARS = ("non_code_penalty", "test_penalty", "function_evidence")
 POOL_PER_SIGNAL = 100  # files kept per file signal for tuning (a file below every signal's top 100 never reaches the top 15)
 FUNCTION_POOL = 40  # files whose functions tuning scores (the function stage parses 15)
@@ -573,9 +573,11 @@ def objective(preps: list[dict], params: dict[str, float]) -> float:
 
 def tune(preps: list[dict], start: dict[str, float], names: list[str], sweeps: int = 4) -> dict[str, float]:
     """Coordinate ascent from `start`: each parameter in turn tries a few multiples of its value
-    (or a few values when it is 0) and keeps the best; up to `sweeps` rounds, until none helps."""
+    (or a few values when it is 0) and keeps the best; up to `sweeps` rounds, until none helps. A
+    move must gain at least half an instance's worth of the objective (smaller gains are noise)."""
     cur = dict(start)
     best = objective(preps, cur)
+    min_gain = 0.5 / max(1, sum(1 for p in preps if p["gold_functions"]))
     for _ in range(sweeps):
         moved = False
         for name in names:
@@ -586,7 +588,7 @@ def tune(preps: list[dict], start: dict[str, float], names: list[str], sweeps: i
             for t in tries:
                 cand = {**cur, name: t}
                 o = objective(preps, cand)
-                if o > best + 1e-9:
+                if o > best + min_gain:
                     best, cur, moved = o, cand, True
         if not moved:
             break
@@ -635,14 +637,14 @@ def cross_validate(args) -> int:
         start.update({"f:semantic": 0.0, "g:semantic": 0.0})
         names = [k for k in start if semantic or "semantic" not in k]
         held[label] = []
-        for repo in sorted({p["repo"] for p in use}):
-            train = [p for p in use if p["repo"] != repo]
+        for ds, repo in sorted({(p["dataset"], p["repo"]) for p in use}):
+            train = [p for p in use if p["repo"] != repo and (args.cv_pool or p["dataset"] == ds)]
             params = tune(train, start, names)
             changed = {k: round(v, 3) for k, v in params.items() if abs(v - start[k]) > 1e-9}
             print(f"{label}, fold {repo}: chosen on {len(train)} instances of the other repositories; "
                   f"changed {changed}", file=sys.stderr)
             cfg = config_of(params, semantic)
-            for p in [p for p in use if p["repo"] == repo]:
+            for p in [p for p in use if p["repo"] == repo and p["dataset"] == ds]:
                 r, gold = rows[p["instance_id"]]
                 tree = checkout(mirrors, r)
                 rec = localize_instance(r, tree, gold, cache, cfg)
@@ -655,7 +657,7 @@ def cross_validate(args) -> int:
                     out_f.write(json.dumps({**rec, "cv": f"held-out {label}"}) + "\n")
                     out_f.flush()
         on_all = tune(use, start, names)
-        print(f"\n{label}: weights chosen on all instances (a candidate for the defaults; in-sample):")
+        print(f"\n{label}: weights chosen on all instances of all datasets (in-sample):")
         print("  " + json.dumps({k: round(v, 3) for k, v in on_all.items() if abs(v - start[k]) > 1e-9}))
     cache.close()
     if out_f:
@@ -664,8 +666,9 @@ def cross_validate(args) -> int:
         out_f.close()
     for ds in dict.fromkeys(r["dataset"] for r in insample):
         for label, _ in variants:
+            pool = "of every dataset given" if args.cv_pool else f"of {ds}"
             print(f"\n=== {ds}: HELD OUT, {label} (leave-one-repository-out: weights chosen on the other "
-                  f"repositories; the headline number)")
+                  f"repositories {pool}; the headline number)")
             report([r for r in held[label] if r["dataset"] == ds], bool(reuse), ds)
         print(f"\n=== {ds}: IN-SAMPLE (the default weights, which were chosen on these same instances)")
         report([r for r in insample if r["dataset"] == ds], bool(reuse), ds)
@@ -721,7 +724,8 @@ def timing(args) -> int:
             files = [p for p in tmp.rglob("*") if p.is_file() and language_of(str(p))]
             size = sum(p.stat().st_size for p in files)
             print(f"{r['instance_id']}: {len(files)} source files, {size / 1e6:.1f} MB")
-            env = {**os.environ, "PATCHWRIGHT_CACHE_DIR": str(cache_dir)}
+            env = {**os.environ, "PATCHWRIGHT_CACHE_DIR": str(cache_dir),
+                   "PATCHWRIGHT_EMBEDDINGS": "1" if args.semantic else "0"}
             cmd = [sys.executable, "-m", "patchwright", "localize", str(tmp), "--issue-file", str(issue),
                    "--json", "--timings"]
             for label in ("cold", "warm", "warm"):
@@ -736,7 +740,8 @@ def timing(args) -> int:
                 inner_t[label].append(inner.get("total", float("nan")))
                 print(f"  {label}: wall {wall:.2f}s; in-process index + localize {inner.get('total', float('nan')):.2f}s "
                       f"(read {inner.get('read', 0):.2f}, scan {inner.get('scan', 0):.2f}, "
-                      f"files {inner.get('files', 0):.2f}, functions {inner.get('functions', 0):.2f}); "
+                      f"files {inner.get('files', 0):.2f}, functions {inner.get('functions', 0):.2f}"
+                      + (f", semantic {inner['semantic']:.2f}" if "semantic" in inner else "") + "); "
                       f"load average {os.getloadavg()[0]:.2f}")
         finally:
             issue.unlink(missing_ok=True)
@@ -748,7 +753,42 @@ def timing(args) -> int:
         print(f"  {label}: wall median {statistics.median(w):.2f}s max {max(w):.2f}s; "
               f"in-process median {statistics.median(i):.2f}s max {max(i):.2f}s")
     print("  target: cold <= 5 s, warm <= 1 s (2 cores)")
+    if args.semantic:
+        semantic_index_time(mirrors, picked[0], args.semantic_sample)
     return 0
+
+
+def semantic_index_time(mirrors: Path, r: dict, sample: int) -> None:
+    """What embedding a whole repository would cost (the semantic stage embeds only its candidates,
+    lazily): the texts of every source file and every function of one checkout counted in tokens,
+    `sample` of each kind embedded and timed, the whole extrapolated by tokens (0: embed them all)."""
+    import random
+
+    from tools.corpus import Corpus, is_test_path
+    from tools.embed import default_encoder
+    from tools.retrieval import function_definitions
+    from tools.semantic import FILE_TOKENS, FUNCTION_TOKENS, file_text, function_text
+
+    tree = checkout(mirrors, r)
+    enc = default_encoder()
+    with Corpus.load(tree, cache=False) as corpus:
+        paths = [p for p in corpus.files if not is_test_path(p)]
+        symbols = corpus.symbols(paths)
+        files = [file_text(p, symbols.files[p].definitions if p in symbols.files else [], corpus.files[p])
+                 for p in paths]
+        funcs = [function_text(p, d, corpus.files[p]) for p in paths for d in function_definitions(symbols, p)]
+    print(f"\nsemantic index of {r['instance_id']} (files not under tests): {len(files)} files, "
+          f"{len(funcs)} functions; load average {os.getloadavg()[0]:.2f}")
+    for kind, texts, limit in (("files", files, FILE_TOKENS), ("functions", funcs, FUNCTION_TOKENS)):
+        tokens = sum(len(t) for t in enc.tokenize(texts, limit))
+        part = texts if not sample or sample >= len(texts) else random.Random(0).sample(texts, sample)
+        part_tokens = sum(len(t) for t in enc.tokenize(part, limit))
+        t = time.perf_counter()
+        enc.encode(part, limit)
+        dt = time.perf_counter() - t
+        what = "measured" if part is texts else f"extrapolated from {len(part)} ({part_tokens} tokens) in {dt:.1f}s"
+        print(f"  {kind}: {tokens} tokens, {part_tokens / dt:.0f} tokens/s -> {tokens * dt / part_tokens:.0f}s "
+              f"({what})")
 
 
 def default_dataset(name: str = "lite-test.jsonl") -> str:
@@ -781,10 +821,16 @@ def main() -> int:
     ap.add_argument("--cv", choices=["repo"], help="leave-one-repository-out: weights chosen on the other "
                     "repositories of the datasets, reported on the one left out (the baseline comes from "
                     "--reuse-baseline only)")
+    ap.add_argument("--cv-pool", action="store_true",
+                    help="with --cv: choose each fold's weights on the other repositories of every dataset given "
+                         "(default: of the held-out repository's own dataset)")
     ap.add_argument("--prep-cache", help="with --cv: keep the prepared signals in this file (reused when present)")
     ap.add_argument("--semantic", action="store_true", help="add the semantic signal (needs the embeddings extra)")
     ap.add_argument("--timing", metavar="REPO", help="measure cold and warm localize on instances of REPO")
     ap.add_argument("--timing-instances", type=int, default=5, help="how many instances --timing measures")
+    ap.add_argument("--semantic-sample", type=int, default=200,
+                    help="with --timing and --semantic: texts of each kind embedded to time a whole-repository "
+                         "semantic index (0: all of them)")
     args = ap.parse_args()
     if not Path(args.mirrors).is_dir():
         print(f"no such mirrors directory: {args.mirrors}", file=sys.stderr)

@@ -78,7 +78,8 @@ class IssueQuery:
     """The search terms of the title alone."""
     messages: list[str] = field(default_factory=list)
     """Literal pieces of the error and warning messages the issue quotes (`ValueError: ...`),
-    long enough to search the repository's files for."""
+    long enough to search the repository's files for, and the `--long-options` it writes (the code
+    that declares an option spells it so)."""
     dunders: frozenset[str] = frozenset()
     """Special methods the issue exercises: named (`__eq__`), called through a builtin in its code
     (`str(x)` -> `__str__`), written as an operator (`a @ b` -> `__matmul__`), or named in prose
@@ -110,7 +111,8 @@ class IssueQuery:
                 title_words=frozenset(w.lower() for w in _IDENT.findall(title)))
         q.dotted = list(dict.fromkeys(m.group(1) for m in _DOTTED.finditer(body) if not _is_noise_dotted(m.group(1))))
         q.identifiers, q.code_names = _identifiers(title, prose_only, code, frames)
-        q.messages = _messages(body)
+        q.messages = _messages(body) + [f"--{m}" for m in dict.fromkeys(_OPTION.findall(prose_only + "\n" + code))
+                                        if len(m) >= 4][:6]
         q.dunders, q.constructed = _special_methods(title + "\n" + prose_only, code)
         q.terms = _terms(title, prose_only, code, urls)
         for name, w in _kebab_names(code, prose_only).items():

@@ -47,7 +47,7 @@ class LocalizeConfig(BaseModel):
     """Weight of each file signal (each scaled to 1 at its best file) in the file score."""
     function_weights: dict[str, float] = Field(default_factory=lambda: {
         "file": 0.15, "bm25": 2.0, "name": 0.5, "name_part": 0.5, "class": 0.3, "trace": 1.0, "callee": 0.5,
-        "special": 0.5})
+        "special": 0.5, "message": 0.5})
     """Weight of each function signal in the function score."""
     non_code_penalty: float = 0.3
     """Factor on the score of files under docs/, examples/, benchmarks/, vendored and static folders,
@@ -471,7 +471,21 @@ def function_hits(corpus: Corpus, query: IssueQuery, mentions: Mentions, files: 
         hits.append(FunctionHit(path, d.qualname, 0.0, d.start_line, d.end_line,
                                 {k: v for k, v in sig.items() if v}))
     _add_callees(hits, chunks, calls)
+    _add_literals(hits, chunks, corpus, query.messages)
     return hits
+
+
+def _add_literals(hits: list[FunctionHit], chunks: list[tuple[str, Definition]], corpus: Corpus,
+                  pieces: list[str]) -> None:
+    """The `message` signal: a function whose code holds a piece of an error message the issue
+    quotes, or declares an option it writes, is where that message is raised or that option read;
+    shared among the functions holding the same piece (none when more than 10 do)."""
+    for piece in pieces:
+        needle = piece.encode()
+        found = [i for i, (path, d) in enumerate(chunks) if needle in corpus.files[path][d.start_byte:d.end_byte]]
+        if 0 < len(found) <= 10:
+            for i in found:
+                hits[i].signals["message"] = max(hits[i].signals.get("message", 0.0), 1.0 / len(found))
 
 
 def score_functions(hits: list[FunctionHit], config: LocalizeConfig) -> list[FunctionHit]:
