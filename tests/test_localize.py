@@ -635,3 +635,35 @@ def test_real_model_matches_its_reference_vectors():
             [-0.02256, 0.01067, -0.00730, 0.02484, -0.04256, -0.13634]]
     assert np.abs(got[:, :6] - np.array(want)).max() < 1e-3
     assert got[0] @ enc.encode(["A fast auburn fox"])[0] > 0.6 > got[0] @ got[1]
+
+
+def test_function_declaring_a_written_option_or_raising_a_quoted_message_ranks_first(tmp_path, cache):
+    repo = make_repo(tmp_path / "runner", {
+        "runner/__init__.py": "",
+        "runner/main.py": '''def add_options(parser):
+    parser.add_option("--collect-only", action="store_true", help="only list the tests")
+    parser.add_option("--verbose", action="count")
+
+
+def collect(session):
+    """Collect the tests of a session; with collect only, stop there."""
+    items = session.collect_items()
+    if session.config.collect_only:
+        return items
+    return run_items(session, items)
+
+
+def run_items(session, items):
+    for item in items:
+        if item.skipped:
+            raise ValueError("cannot run a skipped item twice")
+        item.run()
+''',
+    })
+    loc = localize(repo, "`--collect-only` needs a short form\n\nTyping the whole option every time is slow; "
+                   "a one-letter alias would help.", cache=cache)
+    assert loc.functions[0].name == "add_options", [(f.name, f.signals) for f in loc.functions]
+    assert loc.functions[0].signals["message"] == 1.0
+    loc = localize(repo, "Crash when collecting\n\n```\nValueError: cannot run a skipped item twice\n```\n",
+                   cache=cache)
+    assert loc.functions[0].name == "run_items" and "message" in loc.functions[0].signals

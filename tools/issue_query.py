@@ -110,7 +110,10 @@ class IssueQuery:
         q = cls(title=title, paths=paths, frames=frames,
                 title_words=frozenset(w.lower() for w in _IDENT.findall(title)))
         q.dotted = list(dict.fromkeys(m.group(1) for m in _DOTTED.finditer(body) if not _is_noise_dotted(m.group(1))))
-        q.identifiers, q.code_names = _identifiers(title, prose_only, code, frames)
+        # the words of `--long-options` and `hyphenated-keys` are not names on their own (their snake_case
+        # forms are added below)
+        q.identifiers, q.code_names = _identifiers(_OPTION.sub(" ", title), _OPTION.sub(" ", prose_only),
+                                                   _KEBAB.sub(" ", code), frames)
         q.messages = _messages(body) + [f"--{m}" for m in dict.fromkeys(_OPTION.findall(prose_only + "\n" + code))
                                         if len(m) >= 4][:6]
         q.dunders, q.constructed = _special_methods(title + "\n" + prose_only, code)
