@@ -119,11 +119,17 @@ def file_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, str]]:
         head = count_tokens(path) + 4
         share = (budget - used) // (len(paths) - i) - head
         lines, cost = _cut(outline(ctx, path).splitlines(), max(share, 0))
-        if not lines or lines[0].lstrip().startswith("... ("):
-            break
+        if not lines or lines[0].lstrip().startswith("... ("):  # not one line fits: the path alone
+            lines = [NO_ROOM]
+            cost = count_tokens(NO_ROOM)
+            if used + head + cost > budget:
+                break
         out.append({"path": path, "outline": "\n".join(lines)})
         used += cost + head
     return out
+
+
+NO_ROOM = "      (outline left out: no room)"
 
 
 def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, str]]:

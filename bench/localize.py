@@ -430,6 +430,15 @@ POOL_PER_SIGNAL = 100  # files kept per file signal for tuning (a file below eve
 FUNCTION_POOL = 40  # files whose functions tuning scores (the function stage parses 15)
 
 
+def neutral_params() -> dict[str, float]:
+    """A start for tuning that has seen no instance: every signal weighs 1 (the semantic ones 0),
+    tests and non-code files count half, function evidence re-ranks files with weight 1."""
+    out = {f"f:{k}": 1.0 for k in FILE_SIGNALS} | {f"g:{k}": 1.0 for k in FN_SIGNALS}
+    out.update({"f:semantic": 0.0, "g:semantic": 0.0, "non_code_penalty": 0.5, "test_penalty": 0.5,
+                "function_evidence": 1.0})
+    return out
+
+
 def params_of(config: LocalizeConfig) -> dict[str, float]:
     out = {f"f:{k}": float(config.file_weights.get(k, 0.0)) for k in FILE_SIGNALS}
     out.update({f"g:{k}": float(config.function_weights.get(k, 0.0)) for k in FN_SIGNALS})
@@ -571,7 +580,7 @@ def objective(preps: list[dict], params: dict[str, float]) -> float:
     return total / max(n, 1)
 
 
-def tune(preps: list[dict], start: dict[str, float], names: list[str], sweeps: int = 4) -> dict[str, float]:
+def tune(preps: list[dict], start: dict[str, float], names: list[str], sweeps: int = 6) -> dict[str, float]:
     """Coordinate ascent from `start`: each parameter in turn tries a few multiples of its value
     (or a few values when it is 0) and keeps the best; up to `sweeps` rounds, until none helps. A
     move must gain at least half an instance's worth of the objective (smaller gains are noise)."""
@@ -633,7 +642,7 @@ def cross_validate(args) -> int:
     mirrors = Path(args.mirrors)
     out_f = open(args.json_out, "w") if args.json_out else None
     for label, semantic in variants:
-        start = params_of(LocalizeConfig())
+        start = neutral_params() if args.cv_start == "neutral" else params_of(LocalizeConfig())
         start.update({"f:semantic": 0.0, "g:semantic": 0.0})
         names = [k for k in start if semantic or "semantic" not in k]
         held[label] = []
@@ -824,6 +833,9 @@ def main() -> int:
     ap.add_argument("--cv-pool", action="store_true",
                     help="with --cv: choose each fold's weights on the other repositories of every dataset given "
                          "(default: of the held-out repository's own dataset)")
+    ap.add_argument("--cv-start", choices=["neutral", "defaults"], default="neutral",
+                    help="with --cv: where tuning starts: every weight 1 (default; it has seen no instance) or "
+                         "LocalizeConfig's defaults (which were chosen on Lite, the held-out repository included)")
     ap.add_argument("--prep-cache", help="with --cv: keep the prepared signals in this file (reused when present)")
     ap.add_argument("--semantic", action="store_true", help="add the semantic signal (needs the embeddings extra)")
     ap.add_argument("--timing", metavar="REPO", help="measure cold and warm localize on instances of REPO")

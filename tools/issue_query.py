@@ -78,8 +78,9 @@ class IssueQuery:
     """The search terms of the title alone."""
     messages: list[str] = field(default_factory=list)
     """Literal pieces of the error and warning messages the issue quotes (`ValueError: ...`),
-    long enough to search the repository's files for, and the `--long-options` it writes (the code
-    that declares an option spells it so)."""
+    long enough to search the repository's files for."""
+    options: list[str] = field(default_factory=list)
+    """The `--long-options` the issue writes, as written (the code that declares one spells it so)."""
     dunders: frozenset[str] = frozenset()
     """Special methods the issue exercises: named (`__eq__`), called through a builtin in its code
     (`str(x)` -> `__str__`), written as an operator (`a @ b` -> `__matmul__`), or named in prose
@@ -114,8 +115,8 @@ class IssueQuery:
         # forms are added below)
         q.identifiers, q.code_names = _identifiers(_OPTION.sub(" ", title), _OPTION.sub(" ", prose_only),
                                                    _KEBAB.sub(" ", code), frames)
-        q.messages = _messages(body) + [f"--{m}" for m in dict.fromkeys(_OPTION.findall(prose_only + "\n" + code))
-                                        if len(m) >= 4][:6]
+        q.messages = _messages(body)
+        q.options = [f"--{m}" for m in dict.fromkeys(_OPTION.findall(prose_only + "\n" + code)) if len(m) >= 4][:6]
         q.dunders, q.constructed = _special_methods(title + "\n" + prose_only, code)
         q.terms = _terms(title, prose_only, code, urls)
         for name, w in _kebab_names(code, prose_only).items():

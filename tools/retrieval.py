@@ -471,7 +471,7 @@ def function_hits(corpus: Corpus, query: IssueQuery, mentions: Mentions, files: 
         hits.append(FunctionHit(path, d.qualname, 0.0, d.start_line, d.end_line,
                                 {k: v for k, v in sig.items() if v}))
     _add_callees(hits, chunks, calls)
-    _add_literals(hits, chunks, corpus, query.messages)
+    _add_literals(hits, chunks, corpus, query.messages + query.options)
     return hits
 
 
