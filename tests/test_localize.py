@@ -425,6 +425,7 @@ def test_special_methods_are_read_from_builtins_operators_and_names():
     assert "__rmatmul__" in q.dunders and "__pow__" not in q.dunders
     assert q.constructed == frozenset({"Interval"})
     assert not IssueQuery.parse("Nothing special\n\nThe interval is too long.").dunders
+    assert not IssueQuery.parse("Empty package\n\nAn empty `__init__.py` is skipped").dunders
 
 
 @pytest.mark.parametrize("issue,function", [

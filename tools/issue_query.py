@@ -199,7 +199,7 @@ _OPERATORS = ((re.compile(r"[\w)\]]\s*==\s*[\w(\[]"), ("__eq__",)),
               (re.compile(r"[\w)\]]\s*!=\s*[\w(\[]"), ("__ne__", "__eq__")),
               (re.compile(r"[\w)\]] *@ *[\w(\[]"), ("__matmul__", "__rmatmul__")),
               (re.compile(r"[\w)\]]\s*\*\*\s*[-\w(\[]"), ("__pow__", "__rpow__")))
-_DUNDER = re.compile(r"\b__[a-z][a-z0-9_]*__\b")
+_DUNDER = re.compile(r"\b__[a-z][a-z0-9_]*__\b(?!\.\w)")  # not `__init__.py`, a file
 _BUILTIN_CALL = re.compile(r"(?<![\w.])(" + "|".join(_BUILTIN_DUNDERS) + r")\(")
 _CONSTRUCT = re.compile(r"(?<![\w.])([A-Z][A-Za-z0-9_]*[a-z][A-Za-z0-9_]*)\(")
 

@@ -130,7 +130,8 @@ def localize(source, issue_text: str, top_k: int = 10, *, config: LocalizeConfig
             from .semantic import issue_vector
 
             qvec = issue_vector(corpus.cache, issue_text)
-            files = add_semantic_files(corpus, qvec, files, config)
+            if config.file_weights.get("semantic", 0.0) > 0:  # files are embedded only when they count
+                files = add_semantic_files(corpus, qvec, files, config)
             t_sem += time.perf_counter() - t
         t_files = time.perf_counter()
         functions = rank_functions(corpus, query, mentions, files[: config.function_files], config)
