@@ -9,7 +9,8 @@ more than the call before it, and then by less than that one call's cost; the ne
 run. (A cap of $4 cannot become $700.) Calls whose cost is unknown (an unpriced model) add nothing
 to the dollars; they are counted in `unpriced_steps`, and a warning says that the dollar cap cannot
 limit them. Steps and time are checked as they stand: a run makes at most `max_steps` calls, and
-starts none after `max_time` seconds.
+starts none after `max_time` seconds; a call under way when the time runs out is abandoned
+(agent.runtime), and the time is checked between tool calls too.
 """
 
 from __future__ import annotations
@@ -90,13 +91,22 @@ class Budget:
         """A snapshot of what was spent, elapsed time included."""
         return self._spent.model_copy(update={"elapsed": self.elapsed})
 
+    def time_left(self) -> float | None:
+        """Seconds left of the time budget (None: no time limit)."""
+        return None if self.limits.max_time is None else self.limits.max_time - self.elapsed
+
+    def check_time(self) -> None:
+        """Raise BudgetExhausted if the time budget is spent."""
+        if self.limits.max_time is not None and self.elapsed >= self.limits.max_time:
+            raise BudgetExhausted("time", f"time budget exhausted: {self.elapsed:.0f} s of "
+                                          f"{self.limits.max_time:g} s used")
+
     def check(self) -> None:
         """Raise BudgetExhausted if the next model call may not be made."""
         lim, s = self.limits, self._spent
         if lim.max_steps is not None and s.steps >= lim.max_steps:
             raise BudgetExhausted("steps", f"step budget exhausted: {s.steps} of {lim.max_steps} model calls made")
-        if lim.max_time is not None and self.elapsed >= lim.max_time:
-            raise BudgetExhausted("time", f"time budget exhausted: {self.elapsed:.0f} s of {lim.max_time:g} s used")
+        self.check_time()
         if lim.max_tokens is not None and s.tokens + s.last_tokens > lim.max_tokens:
             raise BudgetExhausted("tokens", f"token budget exhausted: {s.tokens} of {lim.max_tokens} tokens used, "
                                             f"and the last call took {s.last_tokens}")
@@ -105,11 +115,12 @@ class Budget:
                                           f"and the last call cost ${s.last_cost:.4f}")
 
     def charge(self, turn: ModelTurn) -> None:
-        """Count one model call."""
+        """Count one model call (usage and cost are checked by the client: never negative)."""
         s = self._spent
         s.steps += 1
-        s.tokens += turn.usage.total_tokens
-        s.last_tokens = turn.usage.total_tokens
+        tokens = max(turn.usage.total_tokens, 0)
+        s.tokens += tokens
+        s.last_tokens = tokens
         if turn.cost is None:
             s.unpriced_steps += 1
             if self.limits.max_cost is not None and not self._warned_unpriced:
@@ -117,5 +128,6 @@ class Budget:
                 log.warning("the cost of %s is unknown: the dollar budget cannot limit it (the step, token "
                             "and time budgets still do)", turn.model or "the model")
         else:
-            s.cost += turn.cost
-            s.last_cost = turn.cost
+            cost = turn.cost if turn.cost > 0 else 0.0  # NaN counts as nothing, never less
+            s.cost += cost
+            s.last_cost = cost

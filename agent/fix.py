@@ -6,12 +6,18 @@ writes the run directory:
 
     run.json            the request (to resume the run)
     checkpoints.sqlite  langgraph's checkpoints, one thread per attempt
+    conversation.jsonl  the edit loops' messages, each appended once (the state holds the length)
     trajectory.jsonl    one line per step, appended as it happens
     patch.diff          the chosen patch
     summary.json        the outcome without the patch (FixOutcome)
 
 `resume=True` continues a killed run from its last checkpoint: finished attempts are kept, the
 interrupted one is restored (its patch so far applied to a fresh workspace) and goes on.
+
+Secrets (the values of secret-looking environment variables, or those of the caller's redactor) are
+scrubbed from everything the run writes: the trajectory, the conversation, the checkpoints,
+summary.json and patch.diff (agent.secrets); the returned outcome's patch is left as the agent made
+it, so that a caller (the GitHub bot) can refuse to publish one that holds a secret.
 """
 
 from __future__ import annotations
@@ -19,23 +25,28 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.errors import UserError
-from harness.patching import apply_patch
+from harness.hygiene import PatchPolicy, clean_patch
+from harness.patching import apply_patch, files_changed
 from harness.workspace import Workspace
 from tools.context import ToolContext
 
 from .budget import Budget, BudgetExhausted, BudgetLimits, Spent
+from .conversation import FILE as CONVERSATION
+from .conversation import Conversation, ConversationLog
 from .evidence import best
 from .graph import build_graph
 from .models import ModelClient, make_model
 from .models.replay import ReplayModel
 from .nodes.check import tool_runner
 from .runtime import AgentConfig, Progress, Runtime, quiet
+from .secrets import Redactor
 from .state import AttemptOutcome
 from .testplan import TestPlan, detect
 from .trajectory import TrajectoryWriter
@@ -57,7 +68,8 @@ class FixRequest(BaseModel):
     issue: str
     """The issue's text."""
     model: str
-    """The model spec (agent.models): `anthropic:MODEL`, `openai:MODEL[@URL]`, `replay:PATH`."""
+    """The model spec (agent.models): `anthropic:MODEL`, `openai:MODEL[@URL]`, `replay:PATH`, `human`,
+    `relay:DIR`."""
     workspace: Literal["docker", "local"] = "docker"
     """Where the agent works: a Docker container or a private local copy."""
     image: str | None = None
@@ -70,6 +82,9 @@ class FixRequest(BaseModel):
     """Budgets of the whole run (all attempts): steps 50, $3, one hour by default."""
     agent: AgentConfig = AgentConfig()
     """Settings of the graph."""
+    patch_policy: PatchPolicy = PatchPolicy()
+    """What the final patch keeps of what is left out by default (new binary and junk files, mode
+    changes, symbolic links leading outside the repository): nothing unless set."""
 
 
 class AttemptSummary(BaseModel):
@@ -105,7 +120,10 @@ class FixOutcome(BaseModel):
     patch: str = ""
     """The chosen patch, a unified diff (empty when nothing changed)."""
     files_changed: list[str] = []
-    """Files the patch changes."""
+    """Files the patch changes (derived from the patch text)."""
+    left_out: list[str] = []
+    """Changes left out of the patch (`path (why)`, why: binary, junk, mode or symlink; see
+    harness.hygiene), unless the request's patch_policy keeps them."""
     tests_before: dict[str, str] | None = None
     """Status per test before the change (None: no tests ran)."""
     tests_after: dict[str, str] | None = None
@@ -130,6 +148,9 @@ class FixOutcome(BaseModel):
     """Seconds of wall time (before a resume included)."""
     applied: bool = False
     """Whether the patch was applied to the user's working tree (`--apply`)."""
+    apply_note: str = ""
+    """Why `--apply` left the working tree alone (the run's status was not resolved or submitted);
+    empty when the patch was applied or --apply was not given."""
 
     def summary(self) -> dict:
         """summary.json's content."""
@@ -192,11 +213,24 @@ def _earlier(outcomes: list[AttemptOutcome]) -> list[dict]:
              "result": f"{o.status}; {len(o.evidence.failing)} test(s) failing after it"} for o in outcomes]
 
 
+class _ScrubbingSerializer(JsonPlusSerializer):
+    """langgraph's serializer, with secrets scrubbed from every string it saves."""
+
+    def __init__(self, redactor: Redactor):
+        super().__init__()
+        self.redactor = redactor
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        return super().dumps_typed(self.redactor.scrub_obj(obj))
+
+
 def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, model: ModelClient | None = None,
-            progress: Progress | None = None, resume: bool = False, plan: TestPlan | None = None) -> FixOutcome:
+            progress: Progress | None = None, resume: bool = False, plan: TestPlan | None = None,
+            redactor: Redactor | None = None) -> FixOutcome:
     """Fix `request.issue` in `workspace` (which holds the repository at its base); write the run
     directory and return the outcome. `plan` overrides test detection (batch runs pass their spec's);
-    `model` overrides the client made from `request.model`."""
+    `model` overrides the client made from `request.model`; `redactor` names the secrets to scrub
+    from what the run writes (default: the environment's)."""
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
@@ -207,12 +241,17 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     model = model or make_model(request.model)
     files = workspace.list_files()
     plan = plan or detect(workspace, files, request.test_cmd, request.agent.test_timeout)
-    trajectory = TrajectoryWriter(run_dir / TRAJECTORY)
+    redactor = redactor or Redactor.from_env()
+    trajectory = TrajectoryWriter(run_dir / TRAJECTORY, redactor=redactor)
     conn = sqlite3.connect(str(run_dir / CHECKPOINTS), check_same_thread=False)
+    log = ConversationLog(run_dir / CONVERSATION, redactor)
+    issue, cut = _clipped(request.issue, request.agent.max_issue_chars, "issue")
+    if cut and not resume:
+        trajectory.write("issue", chars=len(request.issue), shown=request.agent.max_issue_chars, cut=cut)
     rt = Runtime(model=model, workspace=workspace, trajectory=trajectory, config=request.agent, plan=plan,
                  run_budget=Budget(request.limits), attempt_budget=Budget(request.limits), files=files,
-                 progress=progress or quiet)
-    graph = build_graph(rt, SqliteSaver(conn))
+                 progress=progress or quiet, redactor=redactor, issue=issue)
+    graph = build_graph(rt, SqliteSaver(conn, serde=_ScrubbingSerializer(redactor)))
     limit = 100_000 if request.limits.max_steps is None else 4 * request.limits.max_steps + 100
     outcomes: list[AttemptOutcome] = []
     tests_before: dict[str, str] | None = None
@@ -235,6 +274,7 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
                     break
             rt.say("attempt", attempt=i, of=request.attempts)
             rt.model = _attempt_model(model, request, i)
+            rt.conversation = Conversation(log, f"attempt-{i}")
             if values:
                 _restore(rt, request, values, list(saved.next), i)
                 state = None  # langgraph goes on from the checkpoint
@@ -257,8 +297,21 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
             tests_before = final.get("tests_before")
     finally:
         trajectory.close()
+        log.close()
         conn.close()
     return _finish(request, run_dir, rt, plan, outcomes, tests_before, message)
+
+
+def _clipped(text: str, limit: int, what: str) -> tuple[str, int]:
+    """`text` within about `limit` characters: its beginning and end around a note saying how many
+    characters were cut; and that number (0 when nothing was cut)."""
+    if len(text) <= limit:
+        return text, 0
+    head = limit // 2
+    tail = limit - head
+    cut = len(text) - head - tail
+    note = f"\n[... patchwright: {cut} characters of this {what} cut here (at most {limit} are shown) ...]\n"
+    return text[:head] + note + text[len(text) - tail:], cut
 
 
 def _start(rt: Runtime, request: FixRequest, attempt: int, outcomes: list[AttemptOutcome],
@@ -268,7 +321,7 @@ def _start(rt: Runtime, request: FixRequest, attempt: int, outcomes: list[Attemp
         reset_workspace(rt.workspace)
     limits = _share(request.limits, rt.run_budget.spent, request.attempts - attempt + 1)
     rt.attempt_budget = Budget(limits)
-    state = {"attempt": attempt, "issue": request.issue, "earlier": _earlier(outcomes),
+    state = {"attempt": attempt, "earlier": _earlier(outcomes),
              "limits_attempt": limits.model_dump(), "review_rounds": 0, "malformed": 0, "diff": "", **rt.spent()}
     if attempt > 1:
         state["tests_before"] = tests_before  # the suite ran once, in the first attempt
@@ -288,25 +341,39 @@ def _restore(rt: Runtime, request: FixRequest, values: dict, next_nodes: list[st
 
 def _finish(request: FixRequest, run_dir: Path, rt: Runtime, plan: TestPlan | None, outcomes: list[AttemptOutcome],
             tests_before: dict[str, str] | None, message: str) -> FixOutcome:
+    """The run's outcome and its files. Every patch leaves through here: each candidate's is cleaned
+    (harness.hygiene) and the files listed anywhere are derived from the cleaned patch text."""
     spent = rt.run_budget.spent
+    left_out: dict[int, list[str]] = {}
+    for k, o in enumerate(outcomes):
+        patch, left = clean_patch(o.patch, request.patch_policy)
+        update = {"patch": patch, "files_changed": files_changed(patch)}
+        if left and not patch.strip() and o.status in ("resolved", "submitted"):  # nothing of it is left
+            update.update(status="failed", message="every change was left out of the patch: "
+                                                   + ", ".join(map(str, left)))
+        outcomes[k] = o.model_copy(update=update)
+        left_out[k] = [str(x) for x in left]
     chosen_index = best([(k, o.evidence) for k, o in enumerate(outcomes)])
     chosen = outcomes[chosen_index] if chosen_index is not None else None
     status = chosen.status if chosen else "budget_exhausted" if message else "error"
     if message and chosen and status != "resolved":
         status = "budget_exhausted"
     outcome = FixOutcome(
-        status=status, message=(chosen.message if chosen else "") or message,
+        status=status, message=rt.redactor.scrub((chosen.message if chosen else "") or message),
         patch=chosen.patch if chosen else "", files_changed=chosen.files_changed if chosen else [],
+        left_out=left_out[chosen_index] if chosen else [],
         tests_before=tests_before, tests_after=chosen.tests_after if chosen else None,
         steps=spent.steps, tokens=spent.tokens, cost=None if spent.unpriced_steps else round(spent.cost, 6),
         model=request.model, attempt=chosen.attempt if chosen else None,
         attempts=[_summary(o) for o in outcomes], test_command=plan.command if plan else None,
         run_dir=str(run_dir), elapsed=round(spent.elapsed, 3))
-    (run_dir / PATCH).write_text(outcome.patch)
-    write_summary(run_dir, outcome)
+    (run_dir / PATCH).write_text(rt.redactor.scrub(outcome.patch))
+    write_summary(run_dir, outcome, rt.redactor)
     return outcome
 
 
-def write_summary(run_dir: str | Path, outcome: FixOutcome) -> None:
-    """Write summary.json (the outcome without its patch)."""
-    (Path(run_dir) / SUMMARY).write_text(json.dumps(outcome.summary(), indent=2) + "\n")
+def write_summary(run_dir: str | Path, outcome: FixOutcome, redactor: Redactor | None = None) -> None:
+    """Write summary.json (the outcome without its patch; secrets scrubbed, those of the environment
+    when no redactor is given)."""
+    redactor = redactor or Redactor.from_env()
+    (Path(run_dir) / SUMMARY).write_text(json.dumps(redactor.scrub_obj(outcome.summary()), indent=2) + "\n")

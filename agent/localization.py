@@ -44,8 +44,13 @@ class Retrieved:
     """Functions and methods (`path:qualname`), best first."""
     repo_map: str
     """The repository map ranked toward the issue."""
-    file_scores: list[float] = field(default_factory=list)
-    """Retrieval's score of each of `files` (comparable within one ranking only)."""
+    ranking: dict = field(default_factory=dict)
+    """The same ranking with scores and the signals behind them, as the trajectory records it:
+    {"files": [{path, score, signals}], "functions": [{path, name, score, lines, signals}]}."""
+
+    def file_scores(self) -> list[float]:
+        """Retrieval's score of each of `files` (comparable within one ranking only)."""
+        return [f["score"] for f in self.ranking.get("files", [])]
 
 
 def retrieve(workspace, issue: str, top_k: int, map_tokens: int) -> Retrieved:
@@ -58,7 +63,7 @@ def retrieve(workspace, issue: str, top_k: int, map_tokens: int) -> Retrieved:
         found = localize(corpus, issue, top_k=top_k, top_functions=3 * top_k)
         text = repo_map(corpus, issue, tokens=map_tokens) if map_tokens > 0 else ""
     return Retrieved([f.path for f in found.files], [f"{f.path}:{f.name}" for f in found.functions], text,
-                     [f.score for f in found.files])
+                     ranking(found))
 
 
 def shown_count(scores: list[float], cap: int) -> int:
@@ -70,6 +75,16 @@ def shown_count(scores: list[float], cap: int) -> int:
     top = scores[0]
     close = sum(1 for s in scores if top > 0 and s >= FLAT_RATIO * top) if top > 0 else len(scores)
     return max(min(MIN_SHOWN, len(scores), cap), min(close, cap, len(scores)))
+
+
+def ranking(found) -> dict:
+    """Retrieval's files and functions with their scores and signals (rounded), for the trajectory."""
+    def r(values: dict[str, float]) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in values.items() if v}
+
+    return {"files": [{"path": f.path, "score": round(f.score, 4), "signals": r(f.signals)} for f in found.files],
+            "functions": [{"path": f.path, "name": f.name, "score": round(f.score, 4),
+                           "lines": [f.start_line, f.end_line], "signals": r(f.signals)} for f in found.functions]}
 
 
 def count_tokens(text: str) -> int:

@@ -6,6 +6,7 @@ The state is what a resumed run needs; the runtime is rebuilt around it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,9 +18,12 @@ from harness.workspace import Workspace
 from tools.context import ToolContext
 from tools.registry import ToolSpec
 
-from .budget import Budget
+from .budget import Budget, BudgetExhausted
+from .conversation import Conversation
 from .models import Message, ModelClient, ModelTurn
+from .models.errors import DeadlineExceeded
 from .prompting import render
+from .secrets import NO_SECRETS, Redactor
 from .testplan import REPRO_TEST, SCRATCH, SCRATCH_DIR, TestPlan, TestResults, is_scratch
 from .testplan import run as run_plan
 from .trajectory import TrajectoryWriter
@@ -60,6 +64,11 @@ class AgentConfig(BaseModel):
     """Run the test suite on the final patch (the `tests_after` of the summary)."""
     test_timeout: float = 900
     """Seconds one test run may take."""
+    max_tool_calls: int = 20
+    """Tool calls run per model turn; calls past it are answered with a note saying so, not run."""
+    max_issue_chars: int = 65_536
+    """Characters of the issue the agent reads (GitHub's own limit for an issue body); a longer issue
+    is cut, with a note at the cut."""
 
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -93,16 +102,35 @@ class Runtime:
     known_diff: str | None = None
     """The patch as the last whole diff found it, while only the tools' own edits changed files since
     (those are brought in file by file); None when a command or a test run may have changed files."""
+    issue: str = ""
+    """The issue's text as the agent reads it (cut to `max_issue_chars`)."""
+    conversation: Conversation | None = None
+    """The attempt's conversation (its messages live in the run's conversation log)."""
+    redactor: Redactor = NO_SECRETS
+    """The secrets nothing written or shown to the model may carry (agent.secrets)."""
 
     # -- the model -------------------------------------------------------------------------------
     def complete(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> ModelTurn:
-        """One model call, inside the budgets: checked before (BudgetExhausted), charged after."""
+        """One model call, inside the budgets: checked before (BudgetExhausted), charged after. The
+        call must end within the time budget: it is abandoned when the time runs out (BudgetExhausted)."""
         self.run_budget.check()
         self.attempt_budget.check()
-        turn = self.model.complete(messages, tools)
+        left = [t for t in (self.run_budget.time_left(), self.attempt_budget.time_left()) if t is not None]
+        deadline = time.monotonic() + min(left) if left else None
+        try:
+            turn = self.model.complete(messages, tools, deadline=deadline)
+        except DeadlineExceeded as exc:
+            raise BudgetExhausted("time", f"time budget exhausted during a model call ({exc})") from None
         self.run_budget.charge(turn)
         self.attempt_budget.charge(turn)
         return turn
+
+    def check_time(self) -> None:
+        """BudgetExhausted when the time budget (the run's or the attempt's) is spent: checked
+        between tool calls, so that one turn with many of them cannot outlast it."""
+        self.run_budget.check_time()
+        self.attempt_budget.check_time()
+
 
     def spent(self) -> dict[str, Any]:
         """The state keys that carry the budgets' spending (saved with every checkpoint)."""
@@ -145,4 +173,5 @@ class Runtime:
         return self.workspace.exists(REPRO_TEST)
 
     def say(self, event: str, **data: Any) -> None:
-        self.progress(event, data)
+        """Report progress (the model's text and tool arguments included), secrets scrubbed."""
+        self.progress(event, self.redactor.scrub_obj(data))

@@ -1,7 +1,10 @@
 """The state of one attempt as it flows through the graph, and what an attempt produces.
 
-The state holds plain JSON values only (messages as `Message.to_dict()`), so langgraph's SQLite
-checkpointer stores it as is and a killed run resumes from the last node that finished.
+The state holds plain JSON values only, so langgraph's SQLite checkpointer stores it as is and a
+killed run resumes from the last node that finished. What does not change in a run, or only grows,
+is kept out of it, since langgraph's SQLite saver stores the whole state after every node: the issue
+is on the runtime (from the request), and the edit loop's conversation is appended to the run's
+conversation log (agent.conversation), the state holding its length.
 """
 
 from __future__ import annotations
@@ -23,8 +26,6 @@ class AgentState(TypedDict, total=False):
 
     attempt: int
     """1-based number of the attempt."""
-    issue: str
-    """The issue's text."""
     earlier: list[dict[str, Any]]
     """Earlier attempts' focus and result ({focus, result}), to vary this attempt's localization."""
     tests_before: dict[str, str] | None
@@ -33,10 +34,8 @@ class AgentState(TypedDict, total=False):
     """Files localization chose."""
     focus_defs: list[str]
     """Definitions localization chose (`path:qualname`)."""
-    context: str
-    """The repository context message of the edit loop (stable: a prompt-cache breakpoint)."""
-    messages: list[dict[str, Any]]
-    """The edit loop's conversation."""
+    conversation: int
+    """How many messages the edit loop's conversation has (they are in the conversation log)."""
     diff: str
     """The patch so far (scratch files left out)."""
     edits_done: bool

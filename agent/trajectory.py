@@ -21,6 +21,7 @@ from harness.errors import UserError
 from tools.registry import ToolSpec
 
 from .models.types import Message, ModelTurn
+from .secrets import NO_SECRETS, Redactor
 
 PREVIEW = 500
 
@@ -80,10 +81,13 @@ def summarize_request(messages: Sequence[Message], tools: Sequence[ToolSpec] = (
 
 
 class TrajectoryWriter:
-    """Appends steps to a JSONL file; each write is flushed and fsynced before it returns."""
+    """Appends steps to a JSONL file; each write is flushed and fsynced before it returns. Every
+    string of a step is scrubbed of the redactor's secrets before it is written."""
 
-    def __init__(self, path: str | Path, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.monotonic,
+                 redactor: Redactor = NO_SECRETS):
         self.path = Path(path)
+        self.redactor = redactor
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _cut_torn_tail(self.path)
         previous = read_trajectory(self.path) if self.path.exists() else []
@@ -102,7 +106,9 @@ class TrajectoryWriter:
                     request=summarize_request(messages, tools) if messages is not None else None,
                     response=turn.to_dict() if turn else None, observations=list(observations),
                     usage=turn.usage.to_dict() if turn else None, cost=turn.cost if turn else None, data=data)
-        self._file.write(step.model_dump_json() + "\n")
+        line = step.model_dump_json() if not self.redactor else json.dumps(
+            self.redactor.scrub_obj(step.model_dump(mode="json")), ensure_ascii=False)
+        self._file.write(line + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
         self.next_step += 1

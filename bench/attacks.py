@@ -59,6 +59,9 @@ def main() -> int:
     args, rest = ap.parse_known_args()
     collector = Collector()
     os.chdir(ROOT)
+    # run as a script, this file's directory comes first on sys.path, and bench/harness.py would
+    # shadow the harness package the tests import
+    sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
     pytest.main(["-q", "-m", "attack", "-p", "no:cacheprovider", "--no-header", "-rN", *rest,
                  str(ROOT / "tests")], plugins=[collector])
     rows = list(collector.rows.values())

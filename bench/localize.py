@@ -342,7 +342,8 @@ def add_shown(rec: dict, tree: dict[str, bytes], issue: str, cache) -> None:
                                    scratch_dir=SCRATCH_DIR))
     task = Message.user(render("task", issue=issue))
     budget = outline_budget(cfg, system, task)
-    found = Retrieved(rec["files"], [], "", rec["file_scores"])
+    found = Retrieved(rec["files"], [], "", {"files": [{"path": p, "score": v} for p, v in
+                                                      zip(rec["files"], rec["file_scores"], strict=True)]})
     ctx = _TreeContext(tree, rec["files"][: max(SHOWN_CAPS)], cache)
     for cap in SHOWN_CAPS:
         shown = file_candidates(ctx, candidates(found, cap, 1), budget)

@@ -14,7 +14,24 @@ from .patching import patch_files
 
 def _git(repo: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True, text=True,
-                          env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+                          encoding="utf-8", errors="surrogateescape", env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+
+
+def dirty_files(repo: Path, files: list[str]) -> list[str]:
+    """Those of `files` (and files under them) with uncommitted changes or untracked, read from
+    `git status -z`, so that no name is quoted or split (quotes, tabs, newlines, non-ASCII)."""
+    res = _git(repo, "--literal-pathspecs", "status", "--porcelain=v1", "-z", "--untracked-files=all",
+               "--", *files)
+    if res.returncode != 0:
+        raise UserError(f"git status failed in {repo}: {res.stderr.strip()[:200]}")
+    dirty, fields = set(), iter(res.stdout.split("\0"))
+    for entry in fields:
+        if len(entry) < 4:
+            continue
+        dirty.add(entry[3:])
+        if entry[0] in "RC":  # a rename or copy: the next field is its source
+            dirty.add(next(fields, ""))
+    return sorted(d for d in dirty if d)
 
 
 def touched_files(patch: str) -> list[str]:
@@ -30,12 +47,10 @@ def apply_to_tree(repo: str | Path, patch: str) -> list[str]:
     if not patch.strip():
         return []
     files = touched_files(patch)
-    res = _git(repo, "status", "--porcelain", "--untracked-files=all", "--", *files)
-    if res.returncode != 0:
-        raise UserError(f"git status failed in {repo}: {res.stderr.strip()[:200]}")
-    dirty = sorted({line[3:].split(" -> ")[-1].strip('"') for line in res.stdout.splitlines() if line.strip()})
+    dirty = dirty_files(repo, files)
     if dirty:
-        raise UserError(f"not applied: {', '.join(dirty)} {'has' if len(dirty) == 1 else 'have'} uncommitted "
+        names = ", ".join(repr(d) if not d.isprintable() else d for d in dirty)
+        raise UserError(f"not applied: {names} {'has' if len(dirty) == 1 else 'have'} uncommitted "
                         f"changes in {repo}; commit or stash them and run again (nothing was changed)")
     check = _git(repo, "apply", "--check", "--whitespace=nowarn", "-", stdin=patch)
     if check.returncode != 0:

@@ -84,16 +84,46 @@ def _age(created: str) -> float:
     return (datetime.now(UTC) - stamp).total_seconds() if stamp else 0.0
 
 
-def cleanup(remove_images: bool = False) -> tuple[list[str], list[str]]:
+def remove_unused_images(client, images: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """Remove each image, given as (tag or id, image id), unless a running container uses it.
+
+    Never forced: the engine itself refuses an image a container still uses (a forced removal would
+    strip its tag from under a running container). Returns (removed, kept); the ones kept are named
+    with the reason.
+    """
+    import docker
+
+    running = {c.attrs.get("Image", "") for c in client.containers.list(filters={"status": "running"})}
+    removed: list[str] = []
+    kept: list[str] = []
+    for ref, image_id in images:
+        if image_id in running:
+            kept.append(f"{ref} (used by a running container)")
+            continue
+        try:
+            client.images.remove(ref, force=False)
+            removed.append(ref)
+        except docker.errors.ImageNotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:
+                raise
+            kept.append(f"{ref} (in use: {_short(exc).split(': ')[-1][:80]})")
+    return removed, kept
+
+
+def cleanup(remove_images: bool = False, label: str = LABEL) -> tuple[list[str], list[str], list[str]]:
     """Remove patchwright containers whose owner process is gone, and dangling patchwright images.
 
-    With remove_images, every image patchwright labelled goes too. Returns (containers, images) removed.
+    With remove_images, every image patchwright labelled goes too, except those a running container
+    uses. `label` narrows everything to containers and images carrying that label. Returns
+    (containers removed, images removed, images kept).
     """
     import docker
 
     client = docker_client()
     removed_containers: list[str] = []
-    for c in client.containers.list(all=True, filters={"label": LABEL}):
+    for c in client.containers.list(all=True, filters={"label": label}):
         owner = c.labels.get(LABEL_OWNER, "")
         if not owner:
             # no owner of its own: a build step's container (it inherits the image's labels);
@@ -110,18 +140,11 @@ def cleanup(remove_images: bool = False) -> tuple[list[str], list[str]]:
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # removal already in progress
                 raise
-    removed_images: list[str] = []
-    filters = {"label": LABEL} if remove_images else {"label": LABEL, "dangling": True}
+    filters = {"label": label} if remove_images else {"label": label, "dangling": True}
+    images = []
     for img in client.images.list(filters=filters):
         if not remove_images and _age(img.attrs.get("Created", "")) < STALE_SECONDS:
             continue  # an untagged image this young may be a build's intermediate layer
-        name = img.tags[0] if img.tags else img.short_id
-        try:
-            client.images.remove(img.id, force=True)
-            removed_images.append(name)
-        except docker.errors.ImageNotFound:
-            pass
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409:  # in use by a running container: leave it
-                raise
-    return removed_containers, removed_images
+        images.append((img.tags[0] if img.tags else img.short_id, img.id))
+    removed_images, kept = remove_unused_images(client, images)
+    return removed_containers, removed_images, kept

@@ -31,6 +31,7 @@ from .images import ImageBuildError, InstanceImage, ensure_instance_image
 from .instance import Instance, Prediction
 from .patching import apply_patch, patch_files, put_file_script
 from .specs import Spec, SpecTable
+from .strict import suspicious_changes
 from .testing import changed_test_files, run_tests
 
 Status = Literal["resolved", "unresolved", "empty_patch", "patch_failed", "error"]
@@ -62,6 +63,10 @@ class Outcome(BaseModel):
     durations: dict[str, float] = Field(default_factory=dict)
     """Seconds per phase: image, start, patch, test_patch, tests (the test command alone), total;
     `overhead` is total minus tests."""
+    suspicious: list[str] = Field(default_factory=list)
+    """With `eval --strict`: why the patch touches the test infrastructure (conftest files, test
+    settings, the instance's own test files), one reason per file; the status stays the official
+    grade."""
 
 
 @dataclass
@@ -82,6 +87,8 @@ class EvalOptions:
     """Where per-instance directories go (patch.diff, test_output.txt, report.json); None: nowhere."""
     say: Callable[[str], None] | None = None
     """Receives one-line progress messages (image builds)."""
+    strict: bool = False
+    """Mark patches that touch the test infrastructure as suspicious (harness.strict)."""
 
 
 def _reset_and_apply_tests(ws, instance: Instance) -> tuple[bool, str]:
@@ -156,6 +163,8 @@ def evaluate_instance(instance: Instance, prediction: Prediction, opts: EvalOpti
     log = ""
     build_log = ""
     try:
+        if opts.strict:
+            out.suspicious = suspicious_changes(patch or "", instance)
         if patch is None or not patch.strip():
             out.status = "empty_patch"
             out.report = {instance.instance_id: {"patch_is_None": patch is None, "patch_exists": False,

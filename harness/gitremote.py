@@ -1,10 +1,15 @@
 """Publish a patch as a commit on a branch of a remote, without touching the working tree.
 
-`commit_patch` builds the commit in a private index (the checkout's index, HEAD and files stay as
-they are); `push_commit` force-pushes it to `refs/heads/BRANCH` of a remote. Every git call is an
+`commit_patch` builds the commit in a private index (the repository's index, HEAD and files stay
+as they are); `push_commit` force-pushes it to `refs/heads/BRANCH` of a URL. Every git call is an
 argument list, never a shell string. A token for an HTTP remote is given to that one push as an
 `http.<url>.extraheader` through GIT_CONFIG_* variables in the push's own environment: it is never
-written to .git/config, never on a command line, and never in what the push prints.
+written to a git config, never on a command line, and never in what the push prints.
+
+The GitHub bot publishes from repositories it makes itself, not from the checkout: `clean_clone`
+(the tracked files of one commit, for the sandbox) and `push_repository` (a bare repository holding
+that commit, for the commit and the push). Neither has hooks (an empty template, and
+`core.hooksPath=/dev/null` on every command that could run one) or any of the checkout's config.
 """
 
 from __future__ import annotations
@@ -33,8 +38,36 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def _git(repo: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None,
          timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, input=input,
+    return subprocess.run(["git", "-C", str(repo), *NO_HOOKS, *args], capture_output=True, text=True, input=input,
                           env=_env(env), timeout=timeout)
+
+
+NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}")
+"""Given to every git command here: no hook of any repository or config runs."""
+
+
+def _checked(res: subprocess.CompletedProcess, what: str) -> None:
+    if res.returncode != 0:
+        raise UserError(f"{what} failed: {_last_line(res.stderr)}")
+
+
+def clean_clone(repo: Path, commit: str, dest: Path) -> Path:
+    """A new repository at `dest` with the tracked files of `commit` of `repo` checked out (HEAD
+    detached there): none of the checkout's untracked or ignored files, hooks or config."""
+    _checked(_git(dest.parent, "clone", "--quiet", "--no-checkout", "--template=", str(repo), str(dest)),
+             f"copying {repo}")
+    _checked(_git(dest, "checkout", "--quiet", "--detach", commit), f"checking out {commit[:12]}")
+    return dest
+
+
+def push_repository(repo: Path, commit: str, dest: Path) -> Path:
+    """A new bare repository at `dest` holding `commit` of `repo` (fetched with its tree, depth 1):
+    where the bot builds its commit and pushes from, with no hook and none of the checkout's config."""
+    _checked(_git(dest.parent, "init", "--quiet", "--bare", "--template=", str(dest)), "git init")
+    res = _git(dest, "fetch", "--quiet", "--no-tags", "--depth=1", Path(repo).resolve().as_uri(),
+               f"+{commit}:refs/patchwright/base")
+    _checked(res, f"fetching {commit[:12]} from {repo}")
+    return dest
 
 
 def local_changes(repo: Path) -> list[str]:
@@ -75,10 +108,12 @@ def commit_patch(repo: Path, patch: str, message: str, *, base: str = "HEAD",
 
 
 def remote_url(repo: Path, remote: str = "origin") -> str:
-    res = _git(repo, "remote", "get-url", "--push", remote)
-    if res.returncode != 0:
-        raise UserError(f"{repo} has no remote `{remote}` to push to")
-    return res.stdout.strip()
+    """The push URL of `remote` as the repository's config writes it (no `insteadOf` rewriting)."""
+    for key in (f"remote.{remote}.pushurl", f"remote.{remote}.url"):
+        res = _git(repo, "config", "--get", key)
+        if res.returncode == 0 and res.stdout.strip():
+            return res.stdout.strip()
+    raise UserError(f"{repo} has no remote `{remote}` to push to")
 
 
 def persisted_auth(repo: Path) -> bool:
@@ -93,21 +128,20 @@ def auth_header(token: str) -> str:
     return f"AUTHORIZATION: basic {basic}"
 
 
-def push_commit(repo: Path, sha: str, branch: str, *, token: str | None = None, remote: str = "origin",
+def push_commit(repo: Path, sha: str, branch: str, url: str, *, token: str | None = None,
                 timeout: float = 600) -> str:
-    """Force-push `sha` to refs/heads/`branch` of `remote`; returns git's (token-free) report."""
-    url = remote_url(repo, remote)
+    """Force-push `sha` to refs/heads/`branch` of `url`; returns git's (token-free) report."""
     env: dict[str, str] = {}
     if token and url.startswith(("http://", "https://")):
         # an empty value first clears headers set for this URL elsewhere (a persisted checkout token)
         key = f"http.{url}.extraheader"
         env = {"GIT_CONFIG_COUNT": "2", "GIT_CONFIG_KEY_0": key, "GIT_CONFIG_VALUE_0": "",
                "GIT_CONFIG_KEY_1": key, "GIT_CONFIG_VALUE_1": auth_header(token)}
-    res = _git(repo, "push", "--force", "--porcelain", remote, f"{sha}:refs/heads/{branch}", env=env,
+    res = _git(repo, "push", "--force", "--porcelain", url, f"{sha}:refs/heads/{branch}", env=env,
                timeout=timeout)
     out = redact(res.stdout + res.stderr, token)
     if res.returncode != 0:
-        raise UserError(f"git push to {remote} ({redact(url, token)}) failed: {_last_line(out)}")
+        raise UserError(f"git push to {redact(url, token)} failed: {_last_line(out)}")
     return out
 
 

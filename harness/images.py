@@ -443,33 +443,24 @@ def ensure_instance_image(instance, spec=None, *, mirrors=None, specs=None, imag
 
 
 def list_images(kinds: tuple[str, ...] = ("env", "instance")) -> list[dict]:
-    """patchwright's environment and instance images: tag, kind, size (bytes), created."""
+    """patchwright's environment and instance images: tag, id, kind, size (bytes), created."""
     client = docker_client()
     rows = []
     for img in client.images.list(filters={"label": LABEL}):
         kind = img.labels.get(LABEL_KIND, "")
         if kind not in kinds:
             continue
-        rows.append({"tag": img.tags[0] if img.tags else img.short_id, "kind": kind,
+        rows.append({"tag": img.tags[0] if img.tags else img.short_id, "id": img.id, "kind": kind,
                      "instance": img.labels.get(LABEL_INSTANCE, ""), "env": img.labels.get(LABEL_ENV, ""),
                      "size": img.attrs.get("Size", 0), "created": img.attrs.get("Created", "")})
     return sorted(rows, key=lambda r: (r["kind"], r["tag"]))
 
 
-def remove_images(kinds: tuple[str, ...] = ("env", "instance")) -> list[str]:
-    """Remove patchwright's images of these kinds (instances first); returns the removed tags."""
-    import docker
+def remove_images(kinds: tuple[str, ...] = ("env", "instance")) -> tuple[list[str], list[str]]:
+    """Remove patchwright's images of these kinds (instances first), except those a running
+    container uses; returns (removed tags, kept tags with the reason)."""
+    from .docker_util import remove_unused_images
 
     client = docker_client()
-    removed = []
-    rows = list_images(kinds)
-    for row in sorted(rows, key=lambda r: r["kind"] != "instance"):
-        try:
-            client.images.remove(row["tag"], force=True)
-            removed.append(row["tag"])
-        except docker.errors.ImageNotFound:
-            pass
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409:
-                raise
-    return removed
+    rows = sorted(list_images(kinds), key=lambda r: r["kind"] != "instance")
+    return remove_unused_images(client, [(r["tag"], r["id"]) for r in rows])

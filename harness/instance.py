@@ -8,12 +8,15 @@ spec). A `Prediction` is one line of SWE-bench's predictions JSONL.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import UserError
+from .paths import check_id, id_problem
 
 BUILTIN = "builtin"
 """The dataset name of the built-in task suite."""
@@ -73,6 +76,11 @@ class Instance(BaseModel):
     eval_type: str | None = None
     """`pass_and_fail` (default) or `fail_only` (a test absent from the log counts as passed)."""
 
+    @field_validator("instance_id")
+    @classmethod
+    def _safe_id(cls, v: str) -> str:
+        return check_id(v)
+
     @field_validator("FAIL_TO_PASS", "PASS_TO_PASS", mode="before")
     @classmethod
     def _lists(cls, v: Any) -> list[str]:
@@ -101,6 +109,11 @@ class Prediction(BaseModel):
     model_patch: str | None = None
     """The patch (unified diff); None or "" is an empty prediction."""
 
+    @field_validator("instance_id")
+    @classmethod
+    def _safe_id(cls, v: str) -> str:
+        return check_id(v)
+
 
 class LineError(BaseModel):
     """A line of a JSONL file that could not be read."""
@@ -116,28 +129,56 @@ class LineError(BaseModel):
         return f"{self.path}:{self.line}: {self.message}"
 
 
-def _read_jsonl(path: Path, model: type[BaseModel]) -> tuple[list[Any], list[LineError]]:
-    if not path.is_file():
-        raise UserError(f"no such file: {path}")
+def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
+    """(line number, the line's JSON object or why it is not one) for each non-blank line of a
+    JSONL file. A line that is not UTF-8 text or not a JSON object is reported and the next one is
+    read; a missing file is a UserError."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a directory, not a JSONL file") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    for n, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            yield n, LineError(path=str(path), line=n, message=f"not UTF-8 text (byte 0x{raw[exc.start]:02x} "
+                                                                f"at column {exc.start + 1})")
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield n, LineError(path=str(path), line=n, message=f"not JSON ({exc.msg})")
+            continue
+        if not isinstance(obj, dict):
+            yield n, LineError(path=str(path), line=n, message="not a JSON object")
+            continue
+        yield n, obj
+
+
+def _read_jsonl(path: Path, model: type[BaseModel]) -> tuple[list[tuple[int, Any]], list[LineError]]:
+    """(line number, record) of each good line, and the bad lines. An instance id that is not one
+    safe path component is a UserError naming the line: ids become directory names."""
     records, errors = [], []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                errors.append(LineError(path=str(path), line=n, message=f"not JSON ({exc.msg})"))
-                continue
-            if not isinstance(data, dict):
-                errors.append(LineError(path=str(path), line=n, message="not a JSON object"))
-                continue
-            try:
-                records.append(model.model_validate(data))
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"]) or "record"
-                errors.append(LineError(path=str(path), line=n, message=f"{where}: {first['msg']}"))
+    for n, obj in jsonl_objects(path):
+        if isinstance(obj, LineError):
+            errors.append(obj)
+            continue
+        iid = obj.get("instance_id")
+        if isinstance(iid, str) and (problem := id_problem(iid)):
+            raise UserError(f"{path}:{n}: unsafe instance id: {problem}; ids name directories, so each must be "
+                            "one path component")
+        try:
+            records.append((n, model.model_validate(obj)))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "record"
+            errors.append(LineError(path=str(path), line=n, message=f"{where}: {first['msg']}"))
     return records, errors
 
 
@@ -152,7 +193,8 @@ def load_instances(dataset: str | Path, ids: list[str] | None = None, *, strict:
 
         instances = builtin_instances()
     else:
-        instances, errors = _read_jsonl(Path(dataset), Instance)
+        rows, errors = _read_jsonl(Path(dataset), Instance)
+        instances = [inst for _n, inst in rows]
         if errors and strict:
             raise UserError(f"malformed dataset line: {errors[0]}" +
                             (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
@@ -171,13 +213,33 @@ def load_instances(dataset: str | Path, ids: list[str] | None = None, *, strict:
     return instances
 
 
-def load_predictions(path: str | Path) -> tuple[dict[str, Prediction], list[LineError]]:
-    """Predictions by instance id, and the lines that could not be read (with their numbers).
+@dataclass
+class Duplicate:
+    """An instance id that more than one line of a predictions file names."""
 
-    A later line for the same instance replaces an earlier one.
+    instance_id: str
+    lines: list[int]
+    """The lines, in order; the last one is the prediction that counts."""
+
+    def __str__(self) -> str:
+        return (f"{self.instance_id} on lines {', '.join(map(str, self.lines))}: line {self.lines[-1]} "
+                "(the last) is scored")
+
+
+def load_predictions(path: str | Path) -> tuple[dict[str, Prediction], list[LineError], list[Duplicate]]:
+    """Predictions by instance id, the lines that could not be read (with their numbers), and the
+    ids named by more than one line.
+
+    A later line for the same instance replaces an earlier one, as in SWE-bench's own harness.
     """
-    preds, errors = _read_jsonl(Path(path), Prediction)
-    return {p.instance_id: p for p in preds}, errors
+    rows, errors = _read_jsonl(Path(path), Prediction)
+    preds: dict[str, Prediction] = {}
+    lines: dict[str, list[int]] = {}
+    for n, p in rows:
+        preds[p.instance_id] = p
+        lines.setdefault(p.instance_id, []).append(n)
+    duplicates = [Duplicate(iid, ns) for iid, ns in lines.items() if len(ns) > 1]
+    return preds, errors, duplicates
 
 
 def synthetic_predictions(instances: list[Instance], kind: str) -> dict[str, Prediction]:

@@ -76,13 +76,57 @@ def apply_patch(ws: Workspace, patch: str | None, *, timeout: float = 120) -> Pa
 
 
 def patch_files(patch: str) -> list[tuple[str, str]]:
-    """(old path, new path) of each file a unified diff touches; /dev/null for created or deleted ones."""
+    """(old path, new path) of each file a unified diff touches; /dev/null for created or deleted ones.
+
+    Names git quotes (`"a/q\\"uote.py"`: quotes, backslashes, tabs, newlines, and non-ASCII bytes
+    unless core.quotepath is off) come back as the real file names.
+    """
     from unidiff import PatchSet
 
     out = []
     for f in PatchSet(patch):
-        out.append((_strip(f.source_file), _strip(f.target_file)))
+        out.append((_strip(unquote_path(f.source_file)), _strip(unquote_path(f.target_file))))
     return out
+
+
+def file_path(f) -> str:
+    """The path of one file of a unidiff PatchSet: its new path (the old one when it is deleted),
+    unquoted, without the a/ b/ prefix."""
+    return _strip(unquote_path(f.target_file if f.target_file != "/dev/null" else f.source_file))
+
+
+def files_changed(patch: str) -> list[str]:
+    """The files a patch changes (new paths; old paths of deleted files), sorted: what a run's
+    summary lists, always derived from the patch text itself."""
+    if not patch.strip():
+        return []
+    return sorted({new if new != "/dev/null" else old for old, new in patch_files(patch)})
+
+
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote_path(name: str) -> str:
+    """A path as git prints it in a diff, C-quoted (`"a/tab\\there"`, octal escapes for bytes) or
+    not, as the real name (bytes that are not UTF-8 kept as surrogate escapes)."""
+    if len(name) < 2 or not (name.startswith('"') and name.endswith('"')):
+        return name
+    body, out, i = name[1:-1], bytearray(), 0
+    while i < len(body):
+        c = body[i]
+        if c != "\\" or i + 1 == len(body):
+            out += c.encode("utf-8", "surrogateescape")
+            i += 1
+        elif body[i + 1] in _C_ESCAPES:
+            out.append(_C_ESCAPES[body[i + 1]])
+            i += 2
+        elif body[i + 1:i + 4].isdigit() and len(body[i + 1:i + 4]) == 3:
+            out.append(int(body[i + 1:i + 4], 8) & 0xFF)
+            i += 4
+        else:
+            out += c.encode()
+            i += 1
+    return out.decode("utf-8", "surrogateescape")
 
 
 def _strip(name: str) -> str:

@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .paths import inside
+
 STATUSES = ("resolved", "unresolved", "empty_patch", "patch_failed", "error")
 
 
 def write_instance(report_dir: Path, outcome, patch: str, log: str, build_log: str = "") -> Path:
-    d = report_dir / outcome.instance_id
+    """Write REPORT_DIR/<instance_id>/ (refused when the id does not name a directory inside it)."""
+    d = inside(report_dir, outcome.instance_id)
     d.mkdir(parents=True, exist_ok=True)
     (d / "patch.diff").write_text(patch)
     if log:
@@ -31,8 +34,10 @@ def write_instance(report_dir: Path, outcome, patch: str, log: str, build_log: s
 
 
 def summarize(outcomes, *, dataset: str = "", malformed: list[str] | None = None,
-              unknown_ids: list[str] | None = None) -> dict:
-    """The run's summary: counts and sorted ids per status, plus the input problems."""
+              unknown_ids: list[str] | None = None, duplicates: list[str] | None = None,
+              strict: bool = False) -> dict:
+    """The run's summary: counts and sorted ids per status, plus the input problems (and, with
+    strict, the patches that touch the test infrastructure)."""
     ids = {s: sorted(o.instance_id for o in outcomes if o.status == s) for s in STATUSES}
     total = len(outcomes)
     return {
@@ -47,7 +52,11 @@ def summarize(outcomes, *, dataset: str = "", malformed: list[str] | None = None
         "patch_methods": {o.instance_id: o.patch_method for o in outcomes if o.patch_method},
         "images_built": sorted({t for o in outcomes for t in o.images_built}),
         "malformed_prediction_lines": malformed or [],
+        "duplicate_predictions": duplicates or [],
         "unknown_instance_ids": unknown_ids or [],
+        "strict": strict,
+        "suspicious": {o.instance_id: o.suspicious for o in sorted(outcomes, key=lambda o: o.instance_id)
+                       if o.suspicious},
     }
 
 
@@ -61,10 +70,18 @@ def markdown(summary: dict) -> str:
     head = (f"**{summary['resolved']} / {summary['total']} resolved** "
             f"({100 * summary['resolved_rate']:.1f}%) on {summary['dataset'] or 'the dataset'}\n\n")
     tail = ""
+    if summary.get("suspicious"):
+        status = {i: s for s, ids in summary["ids"].items() for i in ids}
+        tail += ("\n\nSuspicious (eval --strict: the patch touches the test infrastructure; the status is the "
+                 "official grade):\n\n" + "\n".join(f"- `{k}` ({status.get(k, '?')}): {'; '.join(v)}"
+                                                      for k, v in sorted(summary["suspicious"].items())))
     if summary["errors"]:
         tail += "\n\nErrors:\n\n" + "\n".join(f"- `{k}`: {v}" for k, v in sorted(summary["errors"].items()))
     if summary["malformed_prediction_lines"]:
         tail += "\n\nMalformed prediction lines:\n\n" + "\n".join(f"- {m}" for m in summary["malformed_prediction_lines"])
+    if summary.get("duplicate_predictions"):
+        tail += "\n\nDuplicate predictions (the last line of each id is scored):\n\n" + "\n".join(
+            f"- {d}" for d in summary["duplicate_predictions"])
     if summary["unknown_instance_ids"]:
         tail += "\n\nPredictions for unknown instances: " + ", ".join(summary["unknown_instance_ids"])
     return head + "\n".join(rows) + tail + "\n"

@@ -18,8 +18,11 @@ from pathlib import Path
 from agent.budget import BudgetLimits
 from agent.fix import DEFAULT_LIMITS, FixOutcome, FixRequest, load_request, run_fix, write_summary
 from agent.models import make_model
+from agent.models.registry import absolute_spec
 from agent.runtime import AgentConfig, Progress
+from agent.secrets import Redactor
 from harness.errors import UserError
+from harness.hygiene import PatchPolicy
 
 _UNSET = object()
 
@@ -34,12 +37,16 @@ def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", 
         test_cmd: str | None = None, max_steps: int | None = _UNSET, max_cost: float | None = _UNSET,
         max_time: float | None = _UNSET, max_tokens: int | None = None, attempts: int = 1,
         out: str | Path | None = None, apply: bool = False, agent: AgentConfig | None = None,
-        progress: Progress | None = None) -> FixOutcome:
+        patch_policy: PatchPolicy | None = None, progress: Progress | None = None,
+        redactor: Redactor | None = None) -> FixOutcome:
     """Resolve `issue` in the repository at `repo` with `model` (a spec such as
     `anthropic:claude-sonnet-5-5`); returns the outcome (status, patch, files_changed, tests_before,
     tests_after, steps, tokens, cost, model) and writes patch.diff, trajectory.jsonl and
     summary.json to `out`. Budgets left unset take the defaults (50 steps, $3, one hour); None
-    lifts a limit."""
+    lifts a limit. `patch_policy` keeps what the final patch leaves out by default (new binary and
+    junk files, mode changes, symbolic links leading outside the repository; harness.hygiene).
+    `redactor` (agent.secrets.Redactor) names the secrets to scrub from everything the run writes; by
+    default those of the environment (the GitHub bot passes one that knows its token)."""
     from harness.workspace import resolve_repo
 
     if not issue or not issue.strip():
@@ -53,9 +60,11 @@ def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", 
         max_time=DEFAULT_LIMITS.max_time if max_time is _UNSET else max_time, max_tokens=max_tokens)
     if workspace not in ("docker", "local"):
         raise UserError(f"unknown workspace {workspace!r}: use docker or local")
-    request = FixRequest(repo=str(source), issue=issue, model=model, workspace=workspace, image=image,
-                         test_cmd=test_cmd, attempts=attempts, limits=limits, agent=agent or AgentConfig())
-    return _run(request, Path(out) if out else default_run_dir(source), apply=apply, progress=progress)
+    request = FixRequest(repo=str(source), issue=issue, model=absolute_spec(model), workspace=workspace, image=image,
+                         test_cmd=test_cmd, attempts=attempts, limits=limits, agent=agent or AgentConfig(),
+                         patch_policy=patch_policy or PatchPolicy())
+    return _run(request, Path(out) if out else default_run_dir(source), apply=apply, progress=progress,
+                redactor=redactor)
 
 
 def resume(run_dir: str | Path, *, apply: bool = False, progress: Progress | None = None) -> FixOutcome:
@@ -63,25 +72,47 @@ def resume(run_dir: str | Path, *, apply: bool = False, progress: Progress | Non
     return _run(load_request(run_dir), Path(run_dir), apply=apply, progress=progress, resume=True)
 
 
+APPLIED_STATUSES = ("resolved", "submitted")
+"""Only the patch of a run that ended with one of these is applied to the user's tree (`apply=True`)."""
+
+
 def _run(request: FixRequest, run_dir: Path, *, apply: bool, progress: Progress | None,
-         resume: bool = False) -> FixOutcome:
+         resume: bool = False, redactor: Redactor | None = None) -> FixOutcome:
+    from harness.lock import DirLock
+
+    model = make_model(request.model)  # a missing key or an unknown provider fails before any work
+    # one process at a time in a run directory: a second fix (or a --resume of a live run) is refused
+    with DirLock(run_dir, what="fix run", hint="choose another --out directory"):
+        return _run_locked(request, run_dir, model, apply=apply, progress=progress, resume=resume,
+                           redactor=redactor)
+
+
+def _run_locked(request: FixRequest, run_dir: Path, model, *, apply: bool, progress: Progress | None,
+                resume: bool, redactor: Redactor | None) -> FixOutcome:
     from harness.apply_local import apply_to_tree
 
     from .commands.exec_cmd import open_workspace
-
-    model = make_model(request.model)  # a missing key or an unknown provider fails before any work
 
     def say(text: str) -> None:
         if progress:
             progress("setup", {"text": text})
 
-    with open_workspace(request.repo, request.workspace, request.image, progress=say) as ws:
-        outcome = run_fix(request, ws, run_dir, model=model, progress=progress, resume=resume)
-    if apply and outcome.patch.strip():
+    try:
+        with open_workspace(request.repo, request.workspace, request.image, progress=say) as ws:
+            outcome = run_fix(request, ws, run_dir, model=model, progress=progress, resume=resume,
+                              redactor=redactor)
+    finally:
+        model.close()
+    if not apply:
+        return outcome
+    if outcome.status not in APPLIED_STATUSES:
+        outcome.apply_note = (f"the run ended with status {outcome.status}; only a resolved or submitted patch is "
+                              f"applied (your working tree is unchanged; the patch is in {run_dir / 'patch.diff'})")
+    elif outcome.patch.strip():
         try:
             apply_to_tree(request.repo, outcome.patch)
         except UserError as exc:
             raise UserError(f"{exc}; the patch is in {run_dir / 'patch.diff'}") from None
         outcome.applied = True
-        write_summary(run_dir, outcome)
+    write_summary(run_dir, outcome, redactor)
     return outcome

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.fix import FixOutcome
+from agent.models import stand_in
 
 ORDER = ["PASSED", "FAILED", "ERROR", "SKIPPED", "XFAIL"]
 
@@ -41,9 +42,10 @@ def _args(arguments: dict[str, Any]) -> str:
 class Progress:
     """The progress callback of a run (agent.runtime.Progress): one line per event worth keeping."""
 
-    def __init__(self, console: Console | None = None):
+    def __init__(self, console: Console | None = None, live: bool = True):
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
-        self.status = self.console.status("starting", spinner="dots") if self.console.is_terminal else None
+        live = live and self.console.is_terminal
+        self.status = self.console.status("starting", spinner="dots") if live else None
         self.step = 0
 
     def __enter__(self) -> Progress:
@@ -93,6 +95,8 @@ def summary(outcome: FixOutcome, console: Console, show_run_dir: bool = True) ->
     if outcome.message:
         console.print(f"  {escape(outcome.message)}")
     console.print(f"files changed: {escape(', '.join(outcome.files_changed)) or '(none)'}")
+    if outcome.left_out:
+        console.print(f"left out of the patch: {escape(', '.join(outcome.left_out))}")
     if outcome.test_command:
         console.print(f"tests: {escape(outcome.test_command)}")
         console.print(f"  before: {counts(outcome.tests_before)}")
@@ -100,8 +104,12 @@ def summary(outcome: FixOutcome, console: Console, show_run_dir: bool = True) ->
     else:
         console.print("tests: no test command found (pass --test-cmd)")
     cost = "unknown" if outcome.cost is None else f"${outcome.cost:.4f}"
+    if (played := stand_in(outcome.model)) is not None:
+        cost += f" ({played.label}: not a priced model)"
     console.print(f"steps: {outcome.steps}, tokens: {outcome.tokens}, cost: {cost}, model: {escape(outcome.model)}")
     if outcome.applied:
         console.print("applied to your working tree")
+    elif outcome.apply_note:
+        console.print(f"[red]not applied:[/] {escape(outcome.apply_note)}")
     if show_run_dir:
         console.print(f"run directory: {escape(outcome.run_dir)} (patch.diff, trajectory.jsonl, summary.json)")

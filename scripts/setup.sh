@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything patchwright needs on a fresh machine: a virtualenv (.venv) with the package and its
-# dev tools, and (as root) a running Docker engine. Safe to run again.
+# dev tools, and (as root) a running Docker engine and headless Chromium. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -11,3 +11,4 @@ fi
 # the ray extra lets the tests cover `patchwright run --executor ray` (PATCHWRIGHT_EXTRAS=dev to skip it)
 .venv/bin/python -m pip install -q -e ".[${PATCHWRIGHT_EXTRAS:-dev,ray}]"
 scripts/ensure-docker.sh || echo "setup: continuing without a Docker engine" >&2
+scripts/ensure-browser.sh || echo "setup: continuing without headless Chromium" >&2

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.budget import BudgetLimits
 from agent.fix import DEFAULT_LIMITS
+from agent.models.registry import absolute_spec, stand_in
 from harness.errors import UserError
 from harness.instance import Instance
 
@@ -215,9 +216,16 @@ def _error_result(inst: Instance, opts: RunOptions, error: str) -> InstanceResul
                                          model_name_or_path=model_name(opts.model)))
 
 
-def check_model(spec: str, instances: list[Instance]) -> None:
+def _note(spec: str) -> str | None:
+    """What plays the model when it is a stand-in (`human`, `relay:DIR`), else None."""
+    s = stand_in(spec)
+    return s.note if s else None
+
+
+def check_model(spec: str, instances: list[Instance], workers: int = 1, executor: str = "local") -> None:
     """Fail before any work when the model cannot run: an unknown provider, a missing key, a
-    missing cassette; the oracle on instances without a gold patch."""
+    missing cassette; the oracle on instances without a gold patch; `human` with more than one
+    worker or off this machine (a person answers one instance at a time, at this terminal)."""
     if is_oracle(spec):
         if spec.strip() != "oracle":
             raise UserError(f"model spec {spec!r} is malformed: the oracle takes no model name, write oracle")
@@ -226,8 +234,11 @@ def check_model(spec: str, instances: list[Instance]) -> None:
             raise UserError(f"the oracle model replays gold patches, and {len(missing)} instance(s) have none "
                             f"(e.g. {missing[0]}); choose instances with a `patch` field")
         return
-    from agent.models import make_model
+    from agent.models import make_model, parse_spec
 
+    if parse_spec(spec)[0] == "human" and (workers != 1 or parse_executor(executor)[0] != "local"):
+        raise UserError("--model human plays one instance at a time at this terminal: run it with --workers 1 "
+                        "and the local executor")
     make_model(spec).close()
 
 
@@ -240,8 +251,9 @@ def run_batch(opts: RunOptions, on_event: OnEvent | None = None) -> dict:
         raise UserError(f"--workers must be at least 1 (got {opts.workers})")
     parse_executor(opts.executor)
     instances = select(load_dataset(opts.dataset), opts.ids, opts.slice, opts.filter)
-    check_model(opts.model, instances)
+    check_model(opts.model, instances, opts.workers, opts.executor)
     opts = opts.model_copy(update={
+        "model": absolute_spec(opts.model),
         "mirrors": str(Path(opts.mirrors).resolve()) if opts.mirrors else None,
         "spec_files": [str(Path(f).resolve()) for f in opts.spec_files]})
     for f in opts.spec_files:
@@ -250,7 +262,14 @@ def run_batch(opts: RunOptions, on_event: OnEvent | None = None) -> dict:
     if opts.mirrors and not Path(opts.mirrors).is_dir():
         raise UserError(f"--mirrors {opts.mirrors} is not a directory")
     store = RunStore(opts.out)
-    store.open(opts.dataset, opts.model, model_name(opts.model))
+    store.open(opts.dataset, opts.model, model_name(opts.model))  # refused when another run holds it
+    try:
+        return _run_locked(opts, store, instances, emit, start)
+    finally:
+        store.close()
+
+
+def _run_locked(opts: RunOptions, store: RunStore, instances: list[Instance], emit: OnEvent, start: float) -> dict:
     selected = {i.instance_id for i in instances}
     finished = store.finished()
     if opts.redo:
@@ -269,8 +288,9 @@ def run_batch(opts: RunOptions, on_event: OnEvent | None = None) -> dict:
                          "to_run": len(pending)})
     emit("plan", {"total": len(instances), "done": len(skipped), "to_run": len(pending), "model": opts.model,
                   "model_name_or_path": model_name(opts.model), "oracle": is_oracle(opts.model),
-                  "executor": executor.name, "workers": executor.workers, "out": str(store.out),
-                  "cost_before": run.spent_before, "resolved_before": resolved_before, "evaluate": opts.evaluate})
+                  "note": _note(opts.model), "executor": executor.name, "workers": executor.workers,
+                  "out": str(store.out), "cost_before": run.spent_before, "resolved_before": resolved_before,
+                  "evaluate": opts.evaluate})
     try:
         run.drive(pending)
     finally:
@@ -336,6 +356,7 @@ def _summary(opts: RunOptions, store: RunStore, instances: list[Instance], run: 
         "model": opts.model,
         "model_name_or_path": model_name(opts.model),
         "oracle": is_oracle(opts.model),
+        "note": _note(opts.model),
         "out": str(store.out),
         "predictions": str(store.predictions),
         "executor": opts.executor,

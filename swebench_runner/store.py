@@ -9,10 +9,12 @@
     OUT/summary.json               the last invocation's summary (what `run --json` prints)
     OUT/eval/summary.json, .md     with --eval: the harness's summary of the graded instances
     OUT/.work/                     instances in flight (removed when an invocation starts)
+    OUT/.patchwright.lock          the lock an invocation holds while it runs (harness.lock)
 
 An instance is finished when its line is in predictions.jsonl. Its directory is written (to a
 temporary name, then renamed) before that line is appended, so a run killed at any point loses at
 most the instances in flight, and a torn last line (a kill mid-write) is cut off on the next start.
+One invocation at a time: a second one on a directory in use is refused before it touches anything.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from harness.errors import UserError
+from harness.instance import LineError, jsonl_objects
+from harness.lock import LOCK_FILE, DirLock
+from harness.paths import id_problem, inside
 
 from .task import InstanceRecord, InstanceResult
 
@@ -53,10 +58,10 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, text: str | bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(text.encode("utf-8") if isinstance(text, str) else text)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -70,11 +75,33 @@ class RunStore:
         self.predictions = self.out / PREDICTIONS
         self.work_root = self.out / WORK
         self.manifest: Manifest | None = None
+        self.lock = DirLock(self.out, what="run", hint="choose another --out directory")
 
     # -- opening -------------------------------------------------------------------------------------
     def open(self, dataset: str, model: str, model_name_or_path: str) -> None:
-        """Create the directory or check that it holds a run of the same dataset and model; clear
-        what the instances in flight of a killed invocation left; cut a torn last prediction line."""
+        """Take the directory's lock (a DirectoryBusy error, nothing touched, when another run holds
+        it); create the directory or check that it holds a run of the same dataset and model; clear
+        what the instances in flight of a killed invocation left; cut a torn last prediction line.
+        `close()` gives the lock back."""
+        if not (self.out / MANIFEST).exists():
+            self._check_empty()
+        self.lock.acquire()
+        try:
+            self._open(dataset, model, model_name_or_path)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def close(self) -> None:
+        """Give the directory's lock back (the kernel does it too when the process ends)."""
+        self.lock.release()
+
+    def _check_empty(self) -> None:
+        if self.out.exists() and any(p.name != LOCK_FILE for p in self.out.iterdir()):
+            raise UserError(f"{self.out} is not empty and holds no patchwright run ({MANIFEST}); choose a "
+                            "new or empty --out directory")
+
+    def _open(self, dataset: str, model: str, model_name_or_path: str) -> None:
         path = self.out / MANIFEST
         if path.exists():
             try:
@@ -88,10 +115,7 @@ class RunStore:
                 raise UserError(f"{self.out} holds a run over dataset {self.manifest.dataset}: resume it with "
                                 "that --dataset, or choose another --out directory")
         else:
-            if self.out.exists() and any(self.out.iterdir()):
-                raise UserError(f"{self.out} is not empty and holds no patchwright run ({MANIFEST}); choose a "
-                                "new or empty --out directory")
-            self.out.mkdir(parents=True, exist_ok=True)
+            self._check_empty()
             self.manifest = Manifest(dataset=dataset, model=model, model_name_or_path=model_name_or_path,
                                      created=_now())
             self._save_manifest()
@@ -122,24 +146,22 @@ class RunStore:
         self._save_manifest()
 
     # -- reading -------------------------------------------------------------------------------------
+    def _rows(self) -> list[tuple[int, dict]]:
+        """(line number, object) of predictions.jsonl's readable lines with a safe instance id."""
+        if not self.predictions.exists():
+            return []
+        return [(n, row) for n, row in jsonl_objects(self.predictions)
+                if not isinstance(row, LineError) and id_problem(row.get("instance_id")) is None]
+
     def finished(self) -> dict[str, str]:
         """Finished instances: id -> model_patch, from predictions.jsonl (unreadable lines skipped)."""
-        out: dict[str, str] = {}
-        if not self.predictions.exists():
-            return out
-        for line in self.predictions.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-                out[row["instance_id"]] = row.get("model_patch") or ""
-            except (ValueError, KeyError, TypeError):
-                continue
-        return out
+        return {row["instance_id"]: row.get("model_patch") or "" for _n, row in self._rows()}
 
     def record(self, instance_id: str) -> InstanceRecord | None:
         """OUT/INSTANCE_ID/result.json, None when absent or unreadable."""
         try:
-            return InstanceRecord.model_validate_json((self.out / instance_id / RESULT).read_text())
-        except (OSError, ValidationError, ValueError):
+            return InstanceRecord.model_validate_json((inside(self.out, instance_id) / RESULT).read_text())
+        except (OSError, ValidationError, ValueError, UserError):
             return None
 
     # -- writing -------------------------------------------------------------------------------------
@@ -147,27 +169,28 @@ class RunStore:
         """Drop finished instances (for --redo): their prediction lines and their directories."""
         if not ids:
             return
+        dirs = [inside(self.out, i) for i in ids]  # refused before anything is removed
         if self.predictions.exists():
-            keep = []
-            for line in self.predictions.read_text(encoding="utf-8").splitlines():
-                try:
-                    if json.loads(line)["instance_id"] in ids:
-                        continue
-                except (ValueError, KeyError, TypeError):
-                    pass
-                keep.append(line + "\n")
-            _write_atomic(self.predictions, "".join(keep))
-        for i in ids:
-            shutil.rmtree(self.out / i, ignore_errors=True)
+            drop = {n for n, row in self._rows() if row["instance_id"] in ids}
+            lines = self.predictions.read_bytes().split(b"\n")
+            keep = b"".join(line + b"\n" for n, line in enumerate(lines, 1) if n not in drop and line.strip())
+            _write_atomic(self.predictions, keep)
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
 
     def save(self, result: InstanceResult) -> None:
         """Write the instance's directory, then (when the agent finished) append its prediction."""
         rec = result.record
-        tmp = Path(tempfile.mkdtemp(prefix=f".{rec.instance_id}.tmp-", dir=self.out))
-        for rel, data in result.files.items():
-            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-            (tmp / rel).write_bytes(data)
-        final = self.out / rec.instance_id
+        final = inside(self.out, rec.instance_id)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=self.out))
+        try:
+            for rel, data in result.files.items():
+                path = inside(tmp, rel)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+        except UserError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         summary = tmp / "summary.json"
         if summary.exists():  # the agent wrote it where the worker ran; point it here
             try:
@@ -188,7 +211,7 @@ class RunStore:
                 os.fsync(fh.fileno())
 
     def update_record(self, rec: InstanceRecord) -> None:
-        _write_atomic(self.out / rec.instance_id / RESULT, rec.model_dump_json(indent=2) + "\n")
+        _write_atomic(inside(self.out, rec.instance_id) / RESULT, rec.model_dump_json(indent=2) + "\n")
 
     def write_summary(self, summary: dict) -> None:
         _write_atomic(self.out / SUMMARY, json.dumps(summary, indent=2) + "\n")

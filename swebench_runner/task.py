@@ -22,10 +22,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agent.budget import BudgetLimits
+from agent.models import model_label
 from agent.models.oracle import LABEL as ORACLE_LABEL
 from harness.errors import UserError
 from harness.evaluation import Outcome
 from harness.instance import Instance
+from harness.paths import inside
 
 Report = Callable[[str, dict[str, Any]], None]
 """How a worker tells the driver what it is doing: report(event, data)."""
@@ -74,7 +76,8 @@ class InstanceRecord(BaseModel):
     model: str = ""
     """The model spec."""
     model_name_or_path: str = ""
-    """The name its prediction carries (`patchwright-oracle (gold-patch replay)` for the oracle)."""
+    """The name its prediction carries: the spec, or `patchwright-oracle (gold-patch replay)` for the
+    oracle, `human` and `relay` for those stand-ins."""
     image: str = ""
     """The instance image the agent worked in."""
     files_changed: list[str] = Field(default_factory=list)
@@ -114,7 +117,16 @@ def is_oracle(spec: str) -> bool:
 
 def model_name(spec: str) -> str:
     """The `model_name_or_path` of predictions made with a model spec."""
-    return ORACLE_LABEL if is_oracle(spec) else spec
+    return ORACLE_LABEL if is_oracle(spec) else model_label(spec)
+
+
+def model_options(spec: str, inst: Instance, ws: Any) -> dict[str, Any]:
+    """What a provider needs to know of the instance: the oracle its gold patch and the workspace's
+    files, the relay the instance's id (its turns go to DIR/INSTANCE_ID/)."""
+    provider = spec.strip().partition(":")[0]
+    if provider == "oracle":
+        return {"gold_patch": inst.patch, "read_files": ws.read_many}
+    return {"instance": inst.instance_id} if provider == "relay" else {}
 
 
 def _quiet(event: str, data: dict[str, Any]) -> None:
@@ -148,17 +160,18 @@ def run_instance(task: InstanceTask, report: Report | None = None) -> InstanceRe
 
 
 def _work_dir(task: InstanceTask) -> Path:
-    """WORK_ROOT/INSTANCE_ID, fresh (the harness writes its reports to REPORT_DIR/INSTANCE_ID)."""
+    """WORK_ROOT/INSTANCE_ID, fresh (the harness writes its reports to REPORT_DIR/INSTANCE_ID);
+    refused unless it lies inside WORK_ROOT (or the temporary directory)."""
     name = task.instance.instance_id
     if task.work_root:
-        path = Path(task.work_root) / name
+        path = inside(task.work_root, name)
         try:
             shutil.rmtree(path, ignore_errors=True)
             path.mkdir(parents=True)
             return path
         except OSError:  # another machine's path: work in a temporary directory instead
             pass
-    path = Path(tempfile.mkdtemp(prefix="patchwright-run-")) / name
+    path = inside(tempfile.mkdtemp(prefix="patchwright-run-"), name)
     path.mkdir()
     return path
 
@@ -208,8 +221,7 @@ def _run(task: InstanceTask, work: Path, rec: InstanceRecord, result: InstanceRe
                          workspace="docker", image=image.tag, test_cmd=spec.test_cmd, attempts=task.attempts,
                          limits=task.limits)
     with DockerWorkspace(image.tag, network=False) as ws:
-        options = {"gold_patch": inst.patch, "read_files": ws.read_many} if is_oracle(task.model) else {}
-        model = make_model(task.model, **options)
+        model = make_model(task.model, **model_options(task.model, inst, ws))
         try:
             outcome = run_fix(request, ws, work, model=model, progress=progress, plan=plan_for_spec(spec))
         finally:

@@ -1,7 +1,7 @@
 """A fake GitHub on 127.0.0.1 for the bot's tests.
 
 It answers the REST endpoints the bot's client calls (repository, issues, issue comments, pull
-requests, git refs) under an Enterprise-style prefix (`/api/v3`), and git's smart HTTP protocol
+requests, git refs, a collaborator's permission) under an Enterprise-style prefix (`/api/v3`), and git's smart HTTP protocol
 under `/git/OWNER/NAME.git`, served by `git http-backend` over real bare repositories, so a push
 goes through the same server and lands in a real repository. Writes need the token (git pushes
 as basic auth `x-access-token:TOKEN`, API calls as `Bearer TOKEN`); reads are anonymous, as on a
@@ -71,6 +71,7 @@ class _Repo:
     issues: dict[int, dict] = field(default_factory=dict)
     comments: dict[int, list[dict]] = field(default_factory=dict)
     pulls: dict[int, dict] = field(default_factory=dict)
+    permissions: dict[str, str] = field(default_factory=dict)
 
 
 class FakeGitHub:
@@ -131,6 +132,11 @@ class FakeGitHub:
                  "labels": [], "html_url": f"{self.base}/{full_name}/issues/{number}"}
         self.repos[full_name].issues[number] = issue
         return issue
+
+    def set_permission(self, full_name: str, user: str, role: str) -> None:
+        """`user`'s role on the repository: admin, maintain, write, triage or read. A user without one
+        has `read` (a public repository), and `ghost` is a user GitHub does not know (404)."""
+        self.repos[full_name].permissions[user] = role
 
     def fail(self, method: str, path_regex: str, status: int, *, times: int = 1,
              headers: dict[str, str] | None = None, message: str = "fault injected by the test",
@@ -374,6 +380,14 @@ class _Handler(BaseHTTPRequestHandler):
         pr["head"]["sha"] = self.fake.branch_sha(repo.full_name, pr["head"]["ref"]) or pr["head"]["sha"]
         return 200, pr
 
+    def _permission(self, repo: _Repo, payload, query, user):
+        if user == "ghost":
+            return 404, {"message": "Not Found"}
+        role = repo.permissions.get(user, "read")
+        # GitHub's `permission` folds maintain into write and triage into read; `role_name` keeps it
+        permission = {"maintain": "write", "triage": "read"}.get(role, role)
+        return 200, {"permission": permission, "role_name": role, "user": {"login": user, "type": "User"}}
+
     def _git_ref(self, repo: _Repo, payload, query, ref):
         if not ref.startswith("heads/"):
             return 404, {"message": "Not Found"}
@@ -393,4 +407,5 @@ _ROUTES = [
     ("GET", r"/pulls/(\d+)", _Handler._get_pull),
     ("PATCH", r"/pulls/(\d+)", _Handler._update_pull),
     ("GET", r"/git/ref/(.+)", _Handler._git_ref),
+    ("GET", r"/collaborators/([^/]+)/permission", _Handler._permission),
 ]

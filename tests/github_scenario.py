@@ -7,9 +7,13 @@ would. `labeled` and `commented` build the event payloads GitHub sends.
 
 `ScriptedFixer` does what the pipeline does around the model, for real: it opens a LocalWorkspace
 copy of the repository, runs the tests there, applies scripted edits (in place of the model's),
-runs the tests again, takes the workspace's diff, and appends a trajectory to the run directory,
-including the sandbox's environment as an observation. It records every call (its arguments and
-the process environment at the time) so tests can check what the bot handed it.
+runs the tests again, takes the workspace's diff, and appends a trajectory to the run directory
+(through the scrubber the bot hands it), including the sandbox's environment as an observation. It
+records every call (its arguments and the process environment at the time) so tests can check what
+the bot handed it.
+
+The people of the scene: `maintainer` (admin) labels, `carol` (write) comments, `alice` filed the
+issues; anyone else has read access only.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from agent.github.bot import BotConfig, BotResult, run
 from agent.github.client import GitHubClient
 from agent.github.event import TriggerConfig
 from agent.github.fixer import FixOptions, FixOutcome
+from agent.secrets import NO_SECRETS, Redactor
 from conftest import make_repo
 from harness.workspace import LocalWorkspace
 
@@ -74,15 +79,18 @@ class ScriptedFixer:
         self.steps, self.tokens, self.cost = steps, tokens, cost
         self.calls: list[dict] = []
 
-    def __call__(self, repo_dir: Path, issue_title: str, issue_body: str, options: FixOptions) -> FixOutcome:
+    def __call__(self, repo_dir: Path, issue_title: str, issue_body: str, options: FixOptions, *,
+                 redactor: Redactor = NO_SECRETS) -> FixOutcome:
         self.calls.append({"repo_dir": repo_dir, "issue_title": issue_title, "issue_body": issue_body,
-                           "options": options, "environ": dict(os.environ)})
+                           "options": options, "environ": dict(os.environ), "redactor": redactor,
+                           "files": sorted(p.relative_to(repo_dir).as_posix() for p in repo_dir.rglob("*")
+                                           if p.is_file() and ".git" not in p.relative_to(repo_dir).parts)})
         test_cmd = options.test_cmd or TEST_CMD
         traj = options.out_dir / "trajectory.jsonl"
 
         def step(**record) -> None:
             with traj.open("a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
+                f.write(json.dumps(redactor.scrub_obj(record)) + "\n")
 
         step(node="task", issue_title=issue_title, issue_body=issue_body, model=options.model)
         with LocalWorkspace(repo_dir) as ws:
@@ -142,6 +150,8 @@ class Scenario:
         self.checkout = tmp / "checkout"
         subprocess.run(["git", "clone", "-q", self.gh.git_url(REPO), str(self.checkout)], check=True,
                        capture_output=True, env={**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null"})
+        self.gh.set_permission(REPO, "maintainer", "admin")
+        self.gh.set_permission(REPO, "carol", "write")
         self.gh.requests.clear()  # the clone is setup, not part of what a test checks
         self.sleeps: list[float] = []
         self.output: list[str] = []
@@ -159,13 +169,25 @@ class Scenario:
     def out_dir(self, k: int | None = None) -> Path:
         return self.tmp / "runs" / f"run-{self.runs if k is None else k}"
 
+    def delivered(self, payload: dict) -> dict:
+        """The payload as GitHub delivers it: its issue as the issue is now (title, body, state, author).
+        A payload whose issue has a body already is taken as delivered."""
+        number = (payload.get("issue") or {}).get("number")
+        issue = self.gh.repos[REPO].issues.get(number)
+        if issue is None or "body" in payload["issue"]:
+            return payload
+        fields = {k: issue[k] for k in ("title", "body", "state", "user", "author_association")}
+        return {**payload, "issue": {**payload["issue"], **fields}}
+
     def run(self, payload: dict, fixer, *, dry_run: bool = False, event_name: str | None = None,
-            trigger: TriggerConfig | None = None) -> BotResult:
+            trigger: TriggerConfig | None = None, workspace: str = "docker", unsafe_local: bool = False) -> BotResult:
+        """Deliver `payload` (with the issue as it is now) to the bot, with `fixer` behind its seam (the
+        scripted fixer works in a LocalWorkspace whatever `workspace` the bot is told)."""
         self.runs += 1
-        config = BotConfig(trigger=trigger or TriggerConfig(), dry_run=dry_run,
-                           fix=FixOptions(model="replay:calc.jsonl", workspace="local", out_dir=self.out_dir()))
-        return run(payload, config, lambda: fixer, self.client, repo_dir=self.checkout, event_name=event_name,
-                   say=self.output.append)
+        config = BotConfig(trigger=trigger or TriggerConfig(), dry_run=dry_run, unsafe_local=unsafe_local,
+                           fix=FixOptions(model="replay:calc.jsonl", workspace=workspace, out_dir=self.out_dir()))
+        return run(self.delivered(payload), config, lambda: fixer, self.client, repo_dir=self.checkout,
+                   event_name=event_name, say=self.output.append)
 
     def remote_file(self, ref: str, path: str) -> str:
         return subprocess.run(["git", "--git-dir", str(self.bare), "show", f"{ref}:{path}"], check=True,

@@ -12,7 +12,8 @@ git copy of the demo's sample project, the model's turns replayed from the demo'
 3. issue #2 labeled, with a cassette cut short (the model's turns run out): status `error`, a
    status comment, nothing pushed or opened.
 
-The workspace is local by default (no Docker needed). Not a test; a way to look.
+The workspace is local by default (no Docker needed; passed with --unsafe-local-workspace, which
+the bot requires for it). Not a test; a way to look.
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ def bot(sc: Scenario, payload: dict, event_name: str, model: str, workspace: str
     """Run `patchwright github` on the scenario's checkout; its output is printed indented."""
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     event = run_dir.with_suffix(".event.json")
-    event.write_text(json.dumps(payload))
+    event.write_text(json.dumps(sc.delivered(payload)))
     env = {**os.environ, "GITHUB_TOKEN": TOKEN, "ANTHROPIC_API_KEY": MODEL_KEY, "GITHUB_API_URL": sc.gh.api_url,
            "GITHUB_EVENT_NAME": event_name,
            "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
     proc = subprocess.run([sys.executable, "-m", "patchwright", "github", "--event", str(event),
                            "--repo", str(sc.checkout), "--model", model, "--workspace", workspace,
+                           *(["--unsafe-local-workspace"] if workspace == "local" else []),
                            "--out", str(run_dir)], capture_output=True, text=True, env=env, timeout=900)
     for line in proc.stdout.splitlines():
         print(f"  | {line}")

@@ -10,6 +10,7 @@ endpoint asks. Every request is recorded (path, headers, JSON body) for assertio
     stub.reply("done")                         # ... a success
     stub.reply(calls=[("view_file", '{"path": ')])   # arguments as raw text: malformed JSON
     stub.reply("late", delay=5)                # answers after 5 s (longer than a short client timeout)
+    stub.reply("slow", trickle=1, trickle_for=20)   # headers at once, then one byte a second for 20 s
 
 When the script is empty, `stub.handler(request)` (if set) is asked for the next turn; with neither,
 the stub answers 400 "stub script exhausted" (not retried by clients), so a test fails plainly.
@@ -57,6 +58,8 @@ class Turn:
     headers: dict[str, str] = field(default_factory=dict)
     message: str = ""
     delay: float = 0.0
+    trickle: float = 0.0
+    trickle_for: float = 30.0
 
 
 class StubLLM:
@@ -82,7 +85,7 @@ class StubLLM:
                 except ValueError:
                     body = {"_unparsed": raw.decode("utf-8", "replace")}
                 req = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                status, headers, payload = stub._answer(req)
+                status, headers, payload, turn = stub._answer(req)
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(status)
@@ -91,8 +94,11 @@ class StubLLM:
                     for k, v in headers.items():
                         self.send_header(k, v)
                     self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
+                    if turn is not None and turn.trickle:
+                        stub._trickle(self.wfile, data, turn)
+                    else:
+                        self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError, OSError):
                     pass  # the client gave up (a timeout test)
 
             def do_GET(self):
@@ -123,10 +129,12 @@ class StubLLM:
 
     # -- the script ----------------------------------------------------------------------------
     def reply(self, text: str = "", calls: list | None = None, *, usage: dict[str, int] | None = None,
-              delay: float = 0.0, thinking: str = "") -> StubLLM:
-        """Queue an answer: text and tool calls [(name, arguments)], optionally after `delay` seconds."""
+              delay: float = 0.0, thinking: str = "", trickle: float = 0.0, trickle_for: float = 30.0) -> StubLLM:
+        """Queue an answer: text and tool calls [(name, arguments)], optionally after `delay` seconds.
+        With `trickle`, the status and headers go out at once and the body one byte every `trickle`
+        seconds; after `trickle_for` seconds the stub drops the connection (a body never finished)."""
         self.script.append(Turn(text=text, calls=[tuple(c) for c in calls or []], usage=usage, delay=delay,
-                                thinking=thinking))
+                                thinking=thinking, trickle=trickle, trickle_for=trickle_for))
         return self
 
     def fail(self, status: int, *, retry_after: float | None = None, retry_after_ms: int | None = None,
@@ -153,7 +161,16 @@ class StubLLM:
             return len(self.script)
 
     # -- serving -------------------------------------------------------------------------------
-    def _answer(self, req: Request) -> tuple[int, dict[str, str], dict]:
+    def _trickle(self, out, data: bytes, turn: Turn) -> None:
+        """Write `data` one byte at a time, `turn.trickle` seconds apart, for `turn.trickle_for` seconds."""
+        end = time.monotonic() + turn.trickle_for
+        for i in range(len(data)):
+            if self._closing.wait(turn.trickle) or time.monotonic() >= end:
+                return
+            out.write(data[i:i + 1])
+            out.flush()
+
+    def _answer(self, req: Request) -> tuple[int, dict[str, str], dict, Turn | None]:
         with self._lock:
             self.requests.append(req)
             index = len(self.requests)
@@ -161,15 +178,15 @@ class StubLLM:
         if turn is None and self.handler is not None:
             turn = self.handler(req)
         if req.path not in (OPENAI_PATH, ANTHROPIC_PATH):
-            return 404, {}, _error(req.api, 404, f"stub: no endpoint {req.path}")
+            return 404, {}, _error(req.api, 404, f"stub: no endpoint {req.path}"), None
         if turn is None:
-            return 400, {}, _error(req.api, 400, f"stub script exhausted at request {index}")
+            return 400, {}, _error(req.api, 400, f"stub script exhausted at request {index}"), None
         if turn.delay:
             self._closing.wait(turn.delay)
         if turn.status != 200:
-            return turn.status, turn.headers, _error(req.api, turn.status, turn.message)
+            return turn.status, turn.headers, _error(req.api, turn.status, turn.message), turn
         render = _anthropic_message if req.api == "anthropic" else _openai_completion
-        return 200, turn.headers, render(req, turn, index)
+        return 200, turn.headers, render(req, turn, index), turn
 
     def close(self) -> None:
         self._closing.set()

@@ -14,6 +14,7 @@ from github_scenario import (
     FIX_ALT,
     MODEL_KEY,
     REPO,
+    SAMPLE,
     TOKEN,
     WRONG_FIX,
     Scenario,
@@ -62,9 +63,10 @@ def test_a_labeled_issue_gets_a_branch_a_pull_request_and_a_comment(sc):
     result = sc.run(labeled(1), fixer)
 
     assert result.action == "pull_opened" and result.exit_code == 0
-    # the fixer got the checkout and the issue as it is on GitHub now (not the payload's copy)
+    # the fixer got a clean clone of the checked-out commit (the tracked files, not the checkout
+    # itself) and the issue as the event carried it
     call = fixer.calls[0]
-    assert call["repo_dir"] == sc.checkout.resolve()
+    assert call["repo_dir"] != sc.checkout.resolve() and call["files"] == sorted(SAMPLE)
     assert (call["issue_title"], call["issue_body"]) == ("clamp ignores the upper bound",
                                                          "clamp(11, 0, 10) returns 0 instead of 10.")
     # the branch holds one commit on top of main with the fix
@@ -276,10 +278,22 @@ def test_dry_run_says_what_it_would_do_and_changes_nothing(sc):
     assert sc.gh.writes() == []
 
 
+def test_a_dry_run_without_the_right_to_read_permissions_says_so_and_goes_on(sc):
+    sc.issue(17, "clamp ignores the upper bound", "body")
+    sc.gh.fail("GET", r"/permission$", 401, message="Requires authentication")
+    assert sc.run(labeled(17), ScriptedFixer(FIX), dry_run=True).action == "dry_run"
+    assert sc.output[0] == ("[dry run] cannot check @maintainer's permission without a token (401); a real run "
+                            "goes on only with write access")
+    sc.gh.fail("GET", r"/permission$", 401, message="Requires authentication")
+    with pytest.raises(UserError, match="401"):  # a real run does not go on
+        sc.run(labeled(17), ScriptedFixer(FIX))
+    assert sc.gh.writes() == []
+
+
 def test_a_fixer_error_is_reported_on_the_issue_and_ends_the_run(sc):
     sc.issue(12, "clamp ignores the upper bound", "body")
 
-    def broken(repo_dir, issue_title, issue_body, options):
+    def broken(repo_dir, issue_title, issue_body, options, **_):
         raise UserError("ANTHROPIC_API_KEY is not set")
 
     with pytest.raises(UserError, match="ANTHROPIC_API_KEY is not set"):
@@ -309,8 +323,8 @@ def test_a_fixer_may_answer_with_summary_json_fields_and_the_patch(sc):
     sc.issue(16, "clamp ignores the upper bound", "body")
     scripted = ScriptedFixer(FIX)
 
-    def as_dict(repo_dir, issue_title, issue_body, options):
-        return scripted(repo_dir, issue_title, issue_body, options).model_dump()
+    def as_dict(repo_dir, issue_title, issue_body, options, **kw):
+        return scripted(repo_dir, issue_title, issue_body, options, **kw).model_dump()
 
     assert sc.run(labeled(16), as_dict).action == "pull_opened"
     assert "| tests after | 3 passed |" in only_pull(sc)["body"]

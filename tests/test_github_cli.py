@@ -17,7 +17,8 @@ from conftest import run_cli
 from patchwright.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-INPUTS = ["model", "max-cost", "trigger-label", "trigger-comment", "allowed-associations", "workspace", "test-cmd"]
+INPUTS = ["model", "max-cost", "trigger-label", "trigger-comment", "allowed-associations", "workspace",
+          "unsafe-local-workspace", "test-cmd"]
 
 
 @pytest.fixture
@@ -69,9 +70,10 @@ def run_bot_on_the_demo_sample(tmp_path: Path, workspace: str):
     env.update({"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
                 "GITHUB_TOKEN": TOKEN, "ANTHROPIC_API_KEY": MODEL_KEY, "GITHUB_API_URL": sc.gh.api_url,
                 "GITHUB_EVENT_NAME": "issues", "MY_DEPLOY_PAT": TOKEN})
+    unsafe = ["--unsafe-local-workspace"] if workspace == "local" else []
     proc = subprocess.run(
-        [sys.executable, "-m", "patchwright", "github", "--event", event_file(tmp_path, labeled(1)),
-         "--repo", str(sc.checkout), "--model", f"replay:{CASSETTE}", "--workspace", workspace,
+        [sys.executable, "-m", "patchwright", "github", "--event", event_file(tmp_path, sc.delivered(labeled(1))),
+         "--repo", str(sc.checkout), "--model", f"replay:{CASSETTE}", "--workspace", workspace, *unsafe,
          "--test-cmd", ENV_TEST_CMD, "--max-cost", "0.5", "--out", str(out)],
         capture_output=True, text=True, env=env, timeout=600)
     return sc, proc, out, canaries
@@ -111,6 +113,7 @@ def check_the_bot_published_the_real_fix(sc: Scenario, proc, out: Path, canaries
     assert "tests after: 5 passed" in comment["body"]
     # what GitHub received, in order
     assert sc.gh.transcript() == [
+        "GET /api/v3/repos/acme/calc/collaborators/maintainer/permission -> 200",
         "GET /api/v3/repos/acme/calc/issues/1 -> 200",
         "GET /api/v3/repos/acme/calc/pulls?state=open&head=acme%3Apatchwright%2Fissue-1&per_page=10 -> 200",
         "GET /api/v3/repos/acme/calc -> 200",
@@ -192,10 +195,10 @@ def test_the_command_wires_its_options_to_the_bot_and_the_fixer(sc, tmp_path, mo
         monkeypatch.setenv(k, v)
     sc.issue(8, "clamp ignores the upper bound", "body")
     out = tmp_path / "run"
-    rc = cli.main(["github", "--event", event_file(tmp_path, labeled(8, "fix-me")), "--repo", str(sc.checkout),
-                   "--model", "openai:gpt-5", "--max-cost", "1.5", "--trigger-label", "fix-me",
-                   "--workspace", "local", "--test-cmd", "python -B -m unittest", "--out", str(out)],
-                  standalone_mode=False)
+    rc = cli.main(["github", "--event", event_file(tmp_path, sc.delivered(labeled(8, "fix-me"))),
+                   "--repo", str(sc.checkout), "--model", "openai:gpt-5", "--max-cost", "1.5", "--trigger-label",
+                   "fix-me", "--workspace", "local", "--unsafe-local-workspace", "--test-cmd", "python -B -m unittest",
+                   "--out", str(out)], standalone_mode=False)
     assert rc == 0
     options = fixer.calls[0]["options"]
     assert (options.model, options.max_cost, options.workspace, options.test_cmd, options.out_dir) == (
@@ -229,7 +232,8 @@ def test_the_action_runs_the_bot_with_its_inputs_and_nothing_spliced_into_script
     assert inputs["model"]["required"] is True
     assert {k: inputs[k].get("default") for k in INPUTS[1:]} == {
         "max-cost": "", "trigger-label": "patchwright", "trigger-comment": "/patchwright fix",
-        "allowed-associations": "OWNER,MEMBER,COLLABORATOR", "workspace": "docker", "test-cmd": ""}
+        "allowed-associations": "OWNER,MEMBER,COLLABORATOR", "workspace": "docker",
+        "unsafe-local-workspace": "false", "test-cmd": ""}
     scripts = [s["run"] for s in action["runs"]["steps"] if "run" in s]
     assert any('patchwright github --event "$GITHUB_EVENT_PATH"' in s for s in scripts)
     for s in scripts:  # expressions in a script's text are an injection path; env variables are not

@@ -14,7 +14,8 @@ CONFIG = TriggerConfig()
 
 
 def test_the_trigger_label_acts_on_the_issue():
-    assert decide(labeled(7), CONFIG, "issues") == Trigger(repo=REPO, issue=7, actor="maintainer", via="label")
+    assert decide(labeled(7), CONFIG, "issues") == Trigger(repo=REPO, issue=7, actor="maintainer", via="label",
+                                                           title="(title)")
     # GitHub compares labels case-insensitively; so do we
     assert isinstance(decide(labeled(7, "PatchWright"), CONFIG, "issues"), Trigger)
 
@@ -22,7 +23,7 @@ def test_the_trigger_label_acts_on_the_issue():
 @pytest.mark.parametrize("association", ["OWNER", "MEMBER", "COLLABORATOR"])
 def test_the_trigger_comment_by_a_trusted_author_acts(association):
     d = decide(commented(3, "/patchwright fix\nplease look at the edge case", association), CONFIG, "issue_comment")
-    assert d == Trigger(repo=REPO, issue=3, actor="carol", via="comment")
+    assert d == Trigger(repo=REPO, issue=3, actor="carol", via="comment", title="(title)")
 
 
 @pytest.mark.parametrize("payload,name,reason", [

@@ -54,10 +54,10 @@ def test_predictions_keep_good_lines_and_report_bad_ones(tmp_path):
         {"model_patch": "no id"},
         {"instance_id": "b", "model_patch": None},
     ])
-    preds, errors = load_predictions(path)
+    preds, errors, duplicates = load_predictions(path)
     assert sorted(preds) == ["a", "b"] and preds["b"].model_patch is None
     assert [(e.line, e.message.split(" ")[0]) for e in errors] == [(2, "not"), (3, "instance_id:")]
-    assert str(errors[0]).startswith(f"{path}:2:")
+    assert str(errors[0]).startswith(f"{path}:2:") and duplicates == []
 
 
 def test_spec_lookup_order_and_default(tmp_path):

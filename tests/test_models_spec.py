@@ -47,7 +47,7 @@ VIEW = ToolSpec("view_file", "Show a file.", {
 # -- specs -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("spec, words", [
     ("gpt-5", "model spec 'gpt-5' is malformed: write PROVIDER:MODEL"),
-    ("gemini:pro", "unknown model provider 'gemini' in 'gemini:pro'; known providers: anthropic, openai, oracle, replay"),
+    ("gemini:pro", "unknown model provider 'gemini' in 'gemini:pro'; known providers: anthropic, human, openai, oracle, relay, replay"),
     ("openai:", "model spec 'openai:' is malformed"),
     ("openai:gpt 5", "is malformed"),
     ("openai:qwen@localhost:8000", "malformed base URL 'localhost:8000': it must start with http://"),

@@ -130,12 +130,14 @@ def test_store_resumes_from_predictions_and_cuts_a_torn_line(tmp_path):
     with store.predictions.open("a") as fh:  # a kill in the middle of a line
         fh.write('{"instance_id": "i-4", "model_na')
     (tmp_path / "out" / ".work" / "i-5").mkdir(parents=True)  # an instance in flight when killed
+    store.close()  # the killed invocation's lock went with its process
     again = RunStore(tmp_path / "out")
     again.open("builtin", "oracle", model_name("oracle"))
     assert again.finished() == {"i-1": "patch 1\n", "i-3": "patch 3\n"}
     assert store.predictions.read_text().endswith("}\n") and not (tmp_path / "out" / ".work").exists()
     again.forget({"i-1"})
     assert list(again.finished()) == ["i-3"] and not (tmp_path / "out" / "i-1").exists()
+    again.close()
     with pytest.raises(UserError, match="holds a run of model oracle"):
         RunStore(tmp_path / "out").open("builtin", "replay:x.jsonl", "replay:x.jsonl")
     with pytest.raises(UserError, match="holds a run over dataset builtin"):

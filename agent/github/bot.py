@@ -1,21 +1,30 @@
 """The GitHub bot: from an event to a pull request (or a status comment).
 
-One run: decide whether the event is for us (event.py); read the issue; run the fix pipeline on
-the checked-out repository with the issue's title and body as data; when the outcome has a usable
-patch, commit it on `patchwright/issue-N`, force-push, open the pull request (or update the open
-one) and comment on the issue with its link; otherwise comment with the status and open nothing.
-`dry_run` does the same reading and computing but only says what it would push and post.
+One run: decide whether the event is for us (event.py) and whether whoever triggered it has write
+access; check that the issue is still open; run the fix pipeline, with the issue's title and body as
+the event carried them (data), on a clean clone of the checked-out commit (its tracked files only);
+when the outcome has a usable patch, commit it on `patchwright/issue-N` in a fresh repository,
+force-push, open the pull request (or update the open one) and comment on the issue with its link;
+otherwise comment with the status and open nothing. `dry_run` does the same reading and computing
+but only says what it would push and post.
 
-Secrets: the GitHub token is held by the GitHub client alone. While the fixer runs, every
-environment variable that holds it (GITHUB_TOKEN and friends) is taken out of the process
-environment, and nothing the bot publishes or logs may carry it or a model API key: a patch that
-contains one is refused, and texts are redacted.
+Secrets: the GitHub token is held by the GitHub client alone. The model's commands must not run
+where the bot's secrets can be read: a local workspace runs them as this process's user, who can
+read its environment from /proc/<pid>/environ even after a variable is taken out of os.environ, so
+the bot refuses `workspace: local` unless `unsafe_local` says the risk is accepted. While the fixer
+runs, every environment variable that holds the token is taken out of the process environment;
+the pipeline gets a scrubber that knows the token's forms (agent.secrets) and takes them out of
+everything it writes. Nothing the bot publishes or logs may carry the token or a model API key, in
+any form the scrubber knows: a patch that holds one is refused, and texts are scrubbed. The push
+runs from a repository the bot made (no hooks, none of the checkout's config) to the URL the
+checkout's remote had before the fixer ran.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,9 +34,18 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from agent.secrets import Redactor
 from harness.errors import UserError
-from harness.gitremote import commit_patch, head_commit, local_changes, persisted_auth
-from harness.workspace import resolve_repo, sandbox_env
+from harness.gitremote import (
+    clean_clone,
+    commit_patch,
+    head_commit,
+    local_changes,
+    persisted_auth,
+    push_repository,
+    remote_url,
+)
+from harness.workspace import resolve_repo
 
 from . import render
 from .client import GitHubClient, GitHubError
@@ -49,7 +67,17 @@ class BotConfig(BaseModel):
     dry_run: bool = False
     """Say what would be pushed and posted; push nothing, post nothing."""
     remote: str = "origin"
-    """The git remote of the checkout that the branch is pushed to."""
+    """The git remote of the checkout whose URL the branch is pushed to."""
+    unsafe_local: bool = False
+    """Accept `workspace: local` although the model's commands can then read the bot's token and
+    the model's key (refused otherwise)."""
+
+
+WRITE_PERMISSIONS = ("admin", "write")
+"""Permissions (GitHub's collaborator permission; `maintain` reads as write) that may trigger a run."""
+UNSAFE_LOCAL = ("with workspace local the model's commands run on the runner as this process's user: they can "
+                "read the bot's GITHUB_TOKEN and the model's API key (from /proc/<pid>/environ, whatever the "
+                "bot takes out of its environment), and change the checkout and the runner")
 
 
 @dataclass
@@ -70,32 +98,14 @@ class BotResult:
 class _Log:
     """github.jsonl in the run directory: one JSON line per step, appended as it happens."""
 
-    def __init__(self, path: Path, scrub: Callable[[str], str]):
-        self.path, self.scrub = path, scrub
+    def __init__(self, path: Path, redactor: Redactor):
+        self.path, self.redactor = path, redactor
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, step: str, **fields) -> None:
-        line = self.scrub(json.dumps({"time": round(time.time(), 3), "step": step, **fields}, default=str))
+        record = json.loads(json.dumps({"time": round(time.time(), 3), "step": step, **fields}, default=str))
         with self.path.open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
-
-
-class _Secrets:
-    """The values nothing published may carry: the client's token and the environment's API keys."""
-
-    def __init__(self, client: GitHubClient):
-        self.client = client
-        names = set(os.environ) - set(sandbox_env())  # the names the sandbox strips
-        self.values = sorted({os.environ[n] for n in names if len(os.environ[n]) >= 8}, key=len, reverse=True)
-
-    def leaks(self, text: str) -> bool:
-        return self.client.secret_in(text) or any(v in text for v in self.values)
-
-    def scrub(self, text: str) -> str:
-        text = self.client.redact(text)
-        for v in self.values:
-            text = text.replace(v, "***")
-        return text
+            f.write(json.dumps(self.redactor.scrub_obj(record)) + "\n")
 
 
 @contextmanager
@@ -119,6 +129,13 @@ def run(payload: dict, config: BotConfig, fixer_factory: Callable[[], Fixer],
         return BotResult("ignored", reason=decision.reason)
     if not config.fix.model:
         raise UserError("no model: pass --model (the action's `model` input), e.g. anthropic:claude-sonnet-5-5")
+    if config.fix.workspace == "local":
+        if not config.unsafe_local:
+            raise UserError(f"refusing workspace local: {UNSAFE_LOCAL}. Use workspace docker, or accept the risk "
+                            "with --unsafe-local-workspace (the action's `unsafe-local-workspace: true`)")
+        say(f"patchwright: WARNING: unsafe local workspace: {UNSAFE_LOCAL}. Secrets are scrubbed from what is "
+            "written and a patch that holds one is refused, but that cannot catch every encoding: use workspace "
+            "docker for issues anyone can file")
     fixer = fixer_factory()
     repo = resolve_repo(repo_dir)
     if changed := local_changes(repo):
@@ -131,8 +148,8 @@ class _Run:
     def __init__(self, trigger: Trigger, config: BotConfig, client: GitHubClient, repo: Path,
                  say: Callable[[str], None]):
         self.t, self.config, self.client, self.repo = trigger, config, client, repo
-        self.secrets = _Secrets(client)
-        self.log = _Log(config.fix.out_dir / "github.jsonl", self.secrets.scrub)
+        self.secrets = client.redactor()
+        self.log = _Log(config.fix.out_dir / "github.jsonl", self.secrets)
         self.say = lambda msg: say(self.secrets.scrub(msg))
         self.dry = config.dry_run
         self.branch = render.branch_name(trigger.issue)
@@ -140,19 +157,35 @@ class _Run:
     def go(self, fixer: Fixer) -> BotResult:
         t = self.t
         self.log("trigger", repo=t.repo, issue=t.issue, actor=t.actor, via=t.via, dry_run=self.dry)
-        issue = self.client.get_issue(t.issue)
+        try:
+            permission = self.client.permission(t.actor)
+        except GitHubError as exc:  # a dry run may have no token, and GitHub answers this call to members only
+            if not (self.dry and exc.status in (401, 403)):
+                raise
+            self.say(f"[dry run] cannot check @{t.actor}'s permission without a token ({exc.status}); "
+                     "a real run goes on only with write access")
+            permission = None
+        if permission is not None and permission not in WRITE_PERMISSIONS:
+            return self._ignore(f"@{t.actor} has {permission} access to {t.repo}; triggering a run needs write access")
+        issue = self.client.get_issue(t.issue)  # its state now; its text as the event carried it
         if issue.get("pull_request"):
             return self._ignore(f"#{t.issue} is a pull request, not an issue")
         if issue.get("state") == "closed":
             return self._ignore(f"issue #{t.issue} is closed")
-        title, body = str(issue.get("title") or ""), str(issue.get("body") or "")
-        self.say(f"patchwright: issue #{t.issue} ({t.via} by @{t.actor}): running the fix pipeline "
-                 f"with {self.config.fix.model}")
-        outcome, failure = self._fix(fixer, title, body)
-        self.log("fix", **outcome.model_dump(exclude={"patch"}), patch_lines=len(outcome.patch.splitlines()))
-        open_pull = self.client.find_open_pull(self.branch)
-        if outcome.publishable:
-            return self._publish(title, outcome, open_pull)
+        if str(issue.get("body") or "") != t.body or str(issue.get("title") or "") != t.title:
+            self.say(f"patchwright: issue #{t.issue} was edited since the trigger; working on the text as it was then")
+        base = head_commit(self.repo)
+        url = None if self.dry else remote_url(self.repo, self.config.remote)  # read before any model runs
+        with tempfile.TemporaryDirectory(prefix="patchwright-bot-", dir=os.environ.get("RUNNER_TEMP")) as tmp:
+            source = clean_clone(self.repo, base, Path(tmp) / "source")
+            pushing = push_repository(self.repo, base, Path(tmp) / "push.git")
+            self.say(f"patchwright: issue #{t.issue} ({t.via} by @{t.actor}): running the fix pipeline "
+                     f"with {self.config.fix.model} on {base[:12]} (tracked files only)")
+            outcome, failure = self._fix(fixer, source, t.title, t.body)
+            self.log("fix", **outcome.model_dump(exclude={"patch"}), patch_lines=len(outcome.patch.splitlines()))
+            open_pull = self.client.find_open_pull(self.branch)
+            if outcome.publishable:
+                return self._publish(pushing, base, url, t.title, outcome, open_pull)
         result = self._post_status(outcome, open_pull)
         if failure is not None:
             raise failure
@@ -163,28 +196,32 @@ class _Run:
         self.log("ignored", reason=reason)
         return BotResult("ignored", reason=reason)
 
-    def _fix(self, fixer: Fixer, title: str, body: str) -> tuple[FixOutcome, Exception | None]:
-        """Run the fixer without the token in the environment; a crash becomes an `error` outcome."""
+    def _fix(self, fixer: Fixer, source: Path, title: str, body: str) -> tuple[FixOutcome, Exception | None]:
+        """Run the fixer on `source` without the token in the environment; a crash becomes an `error`
+        outcome."""
         opts = self.config.fix
         opts.out_dir.mkdir(parents=True, exist_ok=True)
         try:
             with _without_token(self.client):
-                outcome = FixOutcome.model_validate(fixer(self.repo, title, body, opts.model_copy()))
+                outcome = FixOutcome.model_validate(fixer(source, title, body, opts.model_copy(),
+                                                          redactor=self.secrets))
         except UserError as exc:
             return FixOutcome(status="error", model=opts.model, detail=str(exc)), exc
         except Exception as exc:  # the status comment says the run broke; the command shows the error
             return FixOutcome(status="error", model=opts.model, detail=f"internal error: {type(exc).__name__}"), exc
-        if outcome.patch and self.secrets.leaks(outcome.patch):
+        if outcome.patch and self.secrets.found(outcome.patch):
             return outcome.model_copy(update={
                 "status": "error", "patch": "",
-                "detail": "the patch contains a credential from the bot's environment; refused to publish it",
+                "detail": "the patch contains a credential from the bot's environment (or an encoding of one); "
+                          "refused to publish it",
             }), None
         return outcome, None
 
-    def _publish(self, title: str, outcome: FixOutcome, open_pull: dict | None) -> BotResult:
+    def _publish(self, pushing: Path, base: str, url: str | None, title: str, outcome: FixOutcome,
+                 open_pull: dict | None) -> BotResult:
         t = self.t
-        sha = commit_patch(self.repo, outcome.patch, render.commit_message(t.issue, title, outcome))
-        self.log("commit", sha=sha, base=head_commit(self.repo), branch=self.branch)
+        sha = commit_patch(pushing, outcome.patch, render.commit_message(t.issue, title, outcome), base=base)
+        self.log("commit", sha=sha, base=base, branch=self.branch)
         base = self.client.get_repo().get("default_branch") or "main"
         pr_title = render.pr_title(t.issue, title)
         pr_body = self.secrets.scrub(render.pr_body(t.issue, outcome, t.actor))
@@ -193,7 +230,7 @@ class _Run:
         if persisted_auth(self.repo):
             self.say("patchwright: warning: the checkout keeps a token in .git/config "
                      "(set `persist-credentials: false` on actions/checkout)")
-        self.client.push(self.repo, sha, self.branch, remote=self.config.remote)
+        self.client.push(pushing, sha, self.branch, url)
         self.log("push", remote=self.config.remote, branch=self.branch, sha=sha)
         self.say(f"patchwright: pushed {sha[:12]} to {self.config.remote} {self.branch}")
         pull, created = self._open_or_update(open_pull, pr_title, pr_body, base)

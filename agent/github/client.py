@@ -14,13 +14,14 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from agent.secrets import Redactor
 from harness.errors import UserError
 from harness.gitremote import push_commit, redact
 
@@ -69,9 +70,16 @@ class GitHubClient:
     def redact(self, text: str) -> str:
         return redact(text, self._token)
 
-    def push(self, repo_dir: Path, sha: str, branch: str, remote: str = "origin") -> str:
-        """Force-push `sha` to `branch` of `remote`, authenticated with the token for that push only."""
-        return push_commit(repo_dir, sha, branch, token=self._token, remote=remote)
+    def push(self, repo_dir: Path, sha: str, branch: str, url: str) -> str:
+        """Force-push `sha` from `repo_dir` to `branch` of `url`, authenticated with the token for that
+        push only."""
+        return push_commit(repo_dir, sha, branch, url, token=self._token)
+
+    def redactor(self, extra: Iterable[str] = ()) -> Redactor:
+        """A scrubber that knows the token's forms (and the environment's secrets, and `extra`): what
+        the bot hands the pipeline so that nothing it writes carries the token, without handing it
+        the token as something to use."""
+        return Redactor.from_env([self._token, *extra])
 
     def close(self) -> None:
         self._http.close()
@@ -93,6 +101,17 @@ class GitHubClient:
     def get_issue(self, number: int) -> dict:
         """GET /repos/{owner}/{repo}/issues/{number}."""
         return self.request("GET", self._r(f"/issues/{number}"))
+
+    def permission(self, user: str) -> str:
+        """`user`'s permission on the repository: admin, write (maintainers too), read (triage too)
+        or none (GET .../collaborators/{user}/permission; a user GitHub does not know: none)."""
+        try:
+            data = self.request("GET", self._r(f"/collaborators/{quote(user, safe='')}/permission"))
+        except GitHubError as exc:
+            if exc.status == 404:
+                return "none"
+            raise
+        return str((data or {}).get("permission") or "none")
 
     def create_comment(self, number: int, body: str) -> dict:
         """POST /repos/{owner}/{repo}/issues/{number}/comments."""

@@ -1,10 +1,15 @@
 """Which GitHub events the bot acts on. A pure function of the event payload and the trigger settings.
 
-Acted on: `issues` with action `labeled` and the trigger label (only people with triage access can
-label, so the labeler is trusted), and `issue_comment` with action `created` whose first line is the
-trigger comment, written by an author whose association is allowed. Everything else is ignored with
-one line saying why: another label, a comment on a pull request, an untrusted author, the bot's own
-comment, a workflow run for a fork's pull request, a closed issue, an unsupported event.
+Acted on: `issues` with action `labeled` and the trigger label, added by a person (not a bot), and
+`issue_comment` with action `created` whose first line is the trigger comment, written by a person
+whose association is allowed. Everything else is ignored with one line saying why: another label,
+a label added by a bot, a comment on a pull request, an untrusted author, a bot's comment (the bot's
+own included), a workflow run for a fork's pull request, a closed issue, an unsupported event.
+
+Labeling needs only triage access, so the bot checks through the API that whoever triggered it
+has write access (bot.py); that needs a network call and is not decided here. The trigger carries
+the issue's title and body as the event delivered them: the run acts on the issue as it was when
+it was triggered, not on whatever it says by the time the run reads it.
 """
 
 from __future__ import annotations
@@ -44,6 +49,10 @@ class Trigger:
     """Who triggered it (the labeler or the commenter)."""
     via: str
     """How: `label` or `comment`."""
+    title: str = ""
+    """The issue's title as the event carried it."""
+    body: str = ""
+    """The issue's body as the event carried it."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,10 @@ def decide(payload: dict, config: TriggerConfig, event_name: str | None = None) 
         label = (payload.get("label") or {}).get("name") or ""
         if label.casefold() != config.label.casefold():
             return Ignored(f"label '{label}' is not the trigger label '{config.label}'")
-        actor = (payload.get("sender") or {}).get("login") or "?"
+        sender = payload.get("sender") or {}
+        actor = sender.get("login") or "?"
+        if _is_bot(sender):
+            return Ignored(f"the label was added by a bot (@{actor}); only people trigger a run")
         via = "label"
     else:
         if action != "created":
@@ -114,7 +126,7 @@ def decide(payload: dict, config: TriggerConfig, event_name: str | None = None) 
         user = comment.get("user") or {}
         actor = user.get("login") or "?"
         body = comment.get("body") or ""
-        if user.get("type") == "Bot" or MARKER in body:
+        if _is_bot(user) or MARKER in body:
             return Ignored(f"the comment is from a bot (@{actor})")
         if not _starts_with_trigger(body, config.comment):
             return Ignored(f"the comment does not start with '{config.comment}'")
@@ -125,7 +137,12 @@ def decide(payload: dict, config: TriggerConfig, event_name: str | None = None) 
         via = "comment"
     if issue.get("state") == "closed":
         return Ignored(f"issue #{number} is closed")
-    return Trigger(repo=repo, issue=number, actor=actor, via=via)
+    return Trigger(repo=repo, issue=number, actor=actor, via=via, title=str(issue.get("title") or ""),
+                   body=str(issue.get("body") or ""))
+
+
+def _is_bot(user: dict) -> bool:
+    return user.get("type") == "Bot" or str(user.get("login") or "").endswith("[bot]")
 
 
 def _starts_with_trigger(body: str, trigger: str) -> bool:

@@ -3,7 +3,8 @@
 The bot needs one thing from the agent: given a checked-out repository and an issue, a patch and
 the evidence for it. `Fixer` is that call; `FixOutcome` carries what `patchwright fix` writes to
 summary.json. The bot hands the fixer the issue's title and body as plain strings (data to be
-quoted in prompts, never run) and no GitHub token: the token stays inside the GitHub client.
+quoted in prompts, never run) and no GitHub token: the token stays inside the GitHub client. The
+fixer gets a scrubber instead (`redactor`), which takes the token's forms out of what it writes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from pydantic import AliasChoices, BaseModel, Field, field_validator
+
+from agent.secrets import Redactor
 
 Status = Literal["resolved", "submitted", "failed", "budget_exhausted", "format_error", "error"]
 
@@ -80,8 +83,11 @@ class FixOutcome(BaseModel):
 class Fixer(Protocol):
     """The fix pipeline as the bot calls it.
 
-    Returns a FixOutcome (a dict of its fields, such as summary.json plus the patch, is accepted
-    too). Raising UserError ends the run with that one line, after a status comment on the issue.
+    `repo_dir` is a clean clone of the checked-out commit (its tracked files only). Everything the
+    fixer writes goes through `redactor`. Returns a FixOutcome (a dict of its fields, such as
+    summary.json plus the patch, is accepted too). Raising UserError ends the run with that one
+    line, after a status comment on the issue.
     """
 
-    def __call__(self, repo_dir: Path, issue_title: str, issue_body: str, options: FixOptions) -> FixOutcome: ...
+    def __call__(self, repo_dir: Path, issue_title: str, issue_body: str, options: FixOptions, *,
+                 redactor: Redactor) -> FixOutcome: ...

@@ -71,6 +71,7 @@ def to_anthropic(messages: list[Message], cache: bool = True) -> tuple[list[dict
 
 
 class AnthropicModel(ModelClient):
+    remote = True
     provider = "anthropic"
 
     def __init__(self, model: str, options: ModelOptions | None = None, prices: PriceTable | None = None):
@@ -78,8 +79,12 @@ class AnthropicModel(ModelClient):
         key = self.options.api_key or os.environ.get(KEY_ENV)
         if not key:
             raise MissingAPIKey(f"{self.spec} needs an API key: set {KEY_ENV}")
-        self._client = anthropic.Anthropic(api_key=key, base_url=self.options.base_url,
-                                           timeout=self.options.timeout, max_retries=0)
+        self._key = key
+        self._client = self._new_client()
+
+    def _new_client(self) -> anthropic.Anthropic:
+        return anthropic.Anthropic(api_key=self._key, base_url=self.options.base_url,
+                                   timeout=self.options.timeout, max_retries=0)
 
     @property
     def spec(self) -> str:

@@ -17,6 +17,10 @@ class RetriesExhausted(ModelError):
     """Transient failures (429, 5xx, timeouts, connection errors) outlasted the retry policy."""
 
 
+class DeadlineExceeded(ModelError):
+    """The caller's deadline (a time budget) passed before the model answered; the call was abandoned."""
+
+
 class ReplayExhausted(ModelError):
     """A replay cassette has no turn left for the call."""
 

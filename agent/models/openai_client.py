@@ -42,6 +42,7 @@ def to_openai(messages: list[Message]) -> list[dict[str, Any]]:
 
 
 class OpenAIModel(ModelClient):
+    remote = True
     provider = "openai"
 
     def __init__(self, model: str, options: ModelOptions | None = None, prices: PriceTable | None = None):
@@ -52,8 +53,12 @@ class OpenAIModel(ModelClient):
                 raise MissingAPIKey(f"{self.spec} needs an API key: set {KEY_ENV} (a server named by "
                                     "openai:MODEL@URL needs none)")
             key = "none"  # OpenAI-compatible servers usually ignore it, the SDK insists on one
-        self._client = openai.OpenAI(api_key=key, base_url=self.options.base_url, timeout=self.options.timeout,
-                                     max_retries=0)
+        self._key = key
+        self._client = self._new_client()
+
+    def _new_client(self) -> openai.OpenAI:
+        return openai.OpenAI(api_key=self._key, base_url=self.options.base_url, timeout=self.options.timeout,
+                             max_retries=0)
 
     @property
     def spec(self) -> str:

@@ -4,32 +4,74 @@
     openai:gpt-5
     openai:qwen2.5-coder@http://127.0.0.1:8000/v1
     replay:path/to/cassette.jsonl
+    human                        (a person at the terminal plays the model)
+    relay:DIR[,wait=SECONDS]     (another program answers turn files in DIR)
     oracle                       (replays an instance's gold patch; batch runs only)
 
 A provider is a factory `factory(target, **options) -> ModelClient`, registered under its name
-with `register_provider` (the `oracle` is one: it takes `gold_patch=` and `read_files=` options).
+with `register_provider` (the `oracle` is one: it takes `gold_patch=` and `read_files=` options;
+`relay` takes `instance=`). A stand-in for a model (`human`, `relay`) registers the name its runs'
+records carry and a note saying what it is, so that it is never taken for a hosted model.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import UserError
 
+from . import human, relay
 from .base import ModelClient, ModelOptions
 from .prices import PriceTable
 
 ProviderFactory = Callable[..., ModelClient]
 PROVIDERS: dict[str, ProviderFactory] = {}
 
+
+@dataclass(frozen=True)
+class StandIn:
+    """A provider that is no hosted model: its turns cost 0 and its runs are labelled."""
+
+    label: str
+    """The name trajectories, summaries and predictions carry (`model_name_or_path`)."""
+    note: str
+    """One sentence saying what plays the model."""
+
+
+STAND_INS: dict[str, StandIn] = {}
+
 _TARGET = re.compile(r"^(?P<model>[^@\s]+)(?:@(?P<url>.*))?$")
 
 
-def register_provider(name: str, factory: ProviderFactory) -> None:
-    """Make `name:TARGET` specs build clients with `factory(target, **options)`."""
+def register_provider(name: str, factory: ProviderFactory, stand_in: StandIn | None = None) -> None:
+    """Make `name:TARGET` specs build clients with `factory(target, **options)`; `stand_in` labels a
+    provider that is no hosted model."""
     PROVIDERS[name] = factory
+    if stand_in is not None:
+        STAND_INS[name] = stand_in
+
+
+def stand_in(spec: str) -> StandIn | None:
+    """The label and note of a spec whose provider is a stand-in (`human`, `relay:DIR`), else None."""
+    return STAND_INS.get(spec.strip().partition(":")[0])
+
+
+def model_label(spec: str) -> str:
+    """The name a run with `spec` carries in its records: a stand-in's label, else the spec."""
+    s = stand_in(spec)
+    return s.label if s else spec
+
+
+def absolute_spec(spec: str) -> str:
+    """The spec with a relay directory made absolute, so that workers and resumed runs that start in
+    another directory find it; other specs as they are."""
+    provider, sep, target = spec.strip().partition(":")
+    if provider != "relay" or not sep:
+        return spec
+    return f"relay:{relay.absolute_target(target)}"
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -94,6 +136,8 @@ register_provider("openai", _openai)
 register_provider("anthropic", _anthropic)
 register_provider("replay", _replay)
 register_provider("oracle", _oracle)
+register_provider("human", human.make_human, StandIn(human.LABEL, human.NOTE))
+register_provider("relay", relay.make_relay, StandIn(relay.LABEL, relay.NOTE))
 
 
 def make_model(spec: str, **options: Any) -> ModelClient:

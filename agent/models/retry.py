@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from .errors import ModelError, RetriesExhausted, TransientError
+from .errors import DeadlineExceeded, ModelError, RetriesExhausted, TransientError
 
 log = logging.getLogger("agent.models")
 T = TypeVar("T")
@@ -75,9 +75,10 @@ def backoff_delay(retry: int, policy: RetryPolicy, rng: random.Random | Any = ra
 
 def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, *, label: str,
                       sleep: Callable[[float], None] = time.sleep,
-                      rng: random.Random | Any = random) -> tuple[T, int]:
+                      rng: random.Random | Any = random, deadline: float | None = None) -> tuple[T, int]:
     """Call fn until it returns, retrying TransientError under `policy`. Returns (result, attempts).
-    Raises RetriesExhausted (one line: attempts, waited time, last error) when the policy runs out."""
+    Raises RetriesExhausted (one line: attempts, waited time, last error) when the policy runs out,
+    and DeadlineExceeded when waiting for the next attempt would pass `deadline` (time.monotonic())."""
     waited = 0.0
     for attempt in range(1, policy.max_attempts + 1):
         try:
@@ -87,6 +88,8 @@ def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, *, label: str,
         if attempt == policy.max_attempts:
             break
         wait = last.retry_after if last.retry_after is not None else backoff_delay(attempt, policy, rng)
+        if deadline is not None and time.monotonic() + wait >= deadline:
+            raise DeadlineExceeded(f"{label}: {last}; no time left for another attempt before the deadline")
         if waited + wait > policy.max_total_wait:
             raise RetriesExhausted(
                 f"{label}: gave up after {attempt} attempt(s): {last}; waiting {wait:.1f} s more would pass "

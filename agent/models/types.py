@@ -126,7 +126,8 @@ class ModelTurn:
     """What one `complete` call returned. `cost` is in US dollars, None when the model's price is
     unknown. `attempts` counts the requests made (retries included); `duration` is in seconds.
     `native` is the provider's own form of the answer when it holds more than text and tool calls
-    (Anthropic thinking blocks), to be sent back verbatim."""
+    (Anthropic thinking blocks), to be sent back verbatim. `warnings` say what was corrected in the
+    server's answer (usage that cannot be right, an answer over the size limit; agent.models.sanity)."""
 
     text: str
     tool_calls: list[ToolCall] = field(default_factory=list)
@@ -137,6 +138,7 @@ class ModelTurn:
     attempts: int = 1
     duration: float = 0.0
     native: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> Message:
@@ -147,4 +149,5 @@ class ModelTurn:
         return {"text": self.text, "tool_calls": [c.to_dict() for c in self.tool_calls],
                 "usage": self.usage.to_dict(), "cost": self.cost, "model": self.model,
                 "stop_reason": self.stop_reason, "attempts": self.attempts, "duration": round(self.duration, 3),
-                **({"native": self.native} if self.native else {})}
+                **({"native": self.native} if self.native else {}),
+                **({"warnings": list(self.warnings)} if self.warnings else {})}

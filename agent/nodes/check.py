@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from harness.patching import patch_files
+from harness.patching import files_changed
 
 from ..budget import BudgetExhausted
 from ..evidence import evaluate
@@ -16,13 +16,6 @@ from ..state import AgentState
 from ..testplan import REPRO_TEST, TestResults, covering_tests, is_repro
 
 MAX_LISTED = 30
-
-
-def files_changed(diff: str) -> list[str]:
-    """The files a patch touches (new paths; old paths of deleted files)."""
-    if not diff.strip():
-        return []
-    return sorted({new if new != "/dev/null" else old for old, new in patch_files(diff)})
 
 
 def targets(rt: Runtime, diff: str) -> list[str] | None:
@@ -104,5 +97,5 @@ def review(rt: Runtime, state: AgentState) -> dict:
                   rounds_left=rt.config.max_review_rounds - rounds - 1)
     rt.trajectory.write("review", verdict="edit", changed=changed, failing=res.failing[:MAX_LISTED] if res else [])
     rt.say("review", round=rounds + 1, failing=len(res.failing) if res else 0)
-    messages = [*state["messages"], Message.user(text).to_dict()]
-    return {"messages": messages, "review_rounds": rounds + 1, "verdict": "edit"}
+    length = rt.conversation.extend(state["conversation"], [Message.user(rt.redactor.scrub(text))])
+    return {"conversation": length, "review_rounds": rounds + 1, "verdict": "edit"}

@@ -3,6 +3,11 @@
 A turn without tool calls means the model is done: the graph moves on to `test`. A malformed call
 goes back to the model as an observation saying what was wrong; `max_malformed` of them in a row
 end the attempt with status format_error.
+
+One turn runs at most `max_tool_calls` calls, and none once the time budget is spent (it is checked
+before each call): the calls past either limit are answered with a note saying why, not run, and a
+spent time budget ends the attempt with status budget_exhausted. Every result reaches the model
+with secrets scrubbed (agent.secrets); each is at most 30,000 characters (tools.registry).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import time
 
 from tools.toolset import TOOLS
 
+from ..budget import BudgetExhausted
 from ..models import Message
 from ..runtime import Runtime
 from ..state import AgentState
@@ -24,38 +30,56 @@ MUTATING = frozenset({"replace_symbol", "insert_symbol", "delete_symbol", "str_r
 def edit(rt: Runtime, state: AgentState) -> dict:
     start = time.monotonic()
     specs = TOOLS.specs()
-    messages = [Message.from_dict(m) for m in state["messages"]]
-    sent = len(messages)
+    length = state["conversation"]
+    messages = rt.conversation.messages(length)
     turn = rt.complete(messages, specs)
     model_time = time.monotonic() - start
-    messages.append(turn.message)
+    new = [turn.message]
     malformed = state.get("malformed", 0)
     changed = False
+    ran = 0
+    stopped: BudgetExhausted | None = None
+    cap = rt.config.max_tool_calls
     for call in turn.tool_calls:
         if call.error:
             malformed += 1
-            messages.append(Message.tool(call, call.error, is_error=True))
+            new.append(Message.tool(call, call.error, is_error=True))
             continue
         malformed = 0
+        if stopped is None:
+            try:
+                rt.check_time()
+            except BudgetExhausted as exc:
+                stopped = exc
+        if stopped is not None or ran >= cap:
+            why = (f"{stopped}" if stopped is not None else
+                   f"this turn asked for {len(turn.tool_calls)} tool calls and at most {cap} are run per turn")
+            new.append(Message.tool(call, f"Not run: {why}.", is_error=True))
+            continue
+        ran += 1
         rt.say("tool", name=call.name, arguments=call.arguments)
         result = TOOLS.call(rt.ctx, call.name, call.arguments)
-        messages.append(Message.tool(call, result.text, is_error=result.is_error))
+        new.append(Message.tool(call, rt.redactor.scrub(result.text), is_error=result.is_error))
         # a refused edit changes nothing; a shell command or a test run may change anything
         changed |= call.name in MUTATING and (not result.is_error or call.name in ("bash", "run_tests"))
     tools_done = time.monotonic()
     touched = rt.ctx.take_touched()
     diff = rt.diff_after(touched) if (changed or touched) else state.get("diff", "")
     diff_done = time.monotonic()
-    update: dict = {"messages": [m.to_dict() for m in messages], "malformed": malformed, "diff": diff,
+    update: dict = {"conversation": rt.conversation.extend(length, new), "malformed": malformed, "diff": diff,
                     "edits_done": not turn.tool_calls, **rt.spent()}
     if malformed >= rt.config.max_malformed:
         update.update(status="format_error",
                       message=f"{malformed} malformed tool calls in a row (the limit is {rt.config.max_malformed})")
-    rt.trajectory.write("edit", messages=messages[:sent], tools=specs, turn=turn,
-                        observations=[Observation.of(m) for m in messages[sent + 1:]],
+    if stopped is not None:
+        update.update(status=stopped.status, message=str(stopped))
+    not_run = len(turn.tool_calls) - ran - sum(bool(c.error) for c in turn.tool_calls)
+    rt.trajectory.write("edit", messages=messages, tools=specs, turn=turn,
+                        observations=[Observation.of(m) for m in new[1:]],
                         duration=round(time.monotonic() - start, 3),
                         timings={"model": round(model_time, 4), "tools": round(tools_done - start - model_time, 4),
                                  "diff": round(diff_done - tools_done, 4)},
-                        diff_lines=diff.count("\n"))
+                        diff_lines=diff.count("\n"), **({"not_run": not_run} if not_run else {}),
+                        **({"patch": diff} if diff != state.get("diff", "") else {}))  # the patch, when this step changed it
     rt.say("step", calls=[c.name for c in turn.tool_calls], text=turn.text, spent=rt.run_budget.spent)
     return update

@@ -47,7 +47,8 @@ def outline_budget(cfg, system: Message, task: Message) -> int:
 def candidates(found, cap: int, attempt: int) -> list[str]:
     """The files shown to the model (`shown_count` of retrieval's ranking, at most `cap`), rotated
     for later attempts."""
-    n = shown_count(found.file_scores, cap) if found.file_scores else min(cap, len(found.files))
+    scores = found.file_scores()
+    n = shown_count(scores, cap) if len(scores) == len(found.files) else min(cap, len(found.files))
     return _rotate(found.files[:n], attempt)
 
 
@@ -61,11 +62,10 @@ def _rotate(files: list[str], attempt: int, window: int = 5) -> list[str]:
 def localize(rt: Runtime, state: AgentState) -> dict:
     cfg = rt.config
     if rt.retrieval is None:
-        rt.retrieval = retrieve(rt.workspace, state["issue"], max(cfg.top_files, cfg.pick_files),
-                                cfg.repo_map_tokens)
+        rt.retrieval = retrieve(rt.workspace, rt.issue, max(cfg.top_files, cfg.pick_files), cfg.repo_map_tokens)
     found = rt.retrieval
     system = Message.system(rt.system_prompt())
-    task = Message.user(render("task", issue=state["issue"]))
+    task = Message.user(render("task", issue=rt.issue))
     files: list[str] = found.files[: cfg.pick_files]
     defs: list[str] = []
     if cfg.localize and found.files:
@@ -76,8 +76,8 @@ def localize(rt: Runtime, state: AgentState) -> dict:
     context = render("editing", repo_map=found.repo_map, focus=focus, test_command=rt.plan.command if rt.plan else None)
     rt.say("localized", files=files, definitions=defs)
     messages = [system, Message.user(context, cache=True), task]
-    return {"focus_files": files, "focus_defs": defs, "context": context,
-            "messages": [m.to_dict() for m in messages], **rt.spent()}
+    return {"focus_files": files, "focus_defs": defs, "conversation": rt.conversation.extend(0, messages),
+            **rt.spent()}
 
 
 def _ask(rt: Runtime, state: AgentState, system: Message, task: Message,
@@ -91,7 +91,8 @@ def _ask(rt: Runtime, state: AgentState, system: Message, task: Message,
     turn = rt.complete(msgs, [SELECT_FILES])
     files = valid_files(rt.ctx, _picked(turn, "select_files", "paths"), cfg.pick_files) or ranked[: cfg.pick_files]
     rt.trajectory.write("localize", messages=msgs, tools=[SELECT_FILES], turn=turn,
-                        duration=round(time.monotonic() - start, 3), stage="files", candidates=ranked, chosen=files)
+                        duration=round(time.monotonic() - start, 3), stage="files", candidates=ranked, chosen=files,
+                        ranking=rt.retrieval.ranking)
     start = time.monotonic()
     prompt = render("localization", stage="definitions", max_picks=cfg.pick_definitions, earlier=earlier,
                     candidates=skeleton_candidates(rt.ctx, files, cfg.skeleton_tokens))

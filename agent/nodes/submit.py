@@ -1,14 +1,20 @@
-"""`submit`: the final patch (scratch files left out), the tests on it, and the attempt's outcome."""
+"""`submit`: the attempt's patch (scratch files left out), the tests on it, and the attempt's outcome.
+
+What the agent or the tests left behind (new binary and junk files, mode changes, outward symbolic
+links) is taken out of every candidate in one place, `agent.fix._finish`, where the run's final
+patch is made (harness.hygiene)."""
 
 from __future__ import annotations
 
 import time
 
+from harness.patching import files_changed
+
 from ..evidence import evaluate
 from ..runtime import Runtime
 from ..state import AgentState, AttemptOutcome
 from ..testplan import TestResults, split_repro
-from .check import files_changed, run_checks
+from .check import run_checks
 
 
 def submit(rt: Runtime, state: AgentState) -> dict:

@@ -69,9 +69,11 @@ def doctor(cleanup: bool, all_images: bool, build_base: bool, python: str):
     if cleanup:
         from harness.docker_util import cleanup as do_cleanup
 
-        containers, images = do_cleanup(remove_images=all_images)
+        containers, images, kept = do_cleanup(remove_images=all_images)
         click.echo(f"removed {len(containers)} container(s)" + (f": {', '.join(containers)}" if containers else ""))
         click.echo(f"removed {len(images)} image(s)" + (f": {', '.join(images)}" if images else ""))
+        if kept:
+            click.echo(f"kept {len(kept)} image(s) still in use: {', '.join(kept)}")
         return 0
     if build_base:
         from harness.images import ensure_base_image

@@ -12,10 +12,20 @@ from harness.errors import UserError
 
 
 def _split_ids(value: str | None) -> list[str] | None:
+    """--instances: ids separated by commas or spaces, or @FILE with one id a line."""
     if not value:
         return None
     if value.startswith("@"):
-        return [line.strip() for line in Path(value[1:]).read_text().splitlines() if line.strip()]
+        name = value[1:]
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UserError(f"--instances {value}: no such file {name}") from None
+        except UnicodeDecodeError as exc:
+            raise UserError(f"--instances {value}: {name} is not UTF-8 text (byte {exc.start + 1})") from None
+        except OSError as exc:
+            raise UserError(f"--instances {value}: cannot read {name} ({exc.strerror or exc})") from None
+        return [line.strip() for line in text.splitlines() if line.strip()]
     return [v.strip() for v in value.replace(",", " ").split() if v.strip()]
 
 
@@ -38,16 +48,21 @@ def _split_ids(value: str | None) -> list[str] | None:
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
               help="Report directory (default: ./eval-reports/<dataset>-<predictions>).")
 @click.option("--offline", is_flag=True, help="Never clone a repository (only --mirrors and builtin).")
+@click.option("--strict", is_flag=True,
+              help="Also mark patches that touch the test infrastructure (conftest files, pytest/tox settings, the "
+                   "instance's test files) as suspicious; the grade stays the official one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 def eval_cmd(dataset, predictions, instance_ids, workers, mirrors, spec_files, image_source, timeout, report_dir,
-             offline, as_json):
+             offline, strict, as_json):
     """Evaluate PREDICTIONS on DATASET: apply each patch, run FAIL_TO_PASS and PASS_TO_PASS, grade.
 
-    Writes a directory per instance (patch.diff, test_output.txt, report.json) and summary.json /
-    summary.md. The summary JSON (--json) has: dataset, total, resolved, resolved_rate, counts and
+    Writes a directory per instance (patch.diff, test_output.txt, report.json), summary.json /
+    summary.md, and the report page report.html (`patchwright report`; its path is printed last,
+    on stderr with --json). The summary JSON (--json) has: dataset, total, resolved, resolved_rate, counts and
     ids per status (resolved, unresolved, empty_patch, patch_failed, error), errors (id -> one
-    line), timed_out, patch_methods, images_built, malformed_prediction_lines, unknown_instance_ids.
-    Exit status 0 when the run completed (whatever was resolved), 2 on bad input.
+    line), timed_out, patch_methods, images_built, malformed_prediction_lines, duplicate_predictions,
+    unknown_instance_ids, strict, suspicious (id -> reasons, with --strict). Exit status 0 when the
+    run completed (whatever was resolved), 2 on bad input.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -62,13 +77,16 @@ def eval_cmd(dataset, predictions, instance_ids, workers, mirrors, spec_files, i
     instances = load_instances(dataset, ids)
     malformed: list[str] = []
     unknown: list[str] = []
+    duplicates = []
     if predictions in ("gold", "empty"):
         preds = synthetic_predictions(instances, predictions)
     else:
-        preds, errors = load_predictions(predictions)
+        preds, errors, duplicates = load_predictions(predictions)
         malformed = [str(e) for e in errors]
         for e in errors:
             err.print(f"[yellow]warning:[/] malformed prediction line {e}", highlight=False)
+        for d in duplicates:
+            err.print(f"[yellow]warning:[/] duplicate prediction in {predictions}: {d}", highlight=False)
         known = {i.instance_id for i in load_instances(dataset)} if ids else {i.instance_id for i in instances}
         unknown = sorted(set(preds) - known)
         for u in unknown:
@@ -84,7 +102,7 @@ def eval_cmd(dataset, predictions, instance_ids, workers, mirrors, spec_files, i
     pname = predictions if predictions in ("gold", "empty") else Path(predictions).stem
     out_dir = Path(report_dir or Path("eval-reports") / f"{name}-{pname}")
     opts = EvalOptions(specs=SpecTable(list(spec_files)), mirrors=mirrors, image_source=image_source,
-                       online=not offline, timeout=timeout, report_dir=out_dir,
+                       online=not offline, timeout=timeout, report_dir=out_dir, strict=strict,
                        say=lambda m: err.print(f"  {m}", highlight=False, style="dim"))
     progress = Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                         TimeElapsedColumn(), console=err, transient=False, disable=not err.is_terminal)
@@ -99,7 +117,8 @@ def eval_cmd(dataset, predictions, instance_ids, workers, mirrors, spec_files, i
                 err.print(f"{o.instance_id}: {o.status}{extra}", highlight=False)
 
         outcomes = evaluate(todo, preds, opts, workers=workers, on_result=on_result)
-    summary = summarize(outcomes, dataset=str(dataset), malformed=malformed, unknown_ids=unknown)
+    summary = summarize(outcomes, dataset=str(dataset), malformed=malformed, unknown_ids=unknown,
+                        duplicates=[str(d) for d in duplicates], strict=strict)
     summary["report_dir"] = str(out_dir)
     write_summary(out_dir, summary)
     if as_json:
@@ -109,4 +128,7 @@ def eval_cmd(dataset, predictions, instance_ids, workers, mirrors, spec_files, i
 
         click.echo(markdown(summary).rstrip())
         click.echo(f"\nreports: {out_dir}")
+    from .report import write_and_say
+
+    write_and_say(out_dir, err=as_json)
     return 0

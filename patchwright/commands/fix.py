@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from harness.errors import UserError
+from harness.hygiene import PatchPolicy
 
 
 def _issue_text(issue: str | None, issue_file: str | None) -> str:
@@ -30,7 +31,9 @@ def _issue_text(issue: str | None, issue_file: str | None) -> str:
 @click.argument("repo", required=False, type=click.Path(file_okay=False))
 @click.option("--issue", help="The issue's text.")
 @click.option("--issue-file", type=click.Path(dir_okay=False), help="A file holding the issue's text.")
-@click.option("--model", "model_spec", help="Model spec: anthropic:MODEL, openai:MODEL[@URL], replay:CASSETTE.jsonl.")
+@click.option("--model", "model_spec",
+              help="Model spec: anthropic:MODEL, openai:MODEL[@URL], replay:CASSETTE.jsonl, human (you answer each "
+                   "turn at this terminal) or relay:DIR[,wait=SECONDS] (another program answers turn files in DIR).")
 @click.option("--workspace", "kind", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
               help="Where the agent works: a Docker container or a private local copy.")
 @click.option("--image", default=None, help="Docker image holding the repository's environment (default: the base image).")
@@ -44,19 +47,26 @@ def _issue_text(issue: str | None, issue_file: str | None) -> str:
               help="Run directory (default: ~/.local/state/patchwright/runs/TIME-REPO).")
 @click.option("--apply", "apply_patch", is_flag=True,
               help="Apply the patch to REPO's working tree (refused if a touched file has uncommitted changes).")
+@click.option("--keep", "keep", multiple=True, type=click.Choice(["binary", "junk", "mode", "symlinks"]),
+              help="Keep in the patch what is left out by default: new binary files, new logs/databases/caches, "
+                   "file mode changes, symbolic links leading outside the repository (repeatable).")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None,
               help="Continue the killed run in this run directory (the other options are taken from it).")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json's content on stdout instead of the summary.")
 def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, max_cost, max_time, attempts, out,
-        apply_patch, resume_dir, as_json):
+        apply_patch, keep, resume_dir, as_json):
     """Resolve an issue in REPO: localize, edit, test in a sandbox, and write a patch.
 
-    REPO is never changed unless --apply is given. Exit status: 0 when a patch was made (resolved
-    or submitted), 1 otherwise (failed, budget_exhausted, format_error, error), 2 for usage errors.
+    REPO is never changed unless --apply is given, and --apply applies only the patch of a
+    resolved or submitted run. Exit status: 0 when a patch was made (resolved or submitted), 1
+    otherwise (failed, budget_exhausted, format_error, error), 2 for usage errors (and when the
+    run directory is in use by another run).
 
     \b
     Examples:
       patchwright fix . --issue-file ISSUE.md --model anthropic:claude-sonnet-5-5
+      patchwright fix . --issue-file ISSUE.md --model human
+      patchwright fix . --issue-file ISSUE.md --model relay:turns
       patchwright fix --resume RUN_DIR
     """
     from rich.console import Console
@@ -65,9 +75,10 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
     from ..display import Progress, summary
 
     console = Console(stderr=as_json, highlight=False, soft_wrap=True)
-    with Progress() as progress:
+    spec = model_spec or (api.load_request(resume_dir).model if resume_dir else "")
+    with Progress(live=spec.strip() != "human") as progress:  # no spinner over a person's turns
         if resume_dir:
-            if repo or issue or issue_file or model_spec:
+            if repo or issue or issue_file or model_spec or keep:
                 raise UserError("--resume takes the run directory alone: its repository, issue and model are "
                                 "read from it")
             outcome = api.resume(resume_dir, apply=apply_patch, progress=progress)
@@ -79,17 +90,21 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
                                 "openai:MODEL@http://127.0.0.1:8000/v1, replay:CASSETTE.jsonl)")
             text = _issue_text(issue, issue_file)
             run_dir = out or str(api.default_run_dir(repo))
+            policy = PatchPolicy(keep_binary="binary" in keep, keep_junk="junk" in keep, keep_mode="mode" in keep,
+                                 keep_outside_symlinks="symlinks" in keep)
             try:
                 outcome = api.fix(repo, text, model_spec, workspace=kind, image=image, test_cmd=test_cmd,
                                   max_steps=max_steps or None, max_cost=max_cost or None,
                                   max_time=max_time or None, attempts=attempts, out=run_dir, apply=apply_patch,
-                                  progress=progress)
+                                  patch_policy=policy, progress=progress)
             except KeyboardInterrupt:
                 if (Path(run_dir) / "run.json").exists():
                     click.echo(f"patchwright: continue this run with: patchwright fix --resume {run_dir}", err=True)
                 raise
     if as_json:
         sys.stdout.write(json.dumps(outcome.summary(), indent=2) + "\n")
+        if outcome.apply_note:
+            click.echo(f"patchwright: not applied: {outcome.apply_note}", err=True)
     else:
         summary(outcome, console)
     return 0 if outcome.status in ("resolved", "submitted") else 1

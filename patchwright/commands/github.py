@@ -18,19 +18,21 @@ def _default_fixer():
     The issue's title and body go in as the issue text (data the pipeline quotes in its prompts);
     the model spec, workspace, test command and dollar budget come from the bot's options (no
     budget given: the pipeline's defaults). The bot has already taken the GitHub token out of the
-    environment; the sandbox strips every secret-looking variable (harness.workspace.sandbox_env),
-    so the model's API key stays with the model client. Progress lines go to stderr, as with
-    `patchwright fix`; the outcome comes back as the bot's FixOutcome (statuses per test counted).
+    environment and hands a scrubber that knows its forms (`redactor`), which the pipeline applies to
+    everything it writes; the sandbox strips every secret-looking variable, so the model's API key
+    stays with the model client. Progress lines go to stderr, as with `patchwright fix`; the outcome
+    comes back as the bot's FixOutcome (statuses per test counted).
     """
     from agent.github.fixer import FixOutcome
     from patchwright.api import fix
     from patchwright.display import Progress
 
-    def fixer(repo_dir, issue_title, issue_body, options):
+    def fixer(repo_dir, issue_title, issue_body, options, *, redactor):
         budget = {} if options.max_cost is None else {"max_cost": options.max_cost}
         with Progress() as progress:
             result = fix(repo_dir, f"{issue_title}\n\n{issue_body}", options.model, workspace=options.workspace,
-                         test_cmd=options.test_cmd, out=options.out_dir, progress=progress, **budget)
+                         test_cmd=options.test_cmd, out=options.out_dir, progress=progress, redactor=redactor,
+                         **budget)
         return FixOutcome.model_validate(result.model_dump())
 
     return fixer
@@ -59,17 +61,21 @@ def _token() -> str | None:
               help="Author associations allowed to trigger by comment (comma-separated).")
 @click.option("--test-cmd", default=None, metavar="CMD", help="Command that runs the tests in the sandbox.")
 @click.option("--workspace", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
-              help="Where the fix runs.")
+              help="Where the fix runs (local is refused without --unsafe-local-workspace).")
+@click.option("--unsafe-local-workspace", "unsafe_local", is_flag=True,
+              help="Allow --workspace local although the model's commands can then read the token and the "
+                   "model key (they run on the runner as this process's user).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run directory (patch, trajectory, summary, github.jsonl) [default: a new directory "
                    "under $RUNNER_TEMP or the system's temporary directory].")
 def github(event_path, event_name, repo_dir, dry_run, model, max_cost, trigger_label, trigger_comment,
-           allowed_associations, test_cmd, workspace, out_dir):
+           allowed_associations, test_cmd, workspace, unsafe_local, out_dir):
     """Answer a GitHub issue event with a tested pull request.
 
-    Acts on `issues` (labeled with the trigger label) and `issue_comment` (created, starting with
-    the trigger comment, by an allowed author); ignores anything else with one line saying why.
-    The token comes from GITHUB_TOKEN (or GH_TOKEN); the API from GITHUB_API_URL.
+    Acts on `issues` (labeled with the trigger label by a person) and `issue_comment` (created,
+    starting with the trigger comment, by an allowed author), when whoever triggered it has write
+    access; ignores anything else with one line saying why. The token comes from GITHUB_TOKEN (or
+    GH_TOKEN); the API from GITHUB_API_URL.
     """
     from agent.github.bot import BotConfig, run
     from agent.github.client import GitHubClient
@@ -85,7 +91,7 @@ def github(event_path, event_name, repo_dir, dry_run, model, max_cost, trigger_l
                               allowed_associations=[a.strip() for a in allowed_associations.split(",") if a.strip()]),
         fix=FixOptions(model=model or "", max_cost=max_cost, test_cmd=test_cmd or None, workspace=workspace,
                        out_dir=out_dir),
-        dry_run=dry_run,
+        dry_run=dry_run, unsafe_local=unsafe_local,
     )
 
     def client(repo: str) -> GitHubClient:

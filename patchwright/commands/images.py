@@ -59,7 +59,8 @@ def build(dataset, instance_ids, mirrors, spec_files, workers, offline, as_json)
 
 
 @images.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {tag, kind, instance, env, size, created}.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list of {tag, id, kind, instance, env, size, created}.")
 def list_cmd(as_json):
     """List patchwright's environment and instance images."""
     from harness.images import list_images
@@ -78,10 +79,12 @@ def list_cmd(as_json):
 @click.option("--kind", type=click.Choice(["all", "env", "instance"]), default="all", show_default=True,
               help="Which layer to remove (the base image stays; `doctor --cleanup --all-images` removes it).")
 def clean(kind):
-    """Remove environment and/or instance images."""
+    """Remove environment and/or instance images (never one a container still uses)."""
     from harness.images import remove_images
 
     kinds = ("env", "instance") if kind == "all" else (kind,)
-    removed = remove_images(kinds)
+    removed, kept = remove_images(kinds)
     click.echo(f"removed {len(removed)} image(s)")
+    if kept:
+        click.echo(f"kept {len(kept)} image(s) still in use: {', '.join(kept)}")
     return 0

@@ -39,9 +39,9 @@ class RunDisplay:
     """Shows a batch as it goes: a bar with done/total, resolved so far (with --eval), dollars so far
     and the ETA, the instances in flight and what each is doing, and one line per finished instance."""
 
-    def __init__(self, console: Console):
+    def __init__(self, console: Console, live: bool = True):
         self.console = console
-        self.live = console.is_terminal
+        self.live = live and console.is_terminal
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[resolved]}"), TextColumn("{task.fields[cost]}"),
                                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
@@ -80,11 +80,12 @@ class RunDisplay:
         if event == "plan":
             self.evaluate = data["evaluate"]
             self.cost_done, self.done, self.resolved = data["cost_before"], data["done"], data["resolved_before"]
-            label = data["model"] + (f" = {data['model_name_or_path']}" if data["oracle"] else "")
+            name = data["model_name_or_path"]
+            label = data["model"] + (f" = {name}" if name != data["model"] else "")
             self.say(f"run: {data['to_run']} of {data['total']} instance(s) to run ({data['done']} finished before), "
                      f"model {escape(label)}, {data['workers']} worker(s) on {data['executor']}, out {data['out']}")
-            if data["oracle"]:
-                self.say(f"[yellow]note:[/] {ORACLE_NOTE}")
+            if data["oracle"] or data.get("note"):
+                self.say(f"[yellow]note:[/] {escape(ORACLE_NOTE if data['oracle'] else data['note'])}")
             self.task = self.progress.add_task("oracle run" if data["oracle"] else "run", total=data["total"],
                                                completed=data["done"], resolved="", cost="", flight="")
         elif event == "started":
@@ -141,6 +142,8 @@ def print_summary(s: dict) -> None:
         click.echo(f"eval: {e['resolved']} / {e['total']} resolved ({100 * e['resolved_rate']:.1f}%)"
                    + "".join(f", {n} {k}" for k, n in e["counts"].items() if n and k != "resolved"))
     cost = "unknown (the model has no price)" if s["cost"] is None else f"${s['cost']:.4f}"
+    if s.get("note"):
+        cost += f" ({s['model_name_or_path']}: not a priced model)"
     click.echo(f"cost: {cost}; elapsed {s['elapsed']:.0f} s")
     for iid, err in s["errors"].items():
         click.echo(f"error: {iid}: {err}")
@@ -149,15 +152,17 @@ def print_summary(s: dict) -> None:
                    "raise --max-total-cost and run the same command again to go on")
     elif s["stopped"] == "interrupted" or s["not_finished"]:
         click.echo(f"{len(s['not_finished'])} instance(s) not finished: run the same command again to go on")
-    if s["oracle"]:
-        click.echo(f"note: {ORACLE_NOTE}")
+    if s["oracle"] or s.get("note"):
+        click.echo(f"note: {ORACLE_NOTE if s['oracle'] else s['note']}")
     click.echo(f"predictions: {s['predictions']}")
 
 
 @click.command("run")
 @click.option("--dataset", required=True, help="`builtin`, a SWE-bench JSONL file, or hf:NAME[:SPLIT] (needs `datasets`).")
 @click.option("--model", "model_spec", required=True,
-              help="Model spec: anthropic:MODEL, openai:MODEL[@URL], replay:CASSETTE.jsonl, or oracle (gold-patch replay).")
+              help="Model spec: anthropic:MODEL, openai:MODEL[@URL], replay:CASSETTE.jsonl, oracle (gold-patch "
+                   "replay), human (you answer each turn here; --workers 1) or relay:DIR[,wait=SECONDS] (another "
+                   "program answers turn files in DIR/INSTANCE_ID/).")
 @click.option("--instances", "instance_ids", default=None,
               help="Only these instance ids (comma or space separated, or @FILE with one per line).")
 @click.option("--slice", "slice_", default=None, help="A:B, a slice of the dataset (after --instances/--filter).")
@@ -170,6 +175,8 @@ def print_summary(s: dict) -> None:
 @click.option("--max-total-cost", type=float, default=None,
               help="US dollars the run may spend; past it no new instance starts (default: no limit).")
 @click.option("--max-steps", type=int, default=50, show_default=True, help="Model calls per instance (0: no limit).")
+@click.option("--max-time", type=float, default=3600, show_default=True,
+              help="Seconds of the agent per instance, waits for human or relay turns included (0: no limit).")
 @click.option("--mirrors", type=click.Path(file_okay=False), default=None,
               help="Directory of bare git mirrors named owner__name (else repositories are cloned).")
 @click.option("--specs", "spec_files", multiple=True, type=click.Path(dir_okay=False),
@@ -184,11 +191,12 @@ def print_summary(s: dict) -> None:
 @click.option("--offline", is_flag=True, help="Never clone a repository (only --mirrors and builtin).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (OUT/summary.json) as JSON on stdout.")
 def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, max_cost_per_instance, max_total_cost,
-        max_steps, mirrors, spec_files, out, redo, evaluate, executor, offline, as_json):
+        max_steps, max_time, mirrors, spec_files, out, redo, evaluate, executor, offline, as_json):
     """Run the agent on each chosen instance of DATASET in its own container, writing
     OUT/predictions.jsonl (SWE-bench's format) and OUT/INSTANCE_ID/ (trajectory, patch, summary).
 
-    Run the same command again to resume: finished instances are skipped (unless --redo). Ctrl-C
+    With --eval, the report page OUT/report.html (`patchwright report`) is written at the end and its
+    path printed (on stderr with --json). Run the same command again to resume: finished instances are skipped (unless --redo). Ctrl-C
     once lets the instances in flight finish; twice abandons them. Exit status: 0 when every chosen
     instance finished, 1 when some did not (cost cap, errors), 130 when interrupted, 2 on bad input.
     """
@@ -202,16 +210,20 @@ def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, m
     opts = RunOptions(dataset=dataset, model=model_spec, out=str(out or default_out(dataset, model_spec)),
                       ids=_split_ids(instance_ids), slice=slice_, filter=pattern, workers=workers, attempts=attempts,
                       max_cost_per_instance=max_cost_per_instance or None, max_total_cost=max_total_cost,
-                      max_steps=max_steps or None, mirrors=mirrors, spec_files=list(spec_files), online=not offline,
-                      redo=redo, evaluate=evaluate, executor=executor)
+                      max_steps=max_steps or None, max_time=max_time or None, mirrors=mirrors,
+                      spec_files=list(spec_files), online=not offline, redo=redo, evaluate=evaluate, executor=executor)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     started = time.monotonic()
-    with RunDisplay(err) as display:
+    with RunDisplay(err, live=model_spec.strip() != "human") as display:  # no bar over a person's turns
         summary = run_batch(opts, display)
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
         print_summary(summary)
+    if evaluate and summary["stopped"] != "interrupted":
+        from .report import write_and_say
+
+        write_and_say(opts.out, err=as_json)
     if summary["stopped"] == "interrupted":
         click.echo(f"patchwright: interrupted after {time.monotonic() - started:.0f} s; run the same command to "
                    "go on", err=True)
