@@ -48,7 +48,7 @@ class LocalizeConfig(BaseModel):
     """Weight of each file signal (each scaled to 1 at its best file) in the file score."""
     function_weights: dict[str, float] = Field(default_factory=lambda: {
         "file": 1.0, "bm25": 2.0, "name": 1.0, "name_part": 1.0, "class": 0.7, "trace": 1.0, "callee": 1.0,
-        "special": 1.0, "message": 1.0, "semantic": 1.0})
+        "special": 1.0, "message": 1.0, "semantic": 0.5})
     """Weight of each function signal in the function score (`semantic` counts only when the semantic
     stage runs)."""
     non_code_penalty: float = 0.5
