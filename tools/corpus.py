@@ -373,6 +373,11 @@ class Corpus:
         corpus._owns_cache = cache is True
         return corpus
 
+    @property
+    def cache(self) -> SymbolCache | None:
+        """The cache this corpus reads and fills (None: nothing is kept between runs)."""
+        return self._cache
+
     def close(self) -> None:
         """Close the cache if this corpus opened it (a cache passed in stays open)."""
         if self._cache is not None and getattr(self, "_owns_cache", False):

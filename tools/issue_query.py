@@ -79,6 +79,14 @@ class IssueQuery:
     messages: list[str] = field(default_factory=list)
     """Literal pieces of the error and warning messages the issue quotes (`ValueError: ...`),
     long enough to search the repository's files for."""
+    options: list[str] = field(default_factory=list)
+    """The `--long-options` the issue writes, as written (the code that declares one spells it so)."""
+    dunders: frozenset[str] = frozenset()
+    """Special methods the issue exercises: named (`__eq__`), called through a builtin in its code
+    (`str(x)` -> `__str__`), written as an operator (`a @ b` -> `__matmul__`), or named in prose
+    ("the repr")."""
+    constructed: frozenset[str] = frozenset()
+    """CamelCase names the issue's code calls (`Intersection(...)`): classes it constructs."""
 
     @classmethod
     def parse(cls, text: str) -> IssueQuery:
@@ -103,8 +111,13 @@ class IssueQuery:
         q = cls(title=title, paths=paths, frames=frames,
                 title_words=frozenset(w.lower() for w in _IDENT.findall(title)))
         q.dotted = list(dict.fromkeys(m.group(1) for m in _DOTTED.finditer(body) if not _is_noise_dotted(m.group(1))))
-        q.identifiers, q.code_names = _identifiers(title, prose_only, code, frames)
+        # the words of `--long-options` and `hyphenated-keys` are not names on their own (their snake_case
+        # forms are added below)
+        q.identifiers, q.code_names = _identifiers(_OPTION.sub(" ", title), _OPTION.sub(" ", prose_only),
+                                                   _KEBAB.sub(" ", code), frames)
         q.messages = _messages(body)
+        q.options = [f"--{m}" for m in dict.fromkeys(_OPTION.findall(prose_only + "\n" + code)) if len(m) >= 4][:6]
+        q.dunders, q.constructed = _special_methods(title + "\n" + prose_only, code)
         q.terms = _terms(title, prose_only, code, urls)
         for name, w in _kebab_names(code, prose_only).items():
             q.identifiers[name] = q.identifiers.get(name, 0.0) + w
@@ -170,6 +183,40 @@ def _messages(text: str) -> list[str]:
             if len(piece) >= 12 and len(piece.split()) >= 2 and not _BUILTIN_MESSAGES.search(piece):
                 out.append(piece)
     return list(dict.fromkeys(out))[:12]
+
+
+_BUILTIN_DUNDERS = {"str": ("__str__", "__repr__"), "repr": ("__repr__",), "len": ("__len__",),
+                    "hash": ("__hash__",), "iter": ("__iter__",), "bool": ("__bool__",), "abs": ("__abs__",),
+                    "int": ("__int__", "__index__"), "float": ("__float__",), "format": ("__format__",),
+                    "dir": ("__dir__",), "reversed": ("__reversed__",), "next": ("__next__",),
+                    "copy": ("__copy__",), "deepcopy": ("__deepcopy__",), "round": ("__round__",)}
+_PROSE_DUNDERS = {"repr": ("__repr__", "__str__"), "representation": ("__repr__", "__str__"),
+                  "equality": ("__eq__",), "hashable": ("__hash__",), "unhashable": ("__hash__",),
+                  "pickle": ("__reduce__", "__getstate__", "__setstate__"),
+                  "pickling": ("__reduce__", "__getstate__", "__setstate__"),
+                  "unpickling": ("__reduce__", "__getstate__", "__setstate__")}
+_OPERATORS = ((re.compile(r"[\w)\]]\s*==\s*[\w(\[]"), ("__eq__",)),
+              (re.compile(r"[\w)\]]\s*!=\s*[\w(\[]"), ("__ne__", "__eq__")),
+              (re.compile(r"[\w)\]] *@ *[\w(\[]"), ("__matmul__", "__rmatmul__")),
+              (re.compile(r"[\w)\]]\s*\*\*\s*[-\w(\[]"), ("__pow__", "__rpow__")))
+_DUNDER = re.compile(r"\b__[a-z][a-z0-9_]*__\b(?!\.\w)")  # not `__init__.py`, a file
+_BUILTIN_CALL = re.compile(r"(?<![\w.])(" + "|".join(_BUILTIN_DUNDERS) + r")\(")
+_CONSTRUCT = re.compile(r"(?<![\w.])([A-Z][A-Za-z0-9_]*[a-z][A-Za-z0-9_]*)\(")
+
+
+def _special_methods(prose: str, code: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(the special methods the issue exercises, the CamelCase names its code calls)."""
+    out: set[str] = set(_DUNDER.findall(prose + "\n" + code))
+    for m in _BUILTIN_CALL.finditer(code):
+        out.update(_BUILTIN_DUNDERS[m.group(1)])
+    for pattern, names in _OPERATORS:
+        if pattern.search(code):
+            out.update(names)
+    words = {w.lower() for w in _IDENT.findall(prose)}
+    for w, names in _PROSE_DUNDERS.items():
+        if w in words:
+            out.update(names)
+    return frozenset(out), frozenset(_CONSTRUCT.findall(code))
 
 
 def _kebab_names(code: str, prose: str) -> dict[str, float]:

@@ -15,6 +15,7 @@ from ..localization import (
     focus_code,
     prompt_size,
     retrieve,
+    shown_count,
     skeleton_candidates,
     valid_definitions,
     valid_files,
@@ -37,6 +38,20 @@ def _picked(turn: ModelTurn, tool: str, key: str) -> list:
     return []
 
 
+def outline_budget(cfg, system: Message, task: Message) -> int:
+    """Tokens the candidate files' outlines may take in the first localization prompt."""
+    left = max(cfg.prompt_tokens - prompt_size([system, task], [SELECT_FILES]) - CONTEXT_FRAME, MIN_SHARE)
+    return min(cfg.outline_tokens, left)
+
+
+def candidates(found, cap: int, attempt: int) -> list[str]:
+    """The files shown to the model (`shown_count` of retrieval's ranking, at most `cap`), rotated
+    for later attempts."""
+    scores = found.file_scores()
+    n = shown_count(scores, cap) if len(scores) == len(found.files) else min(cap, len(found.files))
+    return _rotate(found.files[:n], attempt)
+
+
 def _rotate(files: list[str], attempt: int, window: int = 5) -> list[str]:
     """Later attempts see the top files in another order (position bias varies what they pick)."""
     k = (attempt - 1) % max(min(window, len(files)), 1)
@@ -47,14 +62,14 @@ def _rotate(files: list[str], attempt: int, window: int = 5) -> list[str]:
 def localize(rt: Runtime, state: AgentState) -> dict:
     cfg = rt.config
     if rt.retrieval is None:
-        rt.retrieval = retrieve(rt.workspace, rt.issue, cfg.top_files, cfg.repo_map_tokens)
+        rt.retrieval = retrieve(rt.workspace, rt.issue, max(cfg.top_files, cfg.pick_files), cfg.repo_map_tokens)
     found = rt.retrieval
     system = Message.system(rt.system_prompt())
     task = Message.user(render("task", issue=rt.issue))
     files: list[str] = found.files[: cfg.pick_files]
     defs: list[str] = []
     if cfg.localize and found.files:
-        files, defs = _ask(rt, state, system, task, _rotate(found.files, state["attempt"]))
+        files, defs = _ask(rt, state, system, task, candidates(found, cfg.top_files, state["attempt"]))
     # the chosen code gets what the first edit prompt has left, up to focus_tokens
     fixed = prompt_size([system, task], TOOLS.specs()) + count_tokens(found.repo_map) + CONTEXT_FRAME
     focus = focus_code(rt.ctx, defs, min(cfg.focus_tokens, max(cfg.prompt_tokens - fixed, MIN_SHARE)))
@@ -70,9 +85,8 @@ def _ask(rt: Runtime, state: AgentState, system: Message, task: Message,
     """Two model calls: files from outlines, then definitions from skeletons."""
     cfg, earlier = rt.config, state.get("earlier") or []
     start = time.monotonic()
-    left = max(cfg.prompt_tokens - prompt_size([system, task], [SELECT_FILES]) - CONTEXT_FRAME, MIN_SHARE)
     prompt = render("localization", stage="files", max_picks=cfg.pick_files, earlier=earlier,
-                    candidates=file_candidates(rt.ctx, ranked, min(cfg.outline_tokens, left)))
+                    candidates=file_candidates(rt.ctx, ranked, outline_budget(cfg, system, task)))
     msgs = [system, task, Message.user(prompt)]
     turn = rt.complete(msgs, [SELECT_FILES])
     files = valid_files(rt.ctx, _picked(turn, "select_files", "paths"), cfg.pick_files) or ranked[: cfg.pick_files]
