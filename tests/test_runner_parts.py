@@ -215,3 +215,13 @@ def test_bad_input_is_one_line_and_touches_nothing(tmp_path):
         assert proc.returncode == 2, (args, proc.stderr)
         assert message in proc.stderr and proc.stderr.strip().count("\n") == 0, (args, proc.stderr)
         assert "Traceback" not in proc.stderr and not out.exists()
+
+
+def test_instances_file_takes_ids_as_the_command_line_does(tmp_path):
+    """`--instances @FILE`: one id a line, or several separated by commas or spaces, `#` comments."""
+    from patchwright.commands.eval import _split_ids
+
+    ids = tmp_path / "ids.txt"
+    ids.write_text("a__b-1,a__b-2\n# a comment\n  a__b-3  a__b-4 # trailing\n\n")
+    assert _split_ids(f"@{ids}") == ["a__b-1", "a__b-2", "a__b-3", "a__b-4"]
+    assert _split_ids("a__b-1, a__b-2") == ["a__b-1", "a__b-2"]

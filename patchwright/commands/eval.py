@@ -12,7 +12,8 @@ from harness.errors import UserError
 
 
 def _split_ids(value: str | None) -> list[str] | None:
-    """--instances: ids separated by commas or spaces, or @FILE with one id a line."""
+    """--instances: ids separated by commas or spaces, or @FILE holding ids the same way (one a line
+    or several, `#` starts a comment)."""
     if not value:
         return None
     if value.startswith("@"):
@@ -25,8 +26,8 @@ def _split_ids(value: str | None) -> list[str] | None:
             raise UserError(f"--instances {value}: {name} is not UTF-8 text (byte {exc.start + 1})") from None
         except OSError as exc:
             raise UserError(f"--instances {value}: cannot read {name} ({exc.strerror or exc})") from None
-        return [line.strip() for line in text.splitlines() if line.strip()]
-    return [v.strip() for v in value.replace(",", " ").split() if v.strip()]
+        value = " ".join(line.split("#", 1)[0] for line in text.splitlines())
+    return [v for v in value.replace(",", " ").split() if v]
 
 
 @click.command("eval")
@@ -35,7 +36,7 @@ def _split_ids(value: str | None) -> list[str] | None:
 @click.option("--predictions", required=True,
               help="A predictions JSONL file (instance_id, model_name_or_path, model_patch), `gold` or `empty`.")
 @click.option("--instances", "instance_ids", default=None,
-              help="Only these instance ids (comma or space separated, or @FILE with one per line).")
+              help="Only these instance ids (comma or space separated, or @FILE holding them; # comments).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Instances evaluated at once.")
 @click.option("--mirrors", type=click.Path(file_okay=False), default=None,

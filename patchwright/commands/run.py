@@ -164,7 +164,7 @@ def print_summary(s: dict) -> None:
                    "replay), human (you answer each turn here; --workers 1) or relay:DIR[,wait=SECONDS] (another "
                    "program answers turn files in DIR/INSTANCE_ID/).")
 @click.option("--instances", "instance_ids", default=None,
-              help="Only these instance ids (comma or space separated, or @FILE with one per line).")
+              help="Only these instance ids (comma or space separated, or @FILE holding them; # comments).")
 @click.option("--slice", "slice_", default=None, help="A:B, a slice of the dataset (after --instances/--filter).")
 @click.option("--filter", "pattern", default=None, help="Only ids in which this regular expression is found.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Instances at once.")
