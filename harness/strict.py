@@ -18,8 +18,9 @@ from __future__ import annotations
 import posixpath
 import re
 
+from sandbox.patching import file_path, patch_files
+
 from .instance import Instance
-from .patching import file_path, patch_files
 
 HOOK_FILES = ("conftest.py", "sitecustomize.py", "usercustomize.py")
 """Python files that run around every test (by name, anywhere in the tree)."""

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from harness.errors import UserError
 from harness.instance import BUILTIN, Instance, load_instances
+from sandbox.errors import UserError
 
 HF_PREFIX = "hf:"
 

@@ -30,7 +30,7 @@ from abc import ABC, abstractmethod
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 from .task import InstanceResult, InstanceTask, run_instance
 

@@ -33,8 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.budget import BudgetLimits
 from agent.fix import DEFAULT_LIMITS
 from agent.models.registry import absolute_spec, stand_in
-from harness.errors import UserError
 from harness.instance import Instance
+from sandbox.errors import UserError
 
 from .datasets import load_dataset, select
 from .executors import Executor, make_executor, parse_executor

@@ -1,7 +1,7 @@
 """The editing tools' text operations as pure functions of a file's text.
 
 The tools (tools/edit.py) resolve names, read, guard and write; these functions only compute the
-new text, so that the gold-patch derivation (tools/derive.py) can predict exactly what a call will
+new text, so that the gold-patch derivation (swebench_runner/derive.py) can predict exactly what a call will
 do. Whole lines are the unit: a definition is the lines `view_symbol` shows (decorators,
 attributes and annotations included).
 """

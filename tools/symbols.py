@@ -702,7 +702,7 @@ def read_sources(source, paths: list[str] | None = None) -> dict[str, bytes | No
     if isinstance(source, dict):
         return {p: d for p, d in source.items() if paths is None or p in paths}
     if isinstance(source, (str, os.PathLike)):
-        from harness.workspace import read_regular
+        from sandbox.workspace import read_regular
 
         root = Path(source)
         if paths is None:

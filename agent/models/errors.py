@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 
 class ModelError(UserError):

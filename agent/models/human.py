@@ -216,7 +216,7 @@ class HumanModel(ModelClient):
 
 def make_human(target: str, *, prices: PriceTable | None = None, **options) -> HumanModel:
     """The `human` provider (takes no target)."""
-    from harness.errors import UserError
+    from sandbox.errors import UserError
 
     if target:
         raise UserError(f"model spec 'human:{target}' is malformed: the human model takes no name, write human")

@@ -17,7 +17,7 @@ CASSETTE = DEMO_DIR / "cassette.jsonl"
 
 def make_sample_repo(dest: Path) -> Path:
     """A git repository at `dest` holding the sample project, committed (ISSUE.md left out)."""
-    from harness.sources import git
+    from sandbox.gitcmd import git
 
     shutil.copytree(SAMPLE, dest, ignore=shutil.ignore_patterns("ISSUE.md", "__pycache__", "*.pyc"))
     git("init", "-q", "-b", "main", cwd=dest)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 
 def _split_ids(value: str | None) -> list[str] | None:

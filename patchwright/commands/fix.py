@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from harness.errors import UserError
-from harness.hygiene import PatchPolicy
+from sandbox.errors import UserError
+from sandbox.hygiene import PatchPolicy
 
 
 def _issue_text(issue: str | None, issue_file: str | None) -> str:

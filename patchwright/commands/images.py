@@ -30,10 +30,10 @@ def images():
 @click.option("--json", "as_json", is_flag=True, help="Print {instance_id: {tag, built, error}} as JSON.")
 def build(dataset, instance_ids, mirrors, spec_files, workers, offline, as_json):
     """Build the instance images (and their environments) of a dataset."""
-    from harness.errors import UserError
     from harness.images import ImageBuildError, ensure_instance_image
     from harness.instance import load_instances
     from harness.specs import SpecTable
+    from sandbox.errors import UserError
 
     from .eval import _split_ids
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 
 def _repo_dir(repo: str) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 
 def write_and_say(out_dir, output=None, compare=None, *, err: bool = False) -> Path | None:

@@ -200,7 +200,7 @@ def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, m
     once lets the instances in flight finish; twice abandons them. Exit status: 0 when every chosen
     instance finished, 1 when some did not (cost cap, errors), 130 when interrupted, 2 on bad input.
     """
-    from harness.errors import UserError
+    from sandbox.errors import UserError
     from swebench_runner.runner import RunOptions, run_batch
 
     from .eval import _split_ids

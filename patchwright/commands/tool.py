@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 
 def _signature(spec) -> str:
@@ -77,7 +77,7 @@ def tool(name, repo, args_json, list_only, fmt, show_diff, as_json):
         raise UserError(f"--args is not valid JSON ({exc})") from None
     if not isinstance(arguments, dict):
         raise UserError('--args must be a JSON object, e.g. \'{"path": "setup.py"}\'')
-    from harness.workspace import LocalWorkspace, resolve_repo
+    from sandbox.workspace import LocalWorkspace, resolve_repo
     from tools.context import ToolContext
 
     with LocalWorkspace(resolve_repo(repo)) as ws:

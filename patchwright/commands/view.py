@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 
 def open_page(path) -> bool:

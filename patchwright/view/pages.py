@@ -12,7 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 from . import batch as batches
 from . import highlight, plots

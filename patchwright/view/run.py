@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 from . import plots, results
 from .highlight import diff

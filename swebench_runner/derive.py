@@ -19,9 +19,9 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from . import guard
-from .context import ToolError, match_definitions
-from .edit_text import (
+from tools import guard
+from tools.context import ToolError, match_definitions
+from tools.edit_text import (
     CONTAINER_KINDS,
     append_to_file,
     delete_span,
@@ -31,8 +31,8 @@ from .edit_text import (
     insert_into,
     replace_span,
 )
-from .symbols import Definition, extract, language_of
-from .text import indent_of, is_blank, split_lines
+from tools.symbols import Definition, extract, language_of
+from tools.text import indent_of, is_blank, split_lines
 
 UNIT_KINDS = {"function", "method"}
 

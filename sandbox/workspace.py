@@ -392,7 +392,7 @@ class LocalWorkspace(Workspace):
     the source) and carries its working tree as it is on disk, uncommitted changes included.
     Commands get an allow-listed environment (`local_env`: no secrets, HOME and TMPDIR inside the
     workspace). On Linux they start through a helper process that is a child subreaper
-    (`harness.spawner`): what a command orphans (`setsid`, double forks) comes back to it, so a
+    (`sandbox.spawner`): what a command orphans (`setsid`, double forks) comes back to it, so a
     timeout finds and kills everything the command started, and close() whatever they left running.
     There is no resource isolation beyond that (no memory, process or disk limits): use
     DockerWorkspace for untrusted code.
@@ -746,13 +746,3 @@ def _local_notes(code: int, timed_out: bool, output: str) -> list[str]:
     if full := disk_full_note(output):
         notes.append(full)
     return notes
-
-
-
-def __getattr__(name: str):
-    # DockerWorkspace lives in its own module (it imports this one); reach it from here as well
-    if name in ("DockerWorkspace", "Limits"):
-        from . import docker_workspace
-
-        return getattr(docker_workspace, name)
-    raise AttributeError(name)
