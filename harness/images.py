@@ -217,6 +217,7 @@ def official_image_name(instance_id: str) -> str:
 
 def pull_image(name: str) -> str:
     """Pull an image from a registry (unless present); ImageNotFound when none answers."""
+    # the docker SDK loads slowly: imported when the engine is needed
     import docker
 
     client = docker_client(timeout=3600)

@@ -93,6 +93,7 @@ def ensure_base_image(python: str = "3.11", *, offline: bool | None = None, prog
 
 def has_image(client, tag: str) -> bool:
     """Whether the engine behind `client` holds an image named `tag`."""
+    # the docker SDK loads slowly: imported when the engine is needed
     import docker
 
     try:
@@ -103,6 +104,7 @@ def has_image(client, tag: str) -> bool:
 
 
 def _build_from_registry(python: str, tag: str) -> bool:
+    # the docker SDK loads slowly: imported when the engine is needed
     import docker
 
     client = docker_client(timeout=1800)

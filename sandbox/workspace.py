@@ -14,6 +14,7 @@ import select
 import shlex
 import shutil
 import signal
+import site
 import stat
 import subprocess
 import sys
@@ -145,8 +146,6 @@ def local_env(home: str, tmp: str, base: dict[str, str] | None = None) -> dict[s
            if (k in LOCAL_ENV_NAMES or k.startswith(("LC_", "PYTHON")))
            and not _SECRET_NAME.search(k) and not _CREDENTIAL_URL.search(v)}
     if "PYTHONUSERBASE" not in env:
-        import site
-
         env["PYTHONUSERBASE"] = site.getuserbase()
     env.setdefault("PATH", os.defpath)
     return {**env, **_GIT_IDENTITY, "HOME": home, "TMPDIR": tmp}

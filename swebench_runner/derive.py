@@ -15,6 +15,7 @@ file, so that the line numbers of what is still to change stay valid.
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -119,8 +120,6 @@ def parse_patch(patch: str) -> list[FilePatch]:
 
 
 def _read_hunk(lines: list[str], i: int, fp: FilePatch) -> int:
-    import re
-
     m = re.match(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", lines[i])
     if not m:
         raise DeriveError(f"malformed hunk header: {lines[i].strip()[:80]}")

@@ -49,9 +49,10 @@ def library_modules(root: Path) -> dict[str, Path]:
     return out
 
 
-def imports_of(name: str, path: Path, known: set[str]) -> list[tuple[str, int]]:
-    """(module imported, line) for every import in the file, at any depth, resolved to a module of
-    the project when it names one (`from pkg import sub` is the module `pkg.sub`)."""
+def imports_of(name: str, path: Path, known: set[str]) -> list[tuple[str, int, bool]]:
+    """(module imported, line, named) for every import in the file, at any depth, resolved to a
+    module of the project when it names one (`from pkg import sub` is the module `pkg.sub`); the
+    packages that import loads on the way have named=False."""
     is_package = path.name == "__init__.py"
     out = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
@@ -71,12 +72,18 @@ def imports_of(name: str, path: Path, known: set[str]) -> list[tuple[str, int]]:
         for target in targets:
             while target and target not in known and "." in target:
                 target = target.rsplit(".", 1)[0]
-            if target in known and (target, node.lineno) not in out:
-                out.append((target, node.lineno))
+            # importing a.b.c runs a/__init__ and a/b/__init__ first: the packages count as imported too
+            # (but not the importer's own packages, which are already loading when it runs)
+            parts = target.split(".")
+            for n in range(1, len(parts) + 1):
+                module = ".".join(parts[:n])
+                own = n < len(parts) and (name == module or name.startswith(module + "."))
+                if module in known and not own and all(m != module or k != node.lineno for m, k, _ in out):
+                    out.append((module, node.lineno, module == target))
     return out
 
 
-def graph(root: Path) -> tuple[dict[str, list[tuple[str, int]]], dict[str, Path]]:
+def graph(root: Path) -> tuple[dict[str, list[tuple[str, int, bool]]], dict[str, Path]]:
     modules = library_modules(root)
     known = set(modules)
     return {name: imports_of(name, path, known) for name, path in modules.items()}, modules
@@ -89,7 +96,7 @@ def layer_problems(root: Path) -> list[str]:
     for name, targets in sorted(edges.items()):
         top = name.split(".")[0]
         where = modules[name].relative_to(root).as_posix()
-        for target, line in targets:
+        for target, line, _ in [t for t in targets if t[2]]:
             other = target.split(".")[0]
             if top in DATA:
                 problems.append(f"{where}:{line}: {name} is data and imports {target}")
@@ -109,7 +116,7 @@ def cycles(root: Path) -> list[list[str]]:
     """The import cycles between modules (each strongly connected component of more than one
     module, or a module that imports itself), by Tarjan's algorithm."""
     edges, _ = graph(root)
-    succ = {name: sorted({t for t, _ in targets}) for name, targets in edges.items()}
+    succ = {name: sorted({t for t, _, _ in targets}) for name, targets in edges.items()}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -143,6 +150,27 @@ def cycles(root: Path) -> list[list[str]]:
     return found
 
 
+def unexplained_local_imports(root: Path) -> list[str]:
+    """Function-local imports without a comment that says why (on the import's line, or between the
+    start of the function that holds it and the import): one is allowed only where it keeps start-up
+    fast, and the comment says so."""
+    out = []
+    for path in library_modules(root).values():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        holder: dict[int, ast.AST] = {}  # import line -> the innermost function that holds it
+        for func in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(func):
+                    if isinstance(node, (ast.Import, ast.ImportFrom)) and (
+                            node.lineno not in holder or holder[node.lineno].lineno < func.lineno):
+                        holder[node.lineno] = func
+        for lineno, func in sorted(holder.items()):
+            said = [line for line in lines[func.lineno - 1:lineno] if line.strip().startswith("#") or "  # " in line]
+            if not said:
+                out.append(f"{path.relative_to(root).as_posix()}:{lineno}: {lines[lineno - 1].strip()}")
+    return out
+
+
 def test_no_import_goes_up_a_floor_or_across():
     assert layer_problems(ROOT) == []
 
@@ -151,12 +179,16 @@ def test_no_import_cycles():
     assert cycles(ROOT) == []
 
 
+def test_function_local_imports_say_why():
+    assert unexplained_local_imports(ROOT) == []
+
+
 def test_the_checks_see_the_whole_library():
     edges, modules = graph(ROOT)
     assert {name.split(".")[0] for name in modules} == set(FLOORS) | DATA
     assert len(modules) > 100
     # a function-local import is read too (the face loads its commands lazily)
-    assert any(target == "patchwright.api" for target, _ in edges["patchwright"])
+    assert any(target == "patchwright.api" for target, _, _ in edges["patchwright"])
 
 
 def write_tree(root: Path, files: dict[str, str]) -> None:
@@ -169,7 +201,7 @@ def write_tree(root: Path, files: dict[str, str]) -> None:
 def test_the_checks_find_bad_imports_and_cycles_in_a_synthetic_tree(tmp_path):
     write_tree(tmp_path, {
         "sandbox/__init__.py": "",
-        "sandbox/ws.py": "import os\n",
+        "sandbox/ws.py": "import os\n\n\ndef run():\n    # loads slowly: imported on first use\n    import json\n    import zlib\n",
         "sandbox/up.py": "def f():\n    from agent.fix import run\n",  # up a floor, function-local
         "sandbox/c1.py": "from . import c2\n",
         "sandbox/c2.py": "def g():\n    from .c1 import x\n",  # a cycle hidden in a function
@@ -180,6 +212,11 @@ def test_the_checks_find_bad_imports_and_cycles_in_a_synthetic_tree(tmp_path):
         "agent/__init__.py": "",
         "agent/fix.py": "import prompts\nfrom tools.t import x\nfrom sandbox import ws\n",  # fine
         "agent/plan.py": "from harness.grading import grade\n",  # down, but the agent must not know the harness
+        # a cycle through a package's __init__: budget -> models.types runs models/__init__ -> relay -> budget
+        "agent/budget.py": "from agent.models.types import Turn\n",
+        "agent/models/__init__.py": "from .relay import Relay\n",
+        "agent/models/types.py": "",
+        "agent/models/relay.py": "def wait():\n    # why: to show that a comment does not hide a cycle\n    from agent.budget import Out\n",
         "swebench_runner/__init__.py": "",
         "swebench_runner/r.py": "import github_bot.b\n",  # across applications
         "github_bot/__init__.py": "",
@@ -201,4 +238,7 @@ def test_the_checks_find_bad_imports_and_cycles_in_a_synthetic_tree(tmp_path):
         "tools.t imports harness.grading, a sibling on its own floor",
     ]
     assert problems[3].startswith("sandbox/up.py:2: ")
-    assert sorted(cycles(tmp_path)) == [["patchwright.api", "patchwright.commands.x"], ["sandbox.c1", "sandbox.c2"]]
+    assert unexplained_local_imports(tmp_path) == ["sandbox/c2.py:2: from .c1 import x",
+                                                   "sandbox/up.py:2: from agent.fix import run"]
+    assert sorted(cycles(tmp_path)) == [["agent.budget", "agent.models", "agent.models.relay"],
+                                        ["patchwright.api", "patchwright.commands.x"], ["sandbox.c1", "sandbox.c2"]]

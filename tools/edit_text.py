@@ -8,6 +8,7 @@ attributes and annotations included).
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 
 from .context import ToolError
@@ -242,8 +243,6 @@ def no_match_message(path: str, text: str, old: str) -> str:
     if votes:
         start = max(0, votes.most_common(1)[0][0])
     else:
-        import difflib
-
         first = next((w for w in want if w), "")
         stripped = [ln.strip() for ln in lines]
         close = difflib.get_close_matches(first, stripped, n=1, cutoff=0.4) if first else []

@@ -25,6 +25,18 @@ class ReplayExhausted(ModelError):
     """A replay cassette has no turn left for the call."""
 
 
+class BudgetExhausted(Exception):
+    """A limit is reached; the run ends with status `budget_exhausted`. `limit` is one of steps,
+    tokens, cost, time (`agent.budget` raises these), or wait (a relay that got no reply in time).
+    Defined here, beside the clients, so that a client can raise it without importing the budget."""
+
+    status = "budget_exhausted"
+
+    def __init__(self, limit: str, message: str):
+        super().__init__(message)
+        self.limit = limit
+
+
 class TransientError(Exception):
     """One attempt failed in a way worth retrying. `retry_after` is the server's requested wait in
     seconds, when it gave one. Raised by clients inside an attempt, handled by the retry loop."""

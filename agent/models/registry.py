@@ -107,18 +107,21 @@ def _options(provider: str, target: str, options: dict[str, Any]) -> tuple[str, 
 
 # the SDKs are imported only when a client is made: they take a while to load
 def _openai(target: str, *, prices: PriceTable | None = None, **options: Any) -> ModelClient:
+    # the SDKs load slowly: imported when a client is made
     from .openai_client import OpenAIModel
 
     return OpenAIModel(*_options("openai", target, options), prices)
 
 
 def _anthropic(target: str, *, prices: PriceTable | None = None, **options: Any) -> ModelClient:
+    # the SDKs load slowly: imported when a client is made
     from .anthropic_client import AnthropicModel
 
     return AnthropicModel(*_options("anthropic", target, options), prices)
 
 
 def _replay(target: str, *, prices: PriceTable | None = None, **options: Any) -> ModelClient:
+    # the SDKs load slowly: imported when a client is made
     from .replay import ReplayModel
 
     if not target:

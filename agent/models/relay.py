@@ -50,6 +50,7 @@ from sandbox.errors import UserError
 from tools.registry import ToolSpec
 
 from .base import ModelClient, ModelOptions
+from .errors import BudgetExhausted
 from .prices import PriceTable
 from .toolcalls import from_object, parse_arguments, validate_tool_calls
 from .transcript import REPLY_FORMAT, Transcript, render_view, tool_dicts
@@ -365,8 +366,6 @@ class RelayModel(ModelClient):
 
     def _await(self, turn: int, tools: list[ToolSpec]) -> tuple[str, list[ToolCall]]:
         """Wait for the reply of `turn` (re-asking after each malformed one) within the wait limit."""
-        from agent.budget import BudgetExhausted
-
         deadline = None if self.wait is None else time.monotonic() + self.wait
         status: dict[str, Any] = {"since": _now(), "deadline": None if self.wait is None else _now(self.wait)}
         self._set_status("waiting", turn, **status)

@@ -21,6 +21,7 @@ def checks(python: str = "3.11") -> list[tuple[str, str, str]]:
 
     engine = False
     try:
+        # imported when the command runs, so --help and usage errors stay fast
         from sandbox.docker_util import docker_client
 
         client = docker_client(timeout=10)
@@ -33,6 +34,7 @@ def checks(python: str = "3.11") -> list[tuple[str, str, str]]:
                      "start the engine (`dockerd &` as root) or set DOCKER_HOST"))
 
     if engine:
+        # imported when the command runs, so --help and usage errors stay fast
         from sandbox.images import find_base_image
 
         tag = find_base_image(python)
@@ -67,6 +69,7 @@ def doctor(cleanup: bool, all_images: bool, build_base: bool, python: str):
     1 when any check fails. API keys are reported as set or not set, never printed.
     """
     if cleanup:
+        # imported when the command runs, so --help and usage errors stay fast
         from sandbox.docker_util import cleanup as do_cleanup
 
         containers, images, kept = do_cleanup(remove_images=all_images)
@@ -76,6 +79,7 @@ def doctor(cleanup: bool, all_images: bool, build_base: bool, python: str):
             click.echo(f"kept {len(kept)} image(s) still in use: {', '.join(kept)}")
         return 0
     if build_base:
+        # imported when the command runs, so --help and usage errors stay fast
         from sandbox.images import ensure_base_image
 
         tag = ensure_base_image(python, progress=lambda m: click.echo(f"  {m}", err=True))

@@ -23,6 +23,8 @@ def _default_fixer():
     stays with the model client. Progress lines go to stderr, as with `patchwright fix`; the outcome
     comes back as the bot's FixOutcome (statuses per test counted).
     """
+    # imported when the command runs, so --help and usage errors stay fast
+    # imported when the command runs, so --help and usage errors stay fast
     from github_bot.fixer import FixOutcome
     from patchwright.api import fix
     from patchwright.display import Progress
@@ -77,6 +79,8 @@ def github(event_path, event_name, repo_dir, dry_run, model, max_cost, trigger_l
     access; ignores anything else with one line saying why. The token comes from GITHUB_TOKEN (or
     GH_TOKEN); the API from GITHUB_API_URL.
     """
+    # imported when the command runs, so --help and usage errors stay fast
+    # imported when the command runs, so --help and usage errors stay fast
     from github_bot.bot import BotConfig, run
     from github_bot.client import GitHubClient
     from github_bot.event import TriggerConfig, load_event

@@ -12,6 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from patchwright import __version__
 from sandbox.errors import UserError
 
 from . import batch as batches
@@ -39,8 +40,6 @@ def _env() -> Environment:
 
 
 def _version() -> str:
-    from patchwright import __version__
-
     return __version__
 
 
