@@ -16,7 +16,7 @@ from agent.models.human import HumanModel, InputEnded, parse_answer
 from agent.models.registry import absolute_spec
 from agent.models.relay import RelayModel, ReplyError, parse_reply, shape
 from agent.models.transcript import Transcript, fence
-from harness.errors import UserError
+from sandbox.errors import UserError
 from swebench_runner.task import model_name
 from tools.registry import ToolSpec
 

@@ -46,11 +46,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 from tools.registry import ToolSpec
 
 from .base import ModelClient, ModelOptions
-from .errors import DeadlineExceeded
+from .errors import BudgetExhausted, DeadlineExceeded
 from .prices import PriceTable
 from .toolcalls import from_object, parse_arguments, validate_tool_calls
 from .transcript import REPLY_FORMAT, Transcript, render_view, tool_dicts
@@ -378,8 +378,6 @@ class RelayModel(ModelClient):
     def _await(self, turn: int, tools: list[ToolSpec]) -> tuple[str, list[ToolCall]]:
         """Wait for the reply of `turn` (re-asking after each malformed one) within the wait limit and
         the caller's deadline, whichever ends first."""
-        from agent.budget import BudgetExhausted
-
         start = time.monotonic()
         waited = None if self.wait is None else start + self.wait
         ends = min((d for d in (waited, self._deadline) if d is not None), default=None)
