@@ -8,7 +8,7 @@ import shlex
 
 from .context import NUL_SNIFF, ToolContext, ToolError
 from .symbols import language_of
-from .text import clip, numbered, split_lines
+from .text import clip, cut_note, numbered, split_lines
 
 WINDOW = 200
 MAX_WINDOW = 1000
@@ -87,7 +87,8 @@ def view_symbol(ctx: ToolContext, name: str) -> str:
         body = ctx.symbols(d.path).skeleton(text, d.start_line, d.end_line).split("\n")
         more = ""
         if len(body) > SYMBOL_LINES:
-            more = f"\n(skeleton cut; view_file('{d.path}', start={_next_number(body, SYMBOL_LINES)}) shows more)"
+            more = f"\n(skeleton cut after {SYMBOL_LINES} lines, {cut_note(len(body) - SYMBOL_LINES)}; " \
+                   f"view_file('{d.path}', start={_next_number(body, SYMBOL_LINES)}) shows the rest)"
             body = body[:SYMBOL_LINES]
         return f"{head}, shown as a skeleton: view_symbol('{d.path}:{d.qualname}.METHOD') shows a method\n" \
                + "\n".join(body) + more
@@ -119,8 +120,8 @@ def skeleton(ctx: ToolContext, path: str) -> str:
     out = [f"{p}: {len(lines)} lines, {len(fs.definitions)} definitions"]
     if len(body) > SKELETON_LINES:
         out += body[:SKELETON_LINES]
-        out.append(f"(skeleton cut after {SKELETON_LINES} lines; view_file('{p}', "
-                   f"start={_next_number(body, SKELETON_LINES)}) shows the rest)")
+        out.append(f"(skeleton cut after {SKELETON_LINES} lines, {cut_note(len(body) - SKELETON_LINES)}; "
+                   f"view_file('{p}', start={_next_number(body, SKELETON_LINES)}) shows the rest)")
     else:
         out += body
     return "\n".join(out)

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .text import cap_text
+
 
 @dataclass(frozen=True)
 class ToolSpec:
@@ -204,9 +206,7 @@ class Registry:
 
 
 def _cap(text: str) -> str:
-    if len(text) <= MAX_RESULT_CHARS:
-        return text
-    return text[:MAX_RESULT_CHARS] + f"\n[... {len(text) - MAX_RESULT_CHARS} characters cut]"
+    return cap_text(text, MAX_RESULT_CHARS)
 
 
 def _bind(tool: Tool, arguments: dict) -> tuple[str | None, dict]:
