@@ -125,6 +125,17 @@ def test_every_template_documents_its_variables_and_renders():
     assert "last round" in texts[5]
 
 
+def test_the_rules_say_what_to_do_with_tests_that_assert_the_old_behaviour():
+    system = " ".join(render("system", test_command="pytest", repro_path=REPRO_TEST, scratch_dir=".patchwright").split())
+    assert "Do not edit existing tests to make them pass, with one exception: a test that asserts the very " \
+           "behaviour the issue asks to change (it expects the old result or the old error) is updated to expect " \
+           "the new behaviour." in system
+    assert "Name every existing test you updated, and why" in system
+    review = " ".join(render("review", changed=["a.py"], feedback="1 failed", rounds_left=1).split())
+    assert "A test that fails because it asserts the old behaviour the issue asks to change is updated to " \
+           "expect the new one; name it and the reason in your summary." in review
+
+
 def test_apply_to_a_clean_tree_and_refuse_a_dirty_one(tmp_path):
     repo = make_repo(tmp_path / "r", {"a.py": "x = 1\n", "b.py": "y = 2\n"})
     patch = "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 10\n"
