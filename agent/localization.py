@@ -16,6 +16,7 @@ from tools.registry import ToolSpec
 from tools.repomap import count_tokens as count
 from tools.repomap import repo_map
 from tools.retrieval import localize
+from tools.text import cut_note, split_lines
 
 SELECT_FILES = ToolSpec(
     "select_files", "Choose the files that most likely need to change to resolve the issue, best first.",
@@ -98,17 +99,25 @@ def prompt_size(messages, tools) -> int:
         count_tokens(json.dumps([t.openai_schema() for t in tools])) if tools else 0)
 
 
-def _cut(lines: list[str], budget: int) -> tuple[list[str], int]:
+def _fit(lines: list[str], budget: int) -> tuple[list[str], int]:
     """The first lines of `lines` that fit `budget` tokens, and the tokens they take."""
     out, used = [], 0
     for line in lines:
         cost = count_tokens(line + "\n")
         if used + cost > budget:
-            out.append(f"      ... ({len(lines) - len(out)} more lines)")
-            used += 6
             break
         out.append(line)
         used += cost
+    return out, used
+
+
+def _cut(lines: list[str], budget: int) -> tuple[list[str], int]:
+    """The first lines of `lines` that fit `budget` tokens, a marker counting the others when some
+    are left out, and the tokens they take."""
+    out, used = _fit(lines, budget)
+    if len(out) < len(lines):
+        out.append(f"      ... ({len(lines) - len(out)} more lines)")
+        used += 6
     return out, used
 
 
@@ -170,24 +179,32 @@ def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, st
 
 
 def focus_code(ctx, names: list[str], budget: int) -> list[dict]:
-    """{id, start, end, code} of each definition, line-numbered, within `budget` tokens in all; a
-    long definition keeps its first lines."""
-    out, used = [], 0
+    """{id, start, end, code, note} of each definition, best first: shown whole, line-numbered,
+    while they fit `budget` tokens; the first that does not fit keeps the lines that do (none when
+    no line does) and the ones after it are left out (code ""). `note` (None for a definition
+    shown whole) says which lines are not shown, why, and the view_file call that shows them."""
+    out, used, full = [], 0, False
     for name in names:
         found = ctx.lookup(name)
         if len(found) != 1:
             continue
         d = found[0]
         try:
-            text = ctx.read_bytes(d.path).decode("utf-8", errors="replace").splitlines()
+            data = ctx.read_bytes(d.path).decode("utf-8", errors="replace")
         except ToolError:  # changed since it was indexed into something the tools do not read
             continue
-        numbered = [f"{i:>6} {text[i - 1]}" for i in range(d.start_line, min(d.end_line, len(text)) + 1)]
-        lines, cost = _cut(numbered, budget - used)
-        if not lines or lines[0].lstrip().startswith("... ("):
-            break
-        out.append({"id": d.id, "start": d.start_line, "end": d.end_line, "code": "\n".join(lines)})
+        text = [ln.rstrip("\r\n") for ln in split_lines(data)]
+        last = min(d.end_line, len(text))
+        numbered = [f"{i:>6} {text[i - 1]}" for i in range(d.start_line, last + 1)]
+        lines, cost = ([], 0) if full else _fit(numbered, budget - used)
         used += cost
+        entry = {"id": d.id, "start": d.start_line, "end": d.end_line, "code": "\n".join(lines), "note": None}
+        if len(lines) < len(numbered):
+            full = True
+            a = d.start_line + len(lines)
+            entry["note"] = (f"{cut_note(last - a + 1)} (lines {a}-{last}): the chosen code is limited to "
+                             f"{budget:,} tokens; view_file('{d.path}', start={a}, end={last}) shows them")
+        out.append(entry)
     return out
 
 

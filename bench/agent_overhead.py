@@ -141,8 +141,8 @@ def main() -> int:
     print(f"\nfirst prompt (localization, files): {first} tokens   (target <= {TARGET_PROMPT})")
     print(f"first prompt of the edit loop:       {first_edit} tokens   (target <= {TARGET_PROMPT})")
     messages, tools = model.requests[2]
-    parts = {"system": count_tokens(messages[0].content), "repository context": count_tokens(messages[1].content),
-             "issue": count_tokens(messages[2].content),
+    parts = {"system": count_tokens(messages[0].content), "issue": count_tokens(messages[1].content),
+             "repository context": count_tokens(messages[2].content),
              f"{len(tools)} tool schemas": count_tokens(json.dumps([t.openai_schema() for t in tools]))}
     print("  " + ", ".join(f"{k} {v}" for k, v in parts.items()))
 

@@ -116,7 +116,8 @@ def test_a_fix_that_passes(calc, stub_llm, tmp_path, image):
     assert nodes(run_dir) == ["index", "localize", "localize", "edit", "edit", "edit", "test", "review", "submit"]
     edit_bodies = [b for b in stub_llm.bodies("openai") if len(b.get("tools", [])) > 2]
     assert {t["function"]["name"] for t in edit_bodies[0]["tools"]} >= {"view_symbol", "replace_symbol", "run_tests"}
-    assert "<issue>" in edit_bodies[0]["messages"][-1]["content"]
+    assert "<issue>" in edit_bodies[0]["messages"][1]["content"]  # the issue stays the first user message
+    assert edit_bodies[0]["messages"][2]["content"].startswith("Localization is over. Files chosen: calc/stats.py")
     # the view_symbol observation went back to the model
     assert any(m.get("role") == "tool" and "def mean" in m.get("content", "") for m in edit_bodies[1]["messages"])
 
@@ -211,8 +212,8 @@ def test_anthropic_requests_carry_cache_breakpoints(calc, stub_llm, tmp_path, im
     assert len(bodies) == 4
     for body in bodies[2:]:  # the edit loop
         assert body["system"][-1]["cache_control"] == {"type": "ephemeral"}
-        context = body["messages"][0]["content"][0]  # the repository context, then the task, in one user turn
-        assert "The code localization points to" in context["text"]
+        task, context = body["messages"][0]["content"][:2]  # the task, then the repository context, one user turn
+        assert "<issue>" in task["text"] and "The code localization points to" in context["text"]
         assert context["cache_control"] == {"type": "ephemeral"}
         assert body["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
     assert sum("cache_control" in json.dumps(b) for b in bodies[3]["messages"]) >= 2

@@ -146,7 +146,7 @@ def test_a_huge_issue_is_cut_with_a_note(stub_llm, repo, tmp_path):
     stub_llm.reply("Done.")
     issue = "add() subtracts. " + "Details. " * (5_000_000 // 9) + "THE END"
     fix(repo, tmp_path / "run", client(stub_llm, "openai"), issue=issue)
-    prompt = stub_llm.bodies()[0]["messages"][-1]["content"]
+    prompt = stub_llm.bodies()[0]["messages"][1]["content"]
     assert "characters of this issue cut here (at most 65536 are shown)" in prompt
     assert "add() subtracts." in prompt and "THE END" in prompt and len(prompt) < 70_000
     (step,) = [s for s in read_trajectory(tmp_path / "run" / "trajectory.jsonl") if s.node == "issue"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from tool_helpers import ok, refused, tool_context
 
+from tools.toolset import TOOLS
+
 MOD = '''import os
 
 
@@ -130,13 +132,36 @@ def test_search_regex_glob_cap_and_gitignore(tmp_path):
     with tool_context(tmp_path, files) as ctx:
         ctx.workspace.write_bytes("build/hidden.py", b"def parse_config(): pass\n")
         out = ok(ctx, "search", pattern=r"def parse_\w+")
-        assert out.splitlines() == ["1 match in 1 file", "pkg/mod.py:15: def parse_config(path):"]
+        assert out.splitlines() == ["1 match in 1 file (case-sensitive)", "pkg/mod.py:15: def parse_config(path):"]
         assert "docs/index.md:1: # parse_config docs" in ok(ctx, "search", pattern="parse_config", glob="*.md")
         out = ok(ctx, "search", pattern=r"value_\d+")
-        assert out.splitlines()[0] == "80 matches in 1 file (first 50 shown)"
-        assert "(30 more; narrow with glob" in out
+        assert out.splitlines()[0] == "80 matches in 1 file (case-sensitive, first 50 shown)"
+        assert len(out.splitlines()) == 52 and "(30 more matching lines not shown; narrow with glob" in out
         assert "No matches" in ok(ctx, "search", pattern="zzz_nowhere")
         assert "not a valid regular expression" in refused(ctx, "search", pattern="(unclosed")
+
+
+def test_search_is_case_sensitive_unless_asked_and_says_so(tmp_path):
+    files = {"m.py": "Min = 1\nmin = 2\nMIN = 3\neliminate = 4\n"}
+    with tool_context(tmp_path, files) as ctx:
+        out = ok(ctx, "search", pattern="Min")
+        assert out.splitlines() == ["1 match in 1 file (case-sensitive)", "m.py:1: Min = 1"]
+        out = ok(ctx, "search", pattern="Min", ignore_case=True)
+        assert out.splitlines() == ["4 matches in 1 file (case ignored)", "m.py:1: Min = 1", "m.py:2: min = 2",
+                                    "m.py:3: MIN = 3", "m.py:4: eliminate = 4"]
+        assert ok(ctx, "search", pattern=r"\bmin\b", ignore_case=True).splitlines()[0] == "3 matches in 1 file (case ignored)"
+        assert ok(ctx, "search", pattern="(?i)^MIN").splitlines()[0] == "3 matches in 1 file (case ignored)"
+        # no letter, no rule to state; a miss says which rule missed
+        assert ok(ctx, "search", pattern=r"= \d").splitlines()[0] == "4 matches in 1 file"
+        assert ok(ctx, "search", pattern="MINIMUM") == \
+            "No matches for 'MINIMUM' (case-sensitive; ignore_case=true matches any case)."
+        assert ok(ctx, "search", pattern="MINIMUM", ignore_case=True) == "No matches for 'MINIMUM'."
+    search = next(t for t in TOOLS.specs() if t.name == "search").openai_schema()["function"]
+    assert "case-sensitive unless ignore_case is true" in search["description"]
+    assert search["parameters"]["properties"]["ignore_case"] == {
+        "type": "boolean", "default": False,
+        "description": "Match letters whatever their case (`min` also matches `Min` and `MIN`); default false: "
+                       "case-sensitive."}
 
 
 def test_find_symbol_lists_all_definitions(tmp_path):

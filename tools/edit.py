@@ -18,24 +18,27 @@ from .edit_text import (
     replace_unique,
 )
 from .symbols import language_of
-from .text import numbered, split_lines
+from .text import cut_note, numbered, split_lines
 
 SHOW_LINES = 40
 
 
-def _show(text: str, first: int, last: int, context: int = 2) -> str:
-    """The changed lines (first..last) with a little context, numbered; long spans are cut."""
+def _show(path: str, text: str, first: int, last: int, context: int = 2) -> str:
+    """The changed lines (first..last) with a little context, numbered; a span over SHOW_LINES
+    lines keeps its beginning and end around a marker saying how many lines are not shown."""
     lines = split_lines(text)
     lo, hi = max(1, first - context), min(len(lines), last + context)
     if hi - lo + 1 <= SHOW_LINES:
         return numbered(lines[lo - 1:hi], lo)
-    head = numbered(lines[lo - 1:lo - 1 + SHOW_LINES - 10], lo)
+    head_hi = lo + SHOW_LINES - 10 - 1
     tail_lo = hi - 7
-    return f"{head}\n  ... ({tail_lo - (lo + SHOW_LINES - 10)} lines) ...\n" + numbered(lines[tail_lo - 1:hi], tail_lo)
+    gap = f"  ... ({cut_note(tail_lo - head_hi - 1)}; view_file('{path}', start={head_hi + 1}, end={tail_lo - 1}) " \
+          "shows them) ..."
+    return "\n".join([numbered(lines[lo - 1:head_hi], lo), gap, numbered(lines[tail_lo - 1:hi], tail_lo)])
 
 
-def _report(headline: str, text: str, first: int, last: int, warnings: list[str]) -> str:
-    out = f"{headline}\n{_show(text, first, last)}"
+def _report(headline: str, path: str, text: str, first: int, last: int, warnings: list[str]) -> str:
+    out = f"{headline}\n{_show(path, text, first, last)}"
     if warnings:
         out += "\nWarnings (the edit was applied):\n" + "\n".join(f"  {w}" for w in warnings)
     return out
@@ -71,7 +74,7 @@ def replace_symbol(ctx: ToolContext, name: str, new_source: str) -> str:
     now = _defined_at(ctx, d.path, d.start_line, last)
     if now and d.name not in [q.rsplit(".", 1)[-1] for q in now]:
         headline += f" Note: the lines now define {', '.join(now)}."
-    return _report(headline, new_text, d.start_line, last, result.warnings)
+    return _report(headline, d.path, new_text, d.start_line, last, result.warnings)
 
 
 def insert_symbol(ctx: ToolContext, source: str, after: str | None = None, before: str | None = None,
@@ -122,7 +125,8 @@ def insert_symbol(ctx: ToolContext, source: str, after: str | None = None, befor
     result = ctx.commit(p, new_text, text.encode("utf-8"))
     names = _defined_at(ctx, p, first, last)
     what = ", ".join(names) if names else "the source"
-    return _report(f"Inserted {what} {where} ({p}, lines {first}-{last}).", new_text, first, last, result.warnings)
+    return _report(f"Inserted {what} {where} ({p}, lines {first}-{last}).", p, new_text, first, last,
+                   result.warnings)
 
 
 def delete_symbol(ctx: ToolContext, name: str) -> str:
@@ -137,7 +141,7 @@ def delete_symbol(ctx: ToolContext, name: str) -> str:
     new_text = delete_span(text, d.start_line, d.end_line)
     result = ctx.commit(d.path, new_text, text.encode("utf-8"))
     at = min(d.start_line, len(split_lines(new_text)))
-    return _report(f"Deleted {d.id} (was lines {d.start_line}-{d.end_line}).", new_text, at, at - 1,
+    return _report(f"Deleted {d.id} (was lines {d.start_line}-{d.end_line}).", d.path, new_text, at, at - 1,
                    result.warnings)
 
 
@@ -158,7 +162,7 @@ def str_replace(ctx: ToolContext, path: str, old: str, new: str) -> str:
     text = ctx.text_for_edit(p)
     new_text, first, last = replace_unique(p, text, old, new)
     result = ctx.commit(p, new_text, text.encode("utf-8"))
-    return _report(f"Edited {p} (lines {first}-{last}).", new_text, first, last, result.warnings)
+    return _report(f"Edited {p} (lines {first}-{last}).", p, new_text, first, last, result.warnings)
 
 
 def create_file(ctx: ToolContext, path: str, content: str, overwrite: bool = False) -> str:
@@ -180,7 +184,7 @@ def create_file(ctx: ToolContext, path: str, content: str, overwrite: bool = Fal
     result = ctx.commit(p, content, old)
     n = len(split_lines(content))
     headline = f"{'Overwrote' if old is not None else 'Created'} {p} ({n} lines)."
-    return _report(headline, content, 1, min(n, 10), result.warnings)
+    return _report(headline, p, content, 1, n, result.warnings)
 
 
 def undo_edit(ctx: ToolContext, path: str) -> str:

@@ -220,6 +220,8 @@ def replace_unique(path: str, text: str, old: str, new: str) -> tuple[str, int, 
     if len(hits) > 1:
         shown = [f"  line {text.count(chr(10), 0, h) + 1}: {split_lines(text[h:])[0].strip()[:80]}" for h in hits[:10]]
         more = "" if len(hits) < 50 else " (at least)"
+        if len(hits) > len(shown):
+            shown.append(f"  ... and {len(hits) - len(shown)}{more} more, not shown")
         raise ToolError(f"old occurs {len(hits)} times{more} in {path}:\n" + "\n".join(shown)
                         + "\nInclude more of the surrounding lines in old (and new) so that it occurs once.")
     at = hits[0]

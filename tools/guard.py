@@ -30,6 +30,8 @@ CHECK_MAX_BYTES = 1_000_000
 """Files larger than this (before or after an edit) are edited without a syntax check, with a warning."""
 LINT_MAX_BYTES = 256_000
 """Python files larger than this are not searched for undefined names."""
+MAX_WARNINGS = 10
+"""Undefined names reported per edit; a last line counts the others."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,9 @@ def check(path: str, old: bytes | None, new: bytes) -> Verdict:
         return Verdict(False, errors)
     fresh = Counter(name for _, name in new_undef) - Counter(name for _, name in old_undef)
     warns = [f"line {line}: undefined name '{name}'" for line, name in new_undef if fresh[name] > 0]
-    return Verdict(True, [], warns[:10])
+    if len(warns) > MAX_WARNINGS:
+        warns = warns[:MAX_WARNINGS] + [f"... and {len(warns) - MAX_WARNINGS} more undefined names, not shown"]
+    return Verdict(True, [], warns)
 
 
 def describe_errors(path: str, new_text: str, errors: list[SyntaxIssue], limit: int = 3) -> str:

@@ -8,7 +8,7 @@ import shlex
 
 from .context import NUL_SNIFF, ToolContext, ToolError
 from .symbols import language_of
-from .text import clip, numbered, split_lines
+from .text import clip, cut_note, numbered, split_lines
 
 WINDOW = 200
 MAX_WINDOW = 1000
@@ -87,7 +87,8 @@ def view_symbol(ctx: ToolContext, name: str) -> str:
         body = ctx.symbols(d.path).skeleton(text, d.start_line, d.end_line).split("\n")
         more = ""
         if len(body) > SYMBOL_LINES:
-            more = f"\n(skeleton cut; view_file('{d.path}', start={_next_number(body, SYMBOL_LINES)}) shows more)"
+            more = f"\n(skeleton cut after {SYMBOL_LINES} lines, {cut_note(len(body) - SYMBOL_LINES)}; " \
+                   f"view_file('{d.path}', start={_next_number(body, SYMBOL_LINES)}) shows the rest)"
             body = body[:SYMBOL_LINES]
         return f"{head}, shown as a skeleton: view_symbol('{d.path}:{d.qualname}.METHOD') shows a method\n" \
                + "\n".join(body) + more
@@ -119,8 +120,8 @@ def skeleton(ctx: ToolContext, path: str) -> str:
     out = [f"{p}: {len(lines)} lines, {len(fs.definitions)} definitions"]
     if len(body) > SKELETON_LINES:
         out += body[:SKELETON_LINES]
-        out.append(f"(skeleton cut after {SKELETON_LINES} lines; view_file('{p}', "
-                   f"start={_next_number(body, SKELETON_LINES)}) shows the rest)")
+        out.append(f"(skeleton cut after {SKELETON_LINES} lines, {cut_note(len(body) - SKELETON_LINES)}; "
+                   f"view_file('{p}', start={_next_number(body, SKELETON_LINES)}) shows the rest)")
     else:
         out += body
     return "\n".join(out)
@@ -183,13 +184,18 @@ def _tree(files: list[str], depth: int) -> list[str]:
     return out
 
 
-def search(ctx: ToolContext, pattern: str, glob: str | None = None) -> str:
+def search(ctx: ToolContext, pattern: str, glob: str | None = None, ignore_case: bool = False) -> str:
     """Search the repository's files for a regular expression (files ignored by .gitignore and
     binary files are skipped). Shows up to 50 matching lines as path:line: text.
+
+    Matching is case-sensitive unless ignore_case is true, and a pattern matches anywhere in a
+    line (`min` matches `eliminate`): use `\\b` for word boundaries, e.g. `\\bmin\\b`.
 
     Args:
         pattern: A regular expression (Python/PCRE syntax), e.g. `def parse_\\w+` or `class Foo\\b`.
         glob: Only files matching this pattern, e.g. `*.py`, `src/**/*.ts` or a directory `lib/`.
+        ignore_case: Match letters whatever their case (`min` also matches `Min` and `MIN`); default
+            false: case-sensitive.
     """
     if not pattern:
         raise ToolError("pattern is empty")
@@ -204,8 +210,9 @@ def search(ctx: ToolContext, pattern: str, glob: str | None = None) -> str:
             g = ctx.rel(g)
         spec = " -- " + shlex.quote(g.rstrip("/") if not any(c in g for c in "*?[") else g)
     out = None
+    case = "-i" if ignore_case else "--no-ignore-case"
     for flag in ("-P", "-E"):
-        base = f"git grep -I --untracked -z {flag} -e {shlex.quote(pattern)}"
+        base = f"git grep -I --untracked -z {case} {flag} -e {shlex.quote(pattern)}"
         script = f"{base} -c{spec}; printf '\\002'; {base} -n{spec} | head -n {SEARCH_MATCHES}"
         res = ctx.workspace.run(script, 120, max_output=2_000_000)
         if "cannot use Perl-compatible" in res.output or "not supported" in res.output.split("\x02")[0]:
@@ -224,21 +231,35 @@ def search(ctx: ToolContext, pattern: str, glob: str | None = None) -> str:
             if c.strip().isdigit():
                 counts[f] = int(c)
     total = sum(counts.values())
+    rule = _case_rule(pattern, ignore_case)
     if total == 0:
         where = f" in files matching {glob}" if glob else ""
-        return f"No matches for {pattern!r}{where}."
+        hint = " (case-sensitive; ignore_case=true matches any case)" if rule == "case-sensitive" else ""
+        return f"No matches for {pattern!r}{where}{hint}."
     shown = []
     for line in matches_text.lstrip("\n").split("\n"):
         parts = line.split("\0", 2)
         if len(parts) == 3:
             shown.append(f"{parts[0]}:{parts[1]}: {clip(parts[2].strip(), 200)}")
     head = f"{total} match{'es' if total != 1 else ''} in {len(counts)} file{'s' if len(counts) != 1 else ''}"
-    out_lines = [head + (f" (first {len(shown)} shown)" if len(shown) < total else ""), *shown]
+    notes = [rule] if rule else []
+    if len(shown) < total:
+        notes.append(f"first {len(shown)} shown")
+    out_lines = [head + (f" ({', '.join(notes)})" if notes else ""), *shown]
     if len(shown) < total:
         top = sorted(counts.items(), key=lambda kv: -kv[1])[:10]
-        out_lines.append(f"({total - len(shown)} more; narrow with glob or a longer pattern. Most matches: "
-                         + ", ".join(f"{f} ({c})" for f, c in top) + ")")
+        out_lines.append(f"({total - len(shown)} more matching lines not shown; narrow with glob or a longer "
+                         "pattern. Most matches: " + ", ".join(f"{f} ({c})" for f, c in top) + ")")
     return "\n".join(out_lines)
+
+
+def _case_rule(pattern: str, ignore_case: bool) -> str:
+    """The case rule a search used, named when it matters: the pattern holds a letter that has
+    another case (empty otherwise)."""
+    letters = re.sub(r"\\.|\(\?[a-zA-Z]+\)", "", pattern)  # escapes (\w, \b) and inline flags are not letters
+    if not any(c.lower() != c.upper() for c in letters):
+        return ""
+    return "case ignored" if ignore_case or re.match(r"\(\?[a-zA-Z]*i", pattern) else "case-sensitive"
 
 
 def find_symbol(ctx: ToolContext, name: str) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .context import ToolError
+from .text import cap_text
 
 
 @dataclass(frozen=True)
@@ -204,9 +205,7 @@ class Registry:
 
 
 def _cap(text: str) -> str:
-    if len(text) <= MAX_RESULT_CHARS:
-        return text
-    return text[:MAX_RESULT_CHARS] + f"\n[... {len(text) - MAX_RESULT_CHARS} characters cut]"
+    return cap_text(text, MAX_RESULT_CHARS)
 
 
 def _bind(tool: Tool, arguments: dict) -> tuple[str | None, dict]:

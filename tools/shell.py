@@ -4,6 +4,7 @@ which the agent runs the repository's tests."""
 from __future__ import annotations
 
 from .context import ToolContext, ToolError
+from .text import cap_text
 
 MAX_TIMEOUT = 3600
 HEAD_CHARS = 3_000
@@ -11,10 +12,9 @@ TAIL_CHARS = 7_000
 
 
 def cap_output(text: str, head: int = HEAD_CHARS, tail: int = TAIL_CHARS) -> str:
-    """`text` cut to its first `head` and last `tail` characters around a marker saying how much went."""
-    if len(text) <= head + tail:
-        return text
-    return f"{text[:head]}\n[... {len(text) - head - tail} characters cut ...]\n{text[-tail:]}"
+    """`text` cut to about its first `head` and last `tail` characters around a marker saying how
+    many lines and characters are not shown."""
+    return cap_text(text, head, tail)
 
 
 def bash(ctx: ToolContext, command: str, timeout: int = 120) -> str:

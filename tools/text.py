@@ -160,3 +160,38 @@ def numbered(lines: list[str], first: int, marks: set[int] | None = None) -> str
     if marks is None:
         return "\n".join(f"{first + i:>5} {clip(ln)}" for i, ln in enumerate(lines))
     return "\n".join(f"{'>' if first + i in marks else ' '}{first + i:>5} {clip(ln)}" for i, ln in enumerate(lines))
+
+
+def count_lines(text: str) -> int:
+    """How many lines `text` holds (a last line without an ending counts; "" holds none)."""
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def cut_note(lines: int, chars: int | None = None) -> str:
+    """What a cut left out: `N lines not shown`, with the characters when given."""
+    what = _plural(lines, "line") + (f" ({_plural(chars, 'character')})" if chars is not None else "")
+    return f"{what} not shown"
+
+
+def cap_text(text: str, head: int, tail: int = 0) -> str:
+    """`text` cut to about its first `head` and last `tail` characters, at line breaks where there
+    are any near the cut, around a marker that says how many lines and characters are not shown.
+    Unchanged when it fits."""
+    if len(text) <= head + tail:
+        return text
+    a = text.rfind("\n", 0, head) + 1  # keep whole lines, unless a line is longer than half the share
+    a = a if a > head // 2 else head
+    b = len(text) - tail
+    if tail:
+        nl = text.find("\n", b)
+        b = nl + 1 if 0 <= nl < b + tail // 2 else b
+    gone = text[a:b]
+    what = cut_note(count_lines(gone), len(gone)) if "\n" in gone else \
+        f"{_plural(len(gone), 'character')} of one line not shown"
+    marker = f"[... {what} ...]"
+    kept_head = text[:a] if text[:a].endswith("\n") or not a else text[:a] + "\n"
+    return f"{kept_head}{marker}" + (f"\n{text[b:]}" if b < len(text) else "")

@@ -68,14 +68,18 @@ def localize(rt: Runtime, state: AgentState) -> dict:
     task = Message.user(render("task", issue=rt.issue))
     files: list[str] = found.files[: cfg.pick_files]
     defs: list[str] = []
-    if cfg.localize and found.files:
+    asked = cfg.localize and bool(found.files)
+    if asked:
         files, defs = _ask(rt, state, system, task, candidates(found, cfg.top_files, state["attempt"]))
     # the chosen code gets what the first edit prompt has left, up to focus_tokens
     fixed = prompt_size([system, task], TOOLS.specs()) + count_tokens(found.repo_map) + CONTEXT_FRAME
     focus = focus_code(rt.ctx, defs, min(cfg.focus_tokens, max(cfg.prompt_tokens - fixed, MIN_SHARE)))
-    context = render("editing", repo_map=found.repo_map, focus=focus, test_command=rt.plan.command if rt.plan else None)
+    context = render("editing", repo_map=found.repo_map, focus=focus, test_command=rt.plan.command if rt.plan else None,
+                     localized={"files": files, "definitions": defs} if asked else None)
     rt.say("localized", files=files, definitions=defs)
-    messages = [system, Message.user(context, cache=True), task]
+    # the issue stays the first user message of every request; what the localization requests showed
+    # after it (outlines, skeletons) is replaced by the context, which says so
+    messages = [system, task, Message.user(context, cache=True)]
     return {"focus_files": files, "focus_defs": defs, "conversation": rt.conversation.extend(0, messages),
             **rt.spent()}
 
@@ -85,7 +89,7 @@ def _ask(rt: Runtime, state: AgentState, system: Message, task: Message,
     """Two model calls: files from outlines, then definitions from skeletons."""
     cfg, earlier = rt.config, state.get("earlier") or []
     start = time.monotonic()
-    prompt = render("localization", stage="files", max_picks=cfg.pick_files, earlier=earlier,
+    prompt = render("localization", stage="files", max_picks=cfg.pick_files, earlier=earlier, chosen=[],
                     candidates=file_candidates(rt.ctx, ranked, outline_budget(cfg, system, task)))
     msgs = [system, task, Message.user(prompt)]
     turn = rt.complete(msgs, [SELECT_FILES])
@@ -95,7 +99,7 @@ def _ask(rt: Runtime, state: AgentState, system: Message, task: Message,
                         ranking=rt.retrieval.ranking)
     start = time.monotonic()
     prompt = render("localization", stage="definitions", max_picks=cfg.pick_definitions, earlier=earlier,
-                    candidates=skeleton_candidates(rt.ctx, files, cfg.skeleton_tokens))
+                    candidates=skeleton_candidates(rt.ctx, files, cfg.skeleton_tokens), chosen=files)
     msgs = [system, task, Message.user(prompt)]
     turn = rt.complete(msgs, [SELECT_DEFINITIONS])
     defs = valid_definitions(rt.ctx, _picked(turn, "select_definitions", "names"), cfg.pick_definitions)

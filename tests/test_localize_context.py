@@ -1,0 +1,100 @@
+"""What localization hands the edit loop: the chosen definitions whole up to a stated budget, with a
+note for every line left out; and a conversation that only grows (the issue stays the first user
+message of every request, and a request that replaces what an earlier one showed says so). The
+model is the real openai SDK client talking to tests/stub_llm.py; the workspace a LocalWorkspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tool_helpers import tool_context
+
+from agent.budget import BudgetLimits
+from agent.fix import FixRequest, run_fix
+from agent.localization import focus_code
+from agent.models import make_model
+from agent.runtime import AgentConfig
+from conftest import make_repo
+from harness.workspace import LocalWorkspace
+
+LONG = "def long():\n" + "".join(f"    x{i} = {i}\n" for i in range(80)) + "    return x0\n"
+SRC = "def small():\n    return 1\n\n\n" + LONG + "\n\ndef after():\n    return 3\n"
+
+
+def test_definitions_are_whole_while_they_fit_and_every_cut_is_noted(tmp_path):
+    with tool_context(tmp_path, {"m.py": SRC}) as ctx:
+        roomy = focus_code(ctx, ["m.py:small", "m.py:long", "m.py:after"], 5000)
+        assert [(f["id"], f["note"]) for f in roomy] == [("m.py:small", None), ("m.py:long", None),
+                                                          ("m.py:after", None)]
+        assert roomy[1]["code"].splitlines()[0] == "     5 def long():"
+        assert roomy[1]["code"].splitlines()[-1] == "    86     return x0" and len(roomy[1]["code"].splitlines()) == 82
+
+        tight = focus_code(ctx, ["m.py:small", "m.py:long", "m.py:after"], 300)
+        small, long, after = tight
+        assert small["note"] is None and small["code"].splitlines() == ["     1 def small():", "     2     return 1"]
+        shown = long["code"].splitlines()
+        first_hidden = 5 + len(shown)
+        assert 0 < len(shown) < 82 and shown[-1].split()[0] == str(first_hidden - 1)
+        assert long["note"] == (f"{86 - first_hidden + 1} lines not shown (lines {first_hidden}-86): the chosen code "
+                                f"is limited to 300 tokens; view_file('m.py', start={first_hidden}, end=86) shows them")
+        # after the first cut the budget is spent: the next definition is named, not shown
+        assert after["code"] == "" and after["note"] == ("2 lines not shown (lines 89-90): the chosen code is limited "
+                                                         "to 300 tokens; view_file('m.py', start=89, end=90) shows them")
+
+
+def test_the_note_and_the_code_reach_the_prompt(tmp_path):
+    from agent.prompting import render
+
+    with tool_context(tmp_path, {"m.py": SRC}) as ctx:
+        focus = focus_code(ctx, ["m.py:long", "m.py:small"], 200)
+    text = render("editing", repo_map="", focus=focus, test_command=None, localized=None)
+    assert "### m.py:long (lines 5-86)\n     5 def long():" in text
+    assert f"({focus[0]['note']})" in text and f"### m.py:small (lines 1-2)\n({focus[1]['note']})" in text
+    assert "Localization is over" not in text  # no localization requests came before
+
+
+def fix(repo: Path, run_dir: Path, model, agent: AgentConfig):
+    request = FixRequest(repo=str(repo), issue="add() subtracts.", model="stub", workspace="local", agent=agent,
+                         limits=BudgetLimits(max_steps=20))
+    with LocalWorkspace(repo) as ws:
+        return run_fix(request, ws, run_dir, model=model)
+
+
+def test_the_conversation_only_grows_and_says_what_it_replaces(stub_llm, tmp_path):
+    repo = make_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/core.py": "def add(a, b):\n    return a - b\n",
+                                         "pkg/other.py": "def sub(a, b):\n    return a - b\n"})
+    stub_llm.reply("", calls=[("select_files", {"paths": ["pkg/core.py"]})])
+    stub_llm.reply("", calls=[("select_definitions", {"names": ["pkg/core.py:add"]})])
+    stub_llm.reply("", calls=[("view_file", {"path": "pkg/core.py"})])
+    stub_llm.reply("Done.")
+    agent = AgentConfig(baseline_tests=False, final_tests=False, max_review_rounds=0)
+    fix(repo, tmp_path / "run", make_model(f"openai:gpt-4o@{stub_llm.openai_url}"), agent)
+    files_req, defs_req, edit1, edit2 = (b["messages"] for b in stub_llm.bodies("openai"))
+    for messages in (files_req, defs_req, edit1, edit2):
+        assert messages[0]["role"] == "system"
+        assert messages[1]["role"] == "user" and messages[1]["content"].startswith("Resolve the issue below.")
+    assert files_req[2]["content"].startswith("Retrieval ranked these files")
+    assert defs_req[2]["content"].startswith(
+        "Files chosen: pkg/core.py. This request replaces the outlines of the candidate files,\n"
+        "shown after the issue in the previous request, with the skeletons of the chosen files")
+    context = edit1[2]["content"]
+    assert context.startswith("Localization is over. Files chosen: pkg/core.py; definitions chosen: pkg/core.py:add.\n"
+                              "The outlines and skeletons shown after the issue in the localization requests are "
+                              "not repeated\n")
+    assert "### pkg/core.py:add (lines 1-2)\n     1 def add(a, b):" in context
+    assert edit2[:3] == edit1  # from here on the conversation is appended to, never rewritten
+    log = [json.loads(line) for line in (tmp_path / "run" / "conversation.jsonl").read_text().splitlines()]
+    assert [r["index"] for r in log] == list(range(len(log)))  # each message written once, in order
+    assert [r["message"]["content"] for r in log[:3]] == [m["content"] for m in edit1]
+
+
+def test_without_localization_the_context_follows_the_issue_without_a_replacement_note(stub_llm, tmp_path):
+    repo = make_repo(tmp_path / "repo", {"pkg/core.py": "def add(a, b):\n    return a - b\n"})
+    stub_llm.reply("Done.")
+    agent = AgentConfig(localize=False, baseline_tests=False, final_tests=False, max_review_rounds=0)
+    fix(repo, tmp_path / "run", make_model(f"openai:gpt-4o@{stub_llm.openai_url}"), agent)
+    (messages,) = (b["messages"] for b in stub_llm.bodies("openai"))
+    assert [m["role"] for m in messages] == ["system", "user", "user"]
+    assert messages[1]["content"].startswith("Resolve the issue below.")
+    assert "Localization is over" not in messages[2]["content"]
