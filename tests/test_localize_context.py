@@ -16,7 +16,7 @@ from agent.localization import focus_code
 from agent.models import make_model
 from agent.runtime import AgentConfig
 from conftest import make_repo
-from harness.workspace import LocalWorkspace
+from sandbox.workspace import LocalWorkspace
 
 LONG = "def long():\n" + "".join(f"    x{i} = {i}\n" for i in range(80)) + "    return x0\n"
 SRC = "def small():\n    return 1\n\n\n" + LONG + "\n\ndef after():\n    return 3\n"
