@@ -31,7 +31,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sandbox.errors import UserError
+from sandbox.errors import PatchwrightError, UserError
 from sandbox.hygiene import PatchPolicy, clean_patch
 from sandbox.patching import apply_patch, files_changed
 from sandbox.workspace import Workspace
@@ -284,7 +284,7 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
             rt.known_diff = None  # the workspace was reset or restored
             try:
                 final = graph.invoke(state, config)
-            except (UserError, KeyboardInterrupt):
+            except (PatchwrightError, KeyboardInterrupt):  # worded for the user: the run stops with it
                 raise
             except Exception as exc:  # the workspace or a tool broke: keep what the last checkpoint holds
                 error = f"{type(exc).__name__}: {exc}"

@@ -35,7 +35,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agent.secrets import Redactor
-from sandbox.errors import UserError
+from sandbox.errors import PatchwrightError, UserError
 from sandbox.gitremote import (
     clean_clone,
     commit_patch,
@@ -205,7 +205,7 @@ class _Run:
             with _without_token(self.client):
                 outcome = FixOutcome.model_validate(fixer(source, title, body, opts.model_copy(),
                                                           redactor=self.secrets))
-        except UserError as exc:
+        except PatchwrightError as exc:
             return FixOutcome(status="error", model=opts.model, detail=str(exc)), exc
         except Exception as exc:  # the status comment says the run broke; the command shows the error
             return FixOutcome(status="error", model=opts.model, detail=f"internal error: {type(exc).__name__}"), exc

@@ -31,7 +31,7 @@ from harness.instance import Instance, Prediction
 from harness.paths import inside
 from harness.specs import SpecTable
 from sandbox.docker_workspace import DockerWorkspace
-from sandbox.errors import UserError
+from sandbox.errors import PatchwrightError, UserError
 
 from .oracle import LABEL as ORACLE_LABEL
 
@@ -156,7 +156,7 @@ def run_instance(task: InstanceTask, report: Report | None = None) -> InstanceRe
         _run(task, work, rec, result, report)
     except Exception as exc:  # one instance's failure must not stop the batch
         text = str(exc).strip()
-        rec.error = text.splitlines()[0][:300] if isinstance(exc, UserError) and text else \
+        rec.error = text.splitlines()[0][:300] if isinstance(exc, PatchwrightError) and text else \
             f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
     finally:
         rec.elapsed = round(time.monotonic() - start, 3)
