@@ -47,7 +47,7 @@ from .models.replay import ReplayModel
 from .nodes.check import tool_runner
 from .runtime import AgentConfig, Progress, Runtime, quiet
 from .secrets import Redactor
-from .state import AttemptOutcome
+from .state import PATCH_STATUSES, AttemptOutcome, Status
 from .testplan import TestPlan, detect
 from .trajectory import TrajectoryWriter
 
@@ -92,7 +92,7 @@ class AttemptSummary(BaseModel):
 
     attempt: int
     """1-based number."""
-    status: str
+    status: Status
     """How it ended."""
     files_changed: list[str]
     """Files its patch changes."""
@@ -113,8 +113,9 @@ class AttemptSummary(BaseModel):
 class FixOutcome(BaseModel):
     """The result of a run. summary.json holds it without `patch` (patch.diff holds that)."""
 
-    status: str
-    """resolved, submitted, failed, budget_exhausted, format_error or error (agent.state.STATUSES)."""
+    status: Status
+    """verified (the agent's tests show the fix), submitted, failed, budget_exhausted, format_error or
+    error (agent.state.Status; `resolved` in an old summary.json reads as verified)."""
     message: str = ""
     """Why the run ended as it did, when it ended early."""
     patch: str = ""
@@ -149,7 +150,7 @@ class FixOutcome(BaseModel):
     applied: bool = False
     """Whether the patch was applied to the user's working tree (`--apply`)."""
     apply_note: str = ""
-    """Why `--apply` left the working tree alone (the run's status was not resolved or submitted);
+    """Why `--apply` left the working tree alone (the run's status was not verified or submitted);
     empty when the patch was applied or --apply was not given."""
 
     def summary(self) -> dict:
@@ -289,7 +290,7 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
             except Exception as exc:  # the workspace or a tool broke: keep what the last checkpoint holds
                 error = f"{type(exc).__name__}: {exc}"
                 trajectory.write("error", attempt=i, message=error)
-                outcomes.append(AttemptOutcome(attempt=i, status="error", message=error,
+                outcomes.append(AttemptOutcome(attempt=i, status=Status.ERROR, message=error,
                                                patch=(graph.get_state(config).values or {}).get("diff", ""),
                                                steps=rt.attempt_budget.spent.steps))
                 break
@@ -347,17 +348,17 @@ def _finish(request: FixRequest, run_dir: Path, rt: Runtime, plan: TestPlan | No
     left_out: dict[int, list[str]] = {}
     for k, o in enumerate(outcomes):
         patch, left = clean_patch(o.patch, request.patch_policy)
-        update = {"patch": patch, "files_changed": files_changed(patch)}
-        if left and not patch.strip() and o.status in ("resolved", "submitted"):  # nothing of it is left
-            update.update(status="failed", message="every change was left out of the patch: "
+        update: dict[str, Any] = {"patch": patch, "files_changed": files_changed(patch)}
+        if left and not patch.strip() and o.status in PATCH_STATUSES:  # nothing of it is left
+            update.update(status=Status.FAILED, message="every change was left out of the patch: "
                                                    + ", ".join(map(str, left)))
         outcomes[k] = o.model_copy(update=update)
         left_out[k] = [str(x) for x in left]
     chosen_index = best([(k, o.evidence) for k, o in enumerate(outcomes)])
     chosen = outcomes[chosen_index] if chosen_index is not None else None
-    status = chosen.status if chosen else "budget_exhausted" if message else "error"
-    if message and chosen and status != "resolved":
-        status = "budget_exhausted"
+    status = chosen.status if chosen else Status.BUDGET_EXHAUSTED if message else Status.ERROR
+    if message and chosen and status != Status.VERIFIED:
+        status = Status.BUDGET_EXHAUSTED
     outcome = FixOutcome(
         status=status, message=rt.redactor.scrub((chosen.message if chosen else "") or message),
         patch=chosen.patch if chosen else "", files_changed=chosen.files_changed if chosen else [],

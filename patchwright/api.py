@@ -22,6 +22,7 @@ from agent.models import make_model
 from agent.models.registry import absolute_spec
 from agent.runtime import AgentConfig, Progress
 from agent.secrets import Redactor
+from agent.state import PATCH_STATUSES
 from sandbox.apply_local import apply_to_tree
 from sandbox.errors import UserError
 from sandbox.factory import open_workspace
@@ -75,7 +76,7 @@ def resume(run_dir: str | Path, *, apply: bool = False, progress: Progress | Non
     return _run(load_request(run_dir), Path(run_dir), apply=apply, progress=progress, resume=True)
 
 
-APPLIED_STATUSES = ("resolved", "submitted")
+APPLIED_STATUSES = PATCH_STATUSES
 """Only the patch of a run that ended with one of these is applied to the user's tree (`apply=True`)."""
 
 
@@ -103,7 +104,7 @@ def _run_locked(request: FixRequest, run_dir: Path, model, *, apply: bool, progr
     if not apply:
         return outcome
     if outcome.status not in APPLIED_STATUSES:
-        outcome.apply_note = (f"the run ended with status {outcome.status}; only a resolved or submitted patch is "
+        outcome.apply_note = (f"the run ended with status {outcome.status}; only a verified or submitted patch is "
                               f"applied (your working tree is unchanged; the patch is in {run_dir / 'patch.diff'})")
     elif outcome.patch.strip():
         try:

@@ -89,7 +89,7 @@ class Progress:
 
 def summary(outcome: FixOutcome, console: Console, show_run_dir: bool = True) -> None:
     """The short human summary of a finished run."""
-    colour = {"resolved": "green", "submitted": "yellow"}.get(outcome.status, "red")
+    colour = {"verified": "green", "submitted": "yellow"}.get(outcome.status, "red")
     chosen = f" (attempt {outcome.attempt} of {len(outcome.attempts)})" if len(outcome.attempts) > 1 else ""
     console.print(f"status: [bold {colour}]{outcome.status}[/]{chosen}")
     if outcome.message:

@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from agent.budget import BudgetLimits
 from agent.fix import FixRequest, run_fix
 from agent.models import make_model, model_label
+from agent.state import Status
 from agent.testplan import plan_for_test_command
 from harness.evaluation import EvalOptions, Outcome, evaluate_instance
 from harness.images import ImageBuildError, ensure_instance_image
@@ -68,9 +69,11 @@ class InstanceRecord(BaseModel):
 
     instance_id: str
     """The instance."""
-    status: str
-    """The agent's status (resolved, submitted, failed, budget_exhausted, format_error, error), or
-    `error` when the instance could not run (see `error`)."""
+    status: Status | Literal["unknown"]
+    """The agent's own judgement (verified, submitted, failed, budget_exhausted, format_error, error;
+    agent.state.Status; `resolved` in an old result.json reads as verified), or `error` when the
+    instance could not run (see `error`); `unknown` for a graded instance without its record. The
+    official grade is `eval.status`."""
     finished: bool = False
     """The agent ran to an outcome (its patch is in predictions.jsonl). False when the instance
     could not run (an image that does not build, a container or worker failure): a later

@@ -74,15 +74,15 @@ def test_evidence_and_resolution():
     diff = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n"
     before = {"t.a": "FAILED", "t.b": "PASSED", "t.c": "PASSED"}
     good = evaluate(diff, before, {"t.a": "PASSED", "t.b": "PASSED", "t.c": "PASSED"})
-    assert good.fixed == ["t.a"] and not good.broken and good.resolved and good.changed_lines == 2
+    assert good.fixed == ["t.a"] and not good.broken and good.verified and good.changed_lines == 2
     regress = evaluate(diff, before, {"t.a": "PASSED", "t.b": "FAILED", "t.c": "PASSED"})
-    assert regress.broken == ["t.b"] and not regress.resolved
+    assert regress.broken == ["t.b"] and not regress.verified
     nothing = evaluate("", before, before)
-    assert nothing.empty and not nothing.resolved
+    assert nothing.empty and not nothing.verified
     repro_fails = evaluate(diff, before, {"t.a": "PASSED", "t.b": "PASSED", "test_patchwright_repro.R.t": "FAILED"})
-    assert repro_fails.repro == "FAILED" and not repro_fails.resolved
+    assert repro_fails.repro == "FAILED" and not repro_fails.verified
     untested = evaluate(diff, before, None)
-    assert not untested.tests_ran and not untested.resolved
+    assert not untested.tests_ran and not untested.verified
 
 
 def test_ranking_prefers_repro_then_no_regressions_then_fewer_lines():

@@ -12,7 +12,7 @@ from sandbox.patching import files_changed
 
 from ..evidence import evaluate
 from ..runtime import Runtime
-from ..state import AgentState, AttemptOutcome
+from ..state import AgentState, AttemptOutcome, Status
 from ..testplan import TestResults, split_repro
 from .check import run_checks
 
@@ -30,7 +30,8 @@ def submit(rt: Runtime, state: AgentState) -> dict:
         elif state.get("last_tests"):
             after = TestResults.from_dict(state["last_tests"]).statuses
     evidence = evaluate(diff, state.get("tests_before"), after)
-    status = state.get("status") or ("failed" if evidence.empty else "resolved" if evidence.resolved else "submitted")
+    status = Status(state.get("status") or (Status.FAILED if evidence.empty else Status.VERIFIED if evidence.verified
+                                            else Status.SUBMITTED))
     outcome = AttemptOutcome(attempt=state["attempt"], status=status, message=state.get("message", ""), patch=diff,
                              files_changed=files_changed(diff), evidence=evidence,
                              tests_after=split_repro(after)[0] if after is not None else None,

@@ -134,7 +134,7 @@ class RunDisplay:
             colour = "green" if rec.eval.status == "resolved" else "red"
             graded = f", eval [{colour}]{rec.eval.status}[/]"
         cost = "?" if rec.cost is None else f"{rec.cost:.2f}"
-        self.say(f"{'[green]✓[/]' if rec.status == 'resolved' else '·'} {rec.instance_id}: agent {rec.status}{graded}, "
+        self.say(f"{'[green]✓[/]' if rec.status == 'verified' else '·'} {rec.instance_id}: agent {rec.status}{graded}, "
                  f"{rec.steps} steps, ${cost}, {rec.elapsed:.0f} s")
 
 
