@@ -9,7 +9,14 @@ See docs/models.md.
 """
 
 from .base import ModelClient, ModelOptions
-from .errors import MissingAPIKey, ModelError, ModelSetupError, ReplayExhausted, RetriesExhausted, TransientError
+from .errors import (
+    MissingAPIKey,
+    ModelError,
+    ModelSetupError,
+    ReplayExhausted,
+    RetriesExhausted,
+    TransientError,
+)
 from .prices import Price, PriceTable, default_prices
 from .registry import PROVIDERS, StandIn, make_model, model_label, parse_spec, register_provider, stand_in
 from .retry import RetryPolicy

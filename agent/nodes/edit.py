@@ -22,10 +22,6 @@ from ..runtime import Runtime
 from ..state import AgentState
 from ..trajectory import Observation
 
-MUTATING = frozenset({"replace_symbol", "insert_symbol", "delete_symbol", "str_replace", "create_file",
-                      "undo_edit", "bash", "run_tests"})
-"""Tools after which the patch may have changed."""
-
 
 def edit(rt: Runtime, state: AgentState) -> dict:
     start = time.monotonic()
@@ -60,8 +56,7 @@ def edit(rt: Runtime, state: AgentState) -> dict:
         rt.say("tool", name=call.name, arguments=call.arguments)
         result = TOOLS.call(rt.ctx, call.name, call.arguments)
         new.append(Message.tool(call, rt.redactor.scrub(result.text), is_error=result.is_error))
-        # a refused edit changes nothing; a shell command or a test run may change anything
-        changed |= call.name in MUTATING and (not result.is_error or call.name in ("bash", "run_tests"))
+        changed |= TOOLS.may_change(call.name, result.is_error)  # as each tool declares (tools.effects)
     tools_done = time.monotonic()
     touched = rt.ctx.take_touched()
     diff = rt.diff_after(touched) if (changed or touched) else state.get("diff", "")
