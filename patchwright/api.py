@@ -17,10 +17,11 @@ from pathlib import Path
 
 import swebench_runner.oracle  # noqa: F401  (registers the `oracle` provider: `fix --model oracle` says why not)
 from agent.budget import BudgetLimits
+from agent.events import Progress, Setup
 from agent.fix import DEFAULT_LIMITS, FixOutcome, FixRequest, load_request, run_fix, write_summary
 from agent.models import make_model
 from agent.models.registry import absolute_spec
-from agent.runtime import AgentConfig, Progress
+from agent.runtime import AgentConfig
 from agent.secrets import Redactor
 from agent.state import PATCH_STATUSES
 from sandbox.apply_local import apply_to_tree
@@ -93,7 +94,7 @@ def _run_locked(request: FixRequest, run_dir: Path, model, *, apply: bool, progr
                 resume: bool, redactor: Redactor | None) -> FixOutcome:
     def say(text: str) -> None:
         if progress:
-            progress("setup", {"text": text})
+            progress(Setup(text))
 
     try:
         with open_workspace(request.repo, request.workspace, request.image, progress=say) as ws:

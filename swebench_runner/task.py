@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agent.budget import BudgetLimits
+from agent.events import Event, NodeStarted, StepTaken
 from agent.fix import FixRequest, run_fix
 from agent.models import make_model, model_label
 from agent.state import Status
@@ -209,13 +210,12 @@ def _run(task: InstanceTask, work: Path, rec: InstanceRecord, result: InstanceRe
         (work / "image_build.log").write_text(image.build_log)
     report("phase", {"id": inst.instance_id, "phase": "agent"})
 
-    def progress(event: str, data: dict[str, Any]) -> None:
-        if event == "node":
-            report("phase", {"id": inst.instance_id, "phase": data.get("node")})
-        elif event == "step":
-            spent = data.get("spent")
-            report("step", {"id": inst.instance_id, "cost": getattr(spent, "cost", None),
-                            "steps": getattr(spent, "steps", None)})
+    def progress(event: Event) -> None:
+        match event:
+            case NodeStarted(node=node):
+                report("phase", {"id": inst.instance_id, "phase": node})
+            case StepTaken(steps=steps, cost=cost):
+                report("step", {"id": inst.instance_id, "cost": cost, "steps": steps})
 
     request = FixRequest(repo=inst.repo, issue=inst.problem_statement or "(no problem statement)", model=task.model,
                          workspace="docker", image=image.tag, test_cmd=spec.test_cmd, attempts=task.attempts,

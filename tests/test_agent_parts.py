@@ -169,8 +169,7 @@ def test_valid_definitions_keeps_only_unique_names(tmp_path):
 
 
 def test_the_patch_is_brought_up_to_date_file_by_file_after_tool_edits(tmp_path):
-    from agent.budget import Budget
-    from agent.runtime import AgentConfig, Runtime
+    from agent.runtime import KnownDiff, Work
     from sandbox.workspace import LocalWorkspace
     from tools.context import ToolContext
     from tools.toolset import TOOLS
@@ -186,16 +185,15 @@ def test_the_patch_is_brought_up_to_date_file_by_file_after_tool_edits(tmp_path)
             return whole_diff(exclude=exclude, paths=paths)
 
         ws.diff = diff
-        rt = Runtime(model=None, workspace=ws, trajectory=None, config=AgentConfig(), plan=None,
-                     run_budget=Budget(), attempt_budget=Budget(), ctx=ToolContext(ws, index_cache=False))
+        work, ctx = Work(ws, None, KnownDiff()), ToolContext(ws, index_cache=False)
 
         def step(tool: str, **arguments) -> str:
-            assert not TOOLS.call(rt.ctx, tool, arguments).is_error
-            patch = rt.diff_after(rt.ctx.take_touched())
+            assert not TOOLS.call(ctx, tool, arguments).is_error
+            patch = work.diff_after(ctx.take_touched())
             assert patch == whole_diff(exclude=[REPRO_TEST, ".patchwright", "*.pyc"])
             return patch
 
-        assert rt.diff_after(rt.ctx.take_touched()) == "" and limited == []  # nothing known yet: the whole diff
+        assert work.diff_after(ctx.take_touched()) == "" and limited == []  # nothing known yet: the whole diff
         assert "+    return 2" in step("replace_symbol", name="f", new_source="def f():\n    return 2\n")
         assert limited == [["pkg/a.py"]]
         step("create_file", path=".patchwright/s.py", content="print(1)\n")  # scratch: no diff at all
@@ -204,7 +202,7 @@ def test_the_patch_is_brought_up_to_date_file_by_file_after_tool_edits(tmp_path)
         assert "+Y = 2" in step("bash", command="echo 'Y = 2' >> pkg/b.py")  # a command: the whole diff
         step("str_replace", path="pkg/b.py", old="X = 1\n", new="X = 3\n")
         assert limited == [["pkg/a.py"], ["pkg/b.py"]]
-        rt.run_tests()  # a test run may write files: the next diff is whole again
+        work.run_tests()  # a test run may write files: the next diff is whole again
         step("undo_edit", path="pkg/b.py")
         assert limited == [["pkg/a.py"], ["pkg/b.py"]]
         patch = step("undo_edit", path="pkg/a.py")

@@ -10,22 +10,23 @@ import time
 
 from sandbox.patching import files_changed
 
+from ..events import AttemptEnded, TestsRan, TestsStarted
 from ..evidence import evaluate
-from ..runtime import Runtime
+from ..runtime import Attempt
 from ..state import AgentState, AttemptOutcome, Status
 from ..testplan import TestResults, split_repro
 from .check import run_checks
 
 
-def submit(rt: Runtime, state: AgentState) -> dict:
+def submit(rt: Attempt, state: AgentState) -> dict:
     start = time.monotonic()
     diff = rt.diff()
     after: dict[str, str] | None = None
     if rt.plan is not None and diff.strip():
         if rt.config.final_tests:
-            rt.say("tests", phase="after", command=rt.plan.command)
-            res = run_checks(rt, None)
-            rt.say("tests_done", phase="after", **res.progress())
+            rt.say(TestsStarted("after", rt.plan.command))
+            res = run_checks(rt.work, None)
+            rt.say(TestsRan("after", **res.progress()))
             after = res.statuses
         elif state.get("last_tests"):
             after = TestResults.from_dict(state["last_tests"]).statuses
@@ -40,5 +41,5 @@ def submit(rt: Runtime, state: AgentState) -> dict:
     rt.trajectory.write("submit", duration=round(time.monotonic() - start, 3), status=status,
                         message=outcome.message, files_changed=outcome.files_changed,
                         evidence=evidence.model_dump())
-    rt.say("submitted", attempt=state["attempt"], status=status, files=outcome.files_changed)
-    return {"diff": diff, "outcome": outcome.model_dump()}
+    rt.say(AttemptEnded(attempt=state["attempt"], status=status.value, files=outcome.files_changed))
+    return {"diff": diff, "outcome": outcome.model_dump(mode="json")}
