@@ -35,6 +35,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agent.secrets import Redactor
+from agent.state import Status
 from sandbox.errors import PatchwrightError, UserError
 from sandbox.gitremote import (
     clean_clone,
@@ -211,7 +212,7 @@ class _Run:
             return FixOutcome(status="error", model=opts.model, message=f"internal error: {type(exc).__name__}"), exc
         if outcome.patch and self.secrets.found(outcome.patch):
             return outcome.model_copy(update={
-                "status": "error", "patch": "",
+                "status": Status.ERROR, "patch": "",
                 "message": "the patch contains a credential from the bot's environment (or an encoding of one); "
                           "refused to publish it",
             }), None
