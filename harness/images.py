@@ -18,6 +18,7 @@ from pathlib import Path
 from sandbox.docker_util import LABEL, LABEL_KIND, docker_client, remove_unused_images
 from sandbox.docker_workspace import host_ca_bundle
 from sandbox.errors import ImageNotFound
+from sandbox.git import IDENTITY
 from sandbox.images import ensure_base_image, find_base_image, has_image
 
 from .sources import EXPORT_RECIPE, export_commit, read_at, repo_source
@@ -151,8 +152,8 @@ def env_dockerfile(base: str, spec, has_requirements: bool) -> str:
 def instance_dockerfile(env: str, spec) -> str:
     steps = [*spec.pre_install, *( [spec.install] if spec.install else [])]
     script = " && ".join(f"({s})" for s in steps) if steps else "true"
-    commit = ("git -c user.name=patchwright -c user.email=patchwright@localhost commit -q --allow-empty -am "
-              "'patchwright: environment setup'")
+    commit = (f"git -c user.name={IDENTITY['GIT_AUTHOR_NAME']} -c user.email={IDENTITY['GIT_AUTHOR_EMAIL']} "
+              "commit -q --allow-empty -am 'patchwright: environment setup'")
     return (f"FROM {env}\nCOPY repo {TESTBED}\nWORKDIR {TESTBED}\n"
             f"RUN git config --global --add safe.directory '*'\n"
             f"RUN {_NET}{script}\nRUN {commit}\n")

@@ -21,13 +21,13 @@ import os
 import pickle
 import re
 import sqlite3
-import subprocess
 import threading
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox import git
 from sandbox.workspace import read_regular
 
 PARSER_VERSION = "2"
@@ -726,10 +726,9 @@ def read_sources(source, paths: list[str] | None = None) -> dict[str, bytes | No
 
 
 def _list_dir_sources(root: Path) -> list[str]:
-    res = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "-co", "--exclude-standard"],
-                         capture_output=True, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
-    if res.returncode == 0:
-        return [p for p in res.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+    listed = git.list_files(root)
+    if listed is not None:
+        return listed
     found = []
     base = str(root).rstrip(os.sep) + os.sep
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
