@@ -31,9 +31,10 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from sandbox.diffs import files_changed
 from sandbox.errors import UserError
 from sandbox.hygiene import PatchPolicy, clean_patch
-from sandbox.patching import apply_patch, files_changed
+from sandbox.patching import apply_patch
 from sandbox.workspace import Workspace
 from tools.context import ToolContext
 

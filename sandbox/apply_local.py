@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .diffs import touched_files
 from .errors import UserError
 from .git import run
-from .patching import patch_files
 
 
 def dirty_files(repo: Path, files: list[str]) -> list[str]:
@@ -26,11 +26,6 @@ def dirty_files(repo: Path, files: list[str]) -> list[str]:
         if entry[0] in "RC":  # a rename or copy: the next field is its source
             dirty.add(next(fields, ""))
     return sorted(d for d in dirty if d)
-
-
-def touched_files(patch: str) -> list[str]:
-    """Every path a patch reads or writes (both sides of renames; /dev/null left out)."""
-    return sorted({p for pair in patch_files(patch) for p in pair if p != "/dev/null"})
 
 
 def apply_to_tree(repo: str | Path, patch: str) -> list[str]:

@@ -311,7 +311,7 @@ class Workspace(ABC):
 
         `exclude` lists paths (git pathspecs) to leave out, such as an agent's scratch files.
         `paths` (files relative to the root, taken literally) limits the diff to those files: the
-        cheap way to bring a known diff up to date after a few files changed (`patching.splice_diff`).
+        cheap way to bring a known diff up to date after a few files changed (`diffs.splice_diff`).
         """
         if paths is not None and not paths:
             return ""
