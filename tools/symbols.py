@@ -493,12 +493,6 @@ class IndexStats:
         return self.skipped_binary + self.skipped_non_utf8 + self.skipped_huge + self.skipped_unreadable
 
 
-class AmbiguousSymbol(LookupError):
-    def __init__(self, name: str, matches: list[Definition]):
-        super().__init__(name)
-        self.name, self.matches = name, matches
-
-
 class SymbolIndex:
     """Definitions of a repository, by file and by name."""
 
