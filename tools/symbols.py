@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox import git
+from sandbox.cachedir import cache_dir
 from sandbox.workspace import read_regular
 
 PARSER_VERSION = "2"
@@ -396,17 +397,11 @@ def content_digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("PATCHWRIGHT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchwright")
-    return Path(base)
-
-
 class SymbolCache:
     """FileSymbols by content hash, in one SQLite file. Any cache failure just means a re-parse."""
 
     def __init__(self, path: str | os.PathLike | None = None):
-        self.path = Path(path) if path else default_cache_dir() / "symbols.sqlite"
+        self.path = Path(path) if path else cache_dir() / "symbols.sqlite"
         self._db = None
         self._lock = threading.Lock()
         try:
