@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import git as gitpython
+from .errors import UserError
 
 IDENTITY = {"GIT_AUTHOR_NAME": "patchwright", "GIT_AUTHOR_EMAIL": "patchwright@localhost",
             "GIT_COMMITTER_NAME": "patchwright", "GIT_COMMITTER_EMAIL": "patchwright@localhost"}
@@ -80,6 +80,7 @@ def run(cwd: str | Path | None, *args: str, input: str | bytes | None = None, en
         isolated: bool = False, timeout: float | None = 900, check: bool = False) -> Result:
     """Run `git <args>` in `cwd` (None: the current directory) with the environment above; `input`
     is given on stdin. With check=True a failure raises GitError with git's last line."""
+    gitpython = _gitpython()
     where, index = _location(cwd)
     cmd = ["git", *NO_HOOKS, *where, *args]
     full = environment({**index, **(env or {})}, isolated=isolated)
@@ -97,12 +98,23 @@ def run(cwd: str | Path | None, *args: str, input: str | bytes | None = None, en
     return res
 
 
+def _gitpython():
+    """GitPython, imported on first use: it takes tens of milliseconds (start-up stays fast) and
+    fails without a git executable, which is then one clear line."""
+    try:
+        import git as gitpython  # GitPython: slow to import, and it fails without git (start-up stays fast)
+    except ImportError:
+        raise UserError("git is not installed (or not on PATH): patchwright needs it") from None
+    return gitpython
+
+
 def _location(cwd: str | Path | None) -> tuple[list[str], dict[str, str]]:
     """Options and variables that undo GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE of the caller's
     environment (rare: patchwright started from a git hook): the repository is the one at `cwd`,
     found as git finds it without them, with its own index."""
     if not any(k in os.environ for k in _LOCATION):
         return [], {}
+    gitpython = _gitpython()
     try:
         repo = gitpython.Repo(str(cwd or "."), search_parent_directories=True)
     except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
