@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import swebench_runner.oracle  # noqa: F401  (registers the `oracle` provider: `fix --model oracle` says why not)
-from agent.budget import BudgetLimits
+from agent.budget import DEFAULT_LIMITS, BudgetLimits
 from agent.events import Progress, Setup
-from agent.fix import DEFAULT_LIMITS, FixOutcome, FixRequest, load_request, run_fix, write_summary
+from agent.fix import FixOutcome, FixRequest, load_request, run_fix, write_summary
 from agent.models import make_model
 from agent.models.registry import absolute_spec
 from agent.runtime import AgentConfig
