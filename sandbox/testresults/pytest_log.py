@@ -15,7 +15,18 @@ from __future__ import annotations
 
 import re
 
-from .model import ERROR, FAILED, PASSED, SKIPPED, XFAIL, XPASS, CollectionError, Results, TestResult, missing_module
+from .model import (
+    ERROR,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    XFAIL,
+    XPASS,
+    CollectionError,
+    Results,
+    TestResult,
+    missing_module,
+)
 
 WORDS = {"PASSED": PASSED, "FAILED": FAILED, "ERROR": ERROR, "SKIPPED": SKIPPED, "XFAIL": XFAIL, "XPASS": XPASS}
 RANK = {ERROR: 3, FAILED: 2}  # a test that passed and then failed its teardown is an error

@@ -13,7 +13,18 @@ from __future__ import annotations
 
 import re
 
-from .model import ERROR, FAILED, PASSED, SKIPPED, XFAIL, XPASS, CollectionError, Results, TestResult, missing_module
+from .model import (
+    ERROR,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    XFAIL,
+    XPASS,
+    CollectionError,
+    Results,
+    TestResult,
+    missing_module,
+)
 
 _FILE = re.compile(r"^(\S+\.py)\[(\d+|\?)\]\s*(.*)$")
 _MARK = re.compile(r"\s*\[(OK|FAIL)\]\s*$")
@@ -34,7 +45,7 @@ def read_sympy_log(output: str) -> Results:
     current = None
     announced = 0
     broken: list[str] = []
-    for k, raw in enumerate(lines):
+    for raw in lines:
         m = _FILE.match(raw)
         if m:
             path, current = m.group(1), None

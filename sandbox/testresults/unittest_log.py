@@ -14,7 +14,18 @@ from __future__ import annotations
 
 import re
 
-from .model import ERROR, FAILED, PASSED, SKIPPED, XFAIL, XPASS, CollectionError, Results, TestResult, missing_module
+from .model import (
+    ERROR,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    XFAIL,
+    XPASS,
+    CollectionError,
+    Results,
+    TestResult,
+    missing_module,
+)
 
 _HEAD = re.compile(r"^(\S+) \(([\w.<>]+)\)")
 _SUB = re.compile(r"^\s+(\S+) \(([\w.<>]+)\) \(.*\) \.\.\. (FAIL|ERROR)")
