@@ -69,6 +69,8 @@ class TestPlan:
 class TestResults:
     """One run of the tests, with each test's status on the base tree (agent.testloop)."""
 
+    __test__ = False  # not a pytest test class
+
     command: str
     statuses: dict[str, str]
     """Status per test: PASSED, FAILED, ERROR, SKIPPED, XFAIL."""

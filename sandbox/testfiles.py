@@ -3,7 +3,7 @@ selection (which runs them) share.
 
 A *test path* is any file that belongs to the tests: under a tests directory (or a top-level
 `testing/`; nested, that name is usually a package of test helpers), or named like a test module
-(`test_x.py`, `x_test.py`, `x_tests.py`, `conftest.py`, `x_test.go`, `x.test.ts`, `XTest.java`).
+(`test_x.py`, `x_test.py`, `x_tests.py`, `tests.py`, `conftest.py`, `x_test.go`, `x.test.ts`, `XTest.java`).
 A *test module* is a Python test path a runner collects: named `test_*.py`, `*_test.py`,
 `*_tests.py` or `tests.py` (Django's) — helpers under `tests/` and `conftest.py` are test paths,
 not test modules.
@@ -15,7 +15,7 @@ import posixpath
 import re
 
 TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testcases"})
-_TEST_NAME = re.compile(r"(^test_.*\.py$|.*_tests?\.py$|^conftest\.py$|.*_test\.go$|.*\.(test|spec)\.[jt]sx?$|"
+_TEST_NAME = re.compile(r"(^test_.*\.py$|^tests\.py$|.*_tests?\.py$|^conftest\.py$|.*_test\.go$|.*\.(test|spec)\.[jt]sx?$|"
                         r".*Tests?\.java$)")
 _TEST_MODULE = re.compile(r"^(test_.*|.*_tests?|tests)\.py$")
 

@@ -45,6 +45,8 @@ def choose(rt: Runtime, diff: str, state: AgentState | None = None) -> tuple[lis
 def check(rt: Runtime, diff: str, ids: list[str] | None = None, state: AgentState | None = None) -> TestResults | None:
     """Run the given test ids, else the tests chosen for `diff`; None when there is nothing to run."""
     rt.known_diff = None  # a test run may write files
+    if rt.tests is None:
+        return None
     if ids:
         targets, why = list(ids), {}
     else:
