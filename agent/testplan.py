@@ -40,6 +40,8 @@ EXIT_CODE = "exit_code"
 class TestPlan:
     """How to run the tests of one repository."""
 
+    __test__ = False  # not a pytest test class
+
     command: str
     """The command that runs the whole suite; test files or ids are appended to it."""
     parser: str
