@@ -160,7 +160,7 @@ class TestLoop:
         run, res = run_structured(self.workspace, test, targets, timeout=timeout or self.plan.timeout)
         statuses = self._statuses(run, res)
         sources = self._sources(diff)
-        if self.baseline:
+        if self.baseline and not (targets is None and run.timed_out):  # a cut whole suite: no base run
             self._baseline(targets, sources, res if not sources else None, timeout)
         added = set(new_files(diff)) | set(find_repro(self.workspace) if targets is None else
                                            [t for t in targets or [] if _file_of(t).endswith(REPRO_NAME)])
