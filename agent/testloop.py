@@ -86,7 +86,8 @@ def touched_names(diff: str, index) -> list[str]:
 
 class SuiteTimes:
     """How long a repository's whole suite takes (measured once, cached per repository and command)
-    in `suite-times.json` of the user's patchwright cache directory."""
+    in `suite-times.json` of the user's patchwright cache directory. A repository is known by its
+    top-level tracked names (its history may be a single snapshot commit, as in SWE-bench images)."""
 
     def __init__(self, path: str | os.PathLike | None = None):
         if path is None:
@@ -97,8 +98,8 @@ class SuiteTimes:
 
     @staticmethod
     def key(ws: Workspace, command: str) -> str:
-        root = ws.run("git rev-list --max-parents=0 HEAD 2>/dev/null | sort | head -1", 60).output.strip()
-        return hashlib.sha1(f"{root}\0{command}".encode()).hexdigest()[:16]
+        top = ws.run("git ls-tree --name-only HEAD 2>/dev/null", 60).output.split()
+        return hashlib.sha1("\0".join([command, *sorted(top)]).encode()).hexdigest()[:16]
 
     def _load(self) -> dict:
         try:

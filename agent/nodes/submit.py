@@ -35,7 +35,7 @@ def submit(rt: Runtime, state: AgentState) -> dict:
         elif state.get("last_tests"):
             res = TestResults.from_dict(state["last_tests"])
         if res is not None:
-            after, before = res.statuses, {**(before or {}), **res.base}
+            after, before = res.statuses, split_repro({**(before or {}), **res.base})[0]
             update = {"tests_before": before, "test_loop": rt.tests.to_dict()}
     evidence = evaluate(diff, before, after)
     status = state.get("status") or ("failed" if evidence.empty else "resolved" if evidence.resolved else "submitted")
