@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.basetree import base_tree
-from sandbox.patching import files_changed
+from sandbox.diffs import files_changed
 from sandbox.testfiles import is_test_path
 from sandbox.testing import TestCommand, run_structured, runner_of
 from sandbox.testresults import ERROR as R_ERROR
