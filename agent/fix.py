@@ -46,9 +46,10 @@ from .evidence import best
 from .graph import build_graph
 from .models import ModelClient, make_model
 from .nodes.check import tool_runner
-from .runtime import AgentConfig, Attempt, Baseline, KnownDiff, RunMemo, Work
+from .runtime import AgentConfig, Attempt, KnownDiff, RunMemo, Work
 from .secrets import Redactor
 from .state import PATCH_STATUSES, AttemptOutcome, Status
+from .testloop import TestLoop
 from .testplan import TestPlan, detect
 from .trajectory import TrajectoryWriter
 
@@ -241,8 +242,9 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     issue, cut = _clipped(request.issue, request.agent.max_issue_chars, "issue")
     if cut and not resume:
         trajectory.write("issue", chars=len(request.issue), shown=request.agent.max_issue_chars, cut=cut)
+    tests = TestLoop(plan, workspace, baseline=request.agent.baseline_tests) if plan else None
     shared = dict(trajectory=trajectory, config=request.agent, memo=RunMemo(), files=files, issue=issue,
-                  redactor=redactor, progress=progress)
+                  redactor=redactor, progress=progress, tests=tests)
     graph = build_graph(SqliteSaver(conn, serde=_ScrubbingSerializer(redactor)))
     run_budget = Budget(request.limits)
     limit = 100_000 if request.limits.max_steps is None else 4 * request.limits.max_steps + 100
@@ -254,6 +256,8 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
             config = {"configurable": {"thread_id": f"attempt-{i}"}, "recursion_limit": limit}
             saved = graph.get_state(config)
             values = saved.values or {}
+            if tests is not None and values.get("test_loop"):
+                tests.load(values["test_loop"])  # what the test runs so far know (base tree, environment)
             if values.get("outcome") and not saved.next:  # finished before a resume
                 outcomes.append(AttemptOutcome.model_validate(values["outcome"]))
                 run_budget = Budget(request.limits, spent=Spent(**values["spent_run"]))
@@ -268,20 +272,18 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
             progress(AttemptStarted(attempt=i, of=request.attempts))
             if values:  # interrupted: langgraph goes on from the checkpoint
                 run_budget, attempt_budget = _restored(request, workspace, values)
-                state, baseline = None, values.get("tests_before")
+                state = None
             else:
                 if i > 1:
                     reset_workspace(workspace)
                 limits = _share(request.limits, run_budget.spent, request.attempts - i + 1)
                 attempt_budget = Budget(limits)
-                state = _start(i, outcomes, tests_before, limits, run_budget, attempt_budget)
-                baseline = state.get("tests_before")
+                state = _start(i, outcomes, tests_before, tests, limits, run_budget, attempt_budget)
             work = Work(workspace, plan, KnownDiff())
-            held = Baseline(baseline)
+            runner = tool_runner(work, tests, request.agent, issue) if tests is not None else None
             at = Attempt(number=i, model=model.for_attempt(i), work=work, run_budget=run_budget,
                          attempt_budget=attempt_budget, conversation=Conversation(log, f"attempt-{i}"),
-                         ctx=ToolContext(workspace, test_runner=tool_runner(work, held) if plan else None),
-                         baseline=held, **shared)
+                         ctx=ToolContext(workspace, test_runner=runner), **shared)
             if values:
                 at.model.resume_at(run_budget.spent.steps)  # a replayed cassette goes on where it stopped
                 trajectory.write("resume", attempt=i, next_nodes=list(saved.next), steps=run_budget.spent.steps)
@@ -318,13 +320,15 @@ def _clipped(text: str, limit: int, what: str) -> tuple[str, int]:
 
 
 def _start(attempt: int, outcomes: list[AttemptOutcome], tests_before: dict[str, str] | None,
-           limits: BudgetLimits, run_budget: Budget, attempt_budget: Budget) -> dict:
+           tests: TestLoop | None, limits: BudgetLimits, run_budget: Budget, attempt_budget: Budget) -> dict:
     """The first state of a new attempt (on a workspace back at its base), with its budget share."""
     state = {"attempt": attempt, "earlier": _earlier(outcomes), "limits_attempt": limits.model_dump(),
              "review_rounds": 0, "malformed": 0, "diff": "", "spent_run": run_budget.spent.model_dump(),
              "spent_attempt": attempt_budget.spent.model_dump()}
     if attempt > 1:
-        state["tests_before"] = tests_before  # the suite ran once, in the first attempt
+        state["tests_before"] = tests_before  # the base tree's statuses known so far
+        if tests is not None:
+            state["test_loop"] = tests.to_dict()
     return state
 
 

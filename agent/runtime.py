@@ -4,8 +4,8 @@ progress callback. The graph hands it to every node as langgraph's run context.
 
 The state is what a resumed run needs; an attempt is made anew around it. What must change while an
 attempt runs lives in small mutable holders, each with one job: `KnownDiff` (the patch as last
-diffed), `Baseline` (the tests' statuses before any change, set where they become known) and
-`RunMemo` (retrieval's result, computed once per run).
+diffed), `RunMemo` (retrieval's result, computed once per run) and the run's `TestLoop` (what its
+test runs know: the chosen tests' base-tree statuses, the environment's broken files).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from .models import Message, ModelClient, ModelTurn
 from .models.errors import DeadlineExceeded
 from .prompting import render
 from .secrets import NO_SECRETS, Redactor
-from .testplan import REPRO_TEST, SCRATCH, SCRATCH_DIR, TestPlan, TestResults, is_scratch
-from .testplan import run as run_plan
+from .testloop import TestLoop, find_repro
+from .testplan import REPRO_NAME, SCRATCH, SCRATCH_DIR, TestPlan, is_scratch
 from .trajectory import TrajectoryWriter
 
 
@@ -67,11 +67,20 @@ class AgentConfig(BaseModel):
     max_review_rounds: int = 2
     """Times the review may send a failing change back to the edit loop."""
     baseline_tests: bool = True
-    """Run the test suite before any change (the `tests_before` of the summary)."""
+    """Run each chosen test on the base tree too (the change's source files put back, once per test
+    file, cached), so that every answer tells new failures from pre-existing ones (`tests_before`)."""
     final_tests: bool = True
-    """Run the test suite on the final patch (the `tests_after` of the summary)."""
-    test_timeout: float = 900
-    """Seconds one test run may take."""
+    """Run the chosen tests on the final patch (the `tests_after` of the summary)."""
+    full_tests: bool = False
+    """Run the whole suite instead of the tests chosen for the change (`--full-tests`)."""
+    short_suite: float = 60
+    """A whole suite measured to finish within this many seconds runs in place of the chosen tests
+    (measured once per repository and test command, at the first final test run; 0: never)."""
+    max_test_files: int = 12
+    """Test files chosen for a change (its reproduction tests come on top)."""
+    test_timeout: float = 300
+    """Seconds one test run may take (a spec's `agent_test_timeout` sets it in batch runs); a run
+    cut by it says which tests ran and which did not."""
     max_tool_calls: int = 20
     """Tool calls run per model turn; calls past it are answered with a note saying so, not run."""
     max_issue_chars: int = 65_536
@@ -88,15 +97,6 @@ class KnownDiff:
 
 
 @dataclass
-class Baseline:
-    """Status per test before any change: the state's `tests_before`, held here for the `run_tests`
-    tool (which runs inside a node, without the state). Set where it becomes known: when an attempt
-    starts or is restored from the state, and by `index` when it runs the suite."""
-
-    statuses: dict[str, str] | None = None
-
-
-@dataclass
 class RunMemo:
     """What a run computes once and its attempts share."""
 
@@ -106,7 +106,7 @@ class RunMemo:
 
 @dataclass(frozen=True)
 class Work:
-    """The workspace as the nodes and the `run_tests` tool change and test it: its patch and its tests."""
+    """The workspace as the nodes and the `run_tests` tool change it, and its patch."""
 
     workspace: Workspace
     plan: TestPlan | None
@@ -131,16 +131,6 @@ class Work:
         self.known.text = spliced
         return spliced
 
-    def run_tests(self, targets: list[str] | None = None) -> TestResults | None:
-        """Run the tests (all, or `targets`); None when the repository has no test command."""
-        self.known.text = None  # a test run may write files
-        if self.plan is None:
-            return None
-        return run_plan(self.plan, self.workspace, targets)
-
-    def repro_exists(self) -> bool:
-        return self.workspace.exists(REPRO_TEST)
-
 
 @dataclass(frozen=True)
 class Attempt:
@@ -159,7 +149,6 @@ class Attempt:
     attempt_budget: Budget
     conversation: Conversation
     """The attempt's conversation (its messages live in the run's conversation log)."""
-    baseline: Baseline
     memo: RunMemo
     files: list[str]
     """The repository's files at the start."""
@@ -168,6 +157,9 @@ class Attempt:
     redactor: Redactor = NO_SECRETS
     """The secrets nothing written or shown to the model may carry (agent.secrets)."""
     progress: Progress = quiet
+    tests: TestLoop | None = None
+    """The test loop (selected tests, their base-tree statuses, the environment's broken files);
+    None without a test command."""
 
     @property
     def workspace(self) -> Workspace:
@@ -206,7 +198,7 @@ class Attempt:
 
     # -- prompts ---------------------------------------------------------------------------------
     def system_prompt(self) -> str:
-        return render("system", test_command=self.plan.command if self.plan else None, repro_path=REPRO_TEST,
+        return render("system", test_command=self.plan.command if self.plan else None, repro_name=REPRO_NAME,
                       scratch_dir=SCRATCH_DIR)
 
     # -- the workspace ---------------------------------------------------------------------------
@@ -216,11 +208,9 @@ class Attempt:
     def diff_after(self, touched: list[str] | None) -> str:
         return self.work.diff_after(touched)
 
-    def run_tests(self, targets: list[str] | None = None) -> TestResults | None:
-        return self.work.run_tests(targets)
-
-    def repro_exists(self) -> bool:
-        return self.work.repro_exists()
+    def repro_files(self) -> list[str]:
+        """The agent's reproduction test files, wherever it put them."""
+        return find_repro(self.workspace)
 
     def say(self, event: Event) -> None:
         """Report progress (the model's text and tool arguments included), secrets scrubbed."""
