@@ -13,7 +13,7 @@ import pytest
 
 from conftest import make_repo, run_cli
 from tools.corpus import Corpus, is_test_path, scan
-from tools.issue_query import IssueQuery
+from tools.issue_query import IssueQuery, resolve
 from tools.repomap import count_tokens, pagerank, rank_files, repo_map
 from tools.retrieval import localize
 from tools.symbols import SymbolCache
@@ -715,3 +715,46 @@ def _unrelated(config, name):
     assert "name" in sig["showfixtures"]                 # the name the option is stored under
     assert sig["_show_main"].get("callee", 0) > 0        # handed to wrap_session, not called
     assert "callee" not in sig["_unrelated"]             # nothing calls it or hands it on
+
+
+def test_special_methods_of_the_reporters_own_class_point_at_nothing(tmp_path, cache):
+    code = ("```python\nclass MyShape:\n    def __init__(self, x):\n        self.x = x\n\n"
+            "class Interval:\n    def __new__(cls, start, end):\n        pass\n```\n")
+    q = IssueQuery.parse("Intervals lose their ends\n\n" + code)
+    assert q.own_methods == {"__init__": frozenset({"MyShape"}), "__new__": frozenset({"Interval"})}
+    repo = make_repo(tmp_path / "geo", {**SPECIAL, "geo/other.py": '''class Box:
+    def __init__(self, width):
+        self.width = width
+
+    def area(self):
+        return self.width ** 2
+'''})
+    corpus = Corpus.load(repo, cache=False)
+    try:
+        lex = corpus.lex
+        m = resolve(q, corpus, lex.definers, lex.paths, lex.df)
+    finally:
+        corpus.close()
+    # `MyShape` is the reporter's: its `__init__` is no pointer; `Interval` is the repository's (quoted)
+    assert m.own_methods == {"__init__"} and "__init__" not in m.names and "__new__" in m.names
+    loc = localize(repo, "Box area is wrong\n\nThe area of a box with a width\n\n```python\nclass Mine:\n"
+                   "    def __init__(self):\n        self.box = Box(2)\n```\n", cache=cache)
+    sig = {f.name: f.signals for f in loc.functions}
+    assert "name" not in sig["Box.__init__"]
+    # a constructor named in prose lifts the constructors of the classes the issue names only
+    loc = localize(repo, "Interval ends are swapped\n\nIts __init__ or `__new__` mixes the ends up.", cache=cache)
+    sig = {f.name: f.signals for f in loc.functions}
+    assert "special" in sig["Interval.__new__"] and "special" not in sig.get("Box.__init__", {})
+
+
+def test_words_hyphenated_in_prose_are_also_read_as_code_spells_them(tmp_path, cache):
+    q = IssueQuery.parse("Unroll all() in reports\n\nThe assertion re-writer should unroll a built-in call; "
+                         "see `--no-header`")
+    assert {"rewriter", "builtin", "writer"} <= set(q.terms) and "noheader" not in q.terms
+    repo = make_repo(tmp_path / "checks", {
+        "checks/__init__.py": "",
+        "checks/rewrite.py": "class AssertionRewriter:\n    def visit_call(self, node):\n        return node\n",
+        "checks/report.py": "def assertion_report(lines):\n    return '\\n'.join(lines)\n",
+    })
+    loc = localize(repo, "Better reports\n\nThe assertion re-writer should unroll calls.", cache=cache)
+    assert loc.files[0].path == "checks/rewrite.py", [(f.path, f.signals) for f in loc.files]
