@@ -31,13 +31,14 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from sandbox.diffs import files_changed
 from sandbox.errors import UserError
 from sandbox.hygiene import PatchPolicy, clean_patch
-from sandbox.patching import apply_patch, files_changed
+from sandbox.patching import apply_patch
 from sandbox.workspace import Workspace
 from tools.context import ToolContext
 
-from .budget import Budget, BudgetExhausted, BudgetLimits, Spent
+from .budget import DEFAULT_LIMITS, Budget, BudgetExhausted, BudgetLimits, Spent
 from .conversation import FILE as CONVERSATION
 from .conversation import Conversation, ConversationLog
 from .evidence import best
@@ -55,7 +56,6 @@ RUN_FILE, CHECKPOINTS, TRAJECTORY, PATCH, SUMMARY = (
     "run.json", "checkpoints.sqlite", "trajectory.jsonl", "patch.diff", "summary.json")
 ATTEMPT_TEMPERATURE = 0.8
 """Temperature of attempts after the first, where the provider takes one (OpenAI-style servers)."""
-DEFAULT_LIMITS = BudgetLimits(max_steps=50, max_cost=3.0, max_time=3600)
 
 
 class FixRequest(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from sandbox.patching import splice_diff
+from sandbox.diffs import splice_diff
 from sandbox.workspace import Workspace
 from tools.context import ToolContext
 from tools.registry import ToolSpec

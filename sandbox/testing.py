@@ -8,7 +8,6 @@ under a timeout, parsed into a status per test with the command's log parser.
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Literal
@@ -117,7 +116,3 @@ def run_tests(ws: Workspace, test: TestCommand, tests: list[str] | None = None, 
     statuses = get_parser(test.parser)(res.output)
     return TestRun(cmd, res.output, res.exit_code, res.timed_out, res.duration, statuses)
 
-
-def changed_test_files(test_patch: str) -> list[str]:
-    """Files a test patch touches (the `b/` side of each `diff --git` line), as SWE-bench takes them."""
-    return list(dict.fromkeys(re.findall(r"diff --git a/.* b/(.*)", test_patch)))

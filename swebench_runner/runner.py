@@ -30,8 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.budget import BudgetLimits
-from agent.fix import DEFAULT_LIMITS
+from agent.budget import DEFAULT_LIMITS, BudgetLimits
 from agent.models import make_model, parse_spec
 from agent.models.registry import absolute_spec, stand_in
 from harness.evaluation import EvalOptions, evaluate

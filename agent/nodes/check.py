@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from sandbox.patching import files_changed
+from sandbox.diffs import files_changed
 
 from ..budget import BudgetExhausted
 from ..evidence import evaluate

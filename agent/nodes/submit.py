@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from sandbox.patching import files_changed
+from sandbox.diffs import files_changed
 
 from ..evidence import evaluate
 from ..runtime import Runtime

@@ -78,15 +78,6 @@ class Spec(BaseModel):
         return TestCommand(self.test_cmd, self.log_parser, float(self.test_timeout), self.directives, dict(self.env),
                            tuple(self.pre_test))
 
-    def env_recipe(self) -> dict[str, Any]:
-        """The fields that make up the environment image (its tag hashes them)."""
-        return {"python": self.python, "apt": self.apt_packages, "pip": self.pip_packages,
-                "requirements": self.requirements}
-
-    def install_recipe(self) -> dict[str, Any]:
-        """The fields that make up the instance image on top of the environment."""
-        return {"pre_install": self.pre_install, "install": self.install}
-
 
 DEFAULT_SPEC = Spec(note="default for a repository without a spec: pip install -e ., pytest -rA")
 

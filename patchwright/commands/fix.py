@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from agent import limits
 from sandbox.errors import UserError
 from sandbox.hygiene import PatchPolicy
 
@@ -39,9 +40,9 @@ def _issue_text(issue: str | None, issue_file: str | None) -> str:
               help="Where the agent works: a Docker container or a private local copy.")
 @click.option("--image", default=None, help="Docker image holding the repository's environment (default: the base image).")
 @click.option("--test-cmd", default=None, help="The command that runs the tests (default: detected, pytest or unittest).")
-@click.option("--max-steps", type=int, default=50, show_default=True, help="Model calls in all (0: no limit).")
-@click.option("--max-cost", type=float, default=3.0, show_default=True, help="US dollars in all (0: no limit).")
-@click.option("--max-time", type=float, default=3600, show_default=True, help="Seconds of wall time (0: no limit).")
+@click.option("--max-steps", type=int, default=limits.MAX_STEPS, show_default=True, help="Model calls in all (0: no limit).")
+@click.option("--max-cost", type=float, default=limits.MAX_COST, show_default=True, help="US dollars in all (0: no limit).")
+@click.option("--max-time", type=float, default=limits.MAX_TIME, show_default=True, help="Seconds of wall time (0: no limit).")
 @click.option("--attempts", type=click.IntRange(min=1), default=1, show_default=True,
               help="Candidate patches to make; the best by test evidence is kept.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
@@ -95,8 +96,8 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
                                  keep_outside_symlinks="symlinks" in keep)
             try:
                 outcome = api.fix(repo, text, model_spec, workspace=kind, image=image, test_cmd=test_cmd,
-                                  max_steps=max_steps or None, max_cost=max_cost or None,
-                                  max_time=max_time or None, attempts=attempts, out=run_dir, apply=apply_patch,
+                                  max_steps=limits.from_cli(max_steps), max_cost=limits.from_cli(max_cost),
+                                  max_time=limits.from_cli(max_time), attempts=attempts, out=run_dir, apply=apply_patch,
                                   patch_policy=policy, progress=progress)
             except KeyboardInterrupt:
                 if (Path(run_dir) / "run.json").exists():

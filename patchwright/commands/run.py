@@ -21,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from agent import limits
 from sandbox.errors import UserError
 
 from .eval import _split_ids
@@ -175,12 +176,12 @@ def print_summary(s: dict) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Instances at once.")
 @click.option("--attempts", default=1, show_default=True, type=click.IntRange(min=1),
               help="Candidate patches per instance (the best by test evidence is kept).")
-@click.option("--max-cost-per-instance", type=float, default=3.0, show_default=True,
+@click.option("--max-cost-per-instance", type=float, default=limits.MAX_COST, show_default=True,
               help="US dollars one instance may spend (0: no limit).")
 @click.option("--max-total-cost", type=float, default=None,
               help="US dollars the run may spend; past it no new instance starts (default: no limit).")
-@click.option("--max-steps", type=int, default=50, show_default=True, help="Model calls per instance (0: no limit).")
-@click.option("--max-time", type=float, default=3600, show_default=True,
+@click.option("--max-steps", type=int, default=limits.MAX_STEPS, show_default=True, help="Model calls per instance (0: no limit).")
+@click.option("--max-time", type=float, default=limits.MAX_TIME, show_default=True,
               help="Seconds of the agent per instance, waits for human or relay turns included (0: no limit).")
 @click.option("--mirrors", type=click.Path(file_okay=False), default=None,
               help="Directory of bare git mirrors named owner__name (else repositories are cloned).")
@@ -212,8 +213,8 @@ def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, m
         raise UserError(f"--max-total-cost must be above 0 (got {max_total_cost})")
     opts = RunOptions(dataset=dataset, model=model_spec, out=str(out or default_out(dataset, model_spec)),
                       ids=_split_ids(instance_ids), slice=slice_, filter=pattern, workers=workers, attempts=attempts,
-                      max_cost_per_instance=max_cost_per_instance or None, max_total_cost=max_total_cost,
-                      max_steps=max_steps or None, max_time=max_time or None, mirrors=mirrors,
+                      max_cost_per_instance=limits.from_cli(max_cost_per_instance), max_total_cost=max_total_cost,
+                      max_steps=limits.from_cli(max_steps), max_time=limits.from_cli(max_time), mirrors=mirrors,
                       spec_files=list(spec_files), online=not offline, redo=redo, evaluate=evaluate, executor=executor)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     started = time.monotonic()
