@@ -758,3 +758,24 @@ def test_words_hyphenated_in_prose_are_also_read_as_code_spells_them(tmp_path, c
     })
     loc = localize(repo, "Better reports\n\nThe assertion re-writer should unroll calls.", cache=cache)
     assert loc.files[0].path == "checks/rewrite.py", [(f.path, f.signals) for f in loc.files]
+
+
+def test_a_frame_whose_function_the_reporter_names_counts_as_the_innermost(tmp_path, cache):
+    issue = ("Interval `__eq__` evaluates its argument\n\nComparing runs the other side through `widen`.\n\n"
+             "```\nTraceback (most recent call last):\n"
+             '  File "geo/shapes.py", line 21, in __eq__\n    return self.start == other.start\n'
+             '  File "geo/ops.py", line 16, in widen\n    return Interval(a.start - by, a.end + by)\n'
+             '  File "geo/ops.py", line 13, in _hull\n    return Interval(min(bounds), max(bounds))\n'
+             "AttributeError: 'str' object has no attribute 'start'\n```\n")
+    q = IssueQuery.parse(issue)
+    assert {"__eq__", "widen", "Interval"} <= q.said and "_hull" not in q.said
+    repo = make_repo(tmp_path / "geo", SPECIAL)
+    corpus = Corpus.load(repo, cache=False)
+    try:
+        m = resolve(q, corpus, corpus.lex.definers, corpus.lex.paths, corpus.lex.df)
+    finally:
+        corpus.close()
+    # the innermost frame is 1; the named outer ones too, not 0.6 and 0.36
+    assert m.frame_functions["geo/ops.py"] == {"_hull": 1.0, "widen": 1.0}
+    assert m.frame_functions["geo/shapes.py"] == {"__eq__": 1.0}
+    assert m.frames == {"geo/ops.py": 1.0, "geo/shapes.py": 1.0}

@@ -87,6 +87,8 @@ class IssueQuery:
     ("the repr")."""
     constructed: frozenset[str] = frozenset()
     """CamelCase names the issue's code calls (`Intersection(...)`): classes it constructs."""
+    said: frozenset[str] = frozenset()
+    """The words of the title and the prose (code and tracebacks excluded), as written."""
     own_methods: dict[str, frozenset[str]] = field(default_factory=dict)
     """Special methods the issue's code defines (`def __init__(self, x)`) -> the classes it defines
     them in (`""`: at top level). In a class of the reporter's own, the method is theirs: it names
@@ -123,6 +125,7 @@ class IssueQuery:
         q.options = [f"--{m}" for m in dict.fromkeys(_OPTION.findall(prose_only + "\n" + code)) if len(m) >= 4][:6]
         q.dunders, q.constructed = _special_methods(title + "\n" + prose_only, code)
         q.own_methods = _defined_specials(code)
+        q.said = frozenset(_IDENT.findall(title + "\n" + prose_only))
         q.terms = _terms(title, prose_only, code, urls)
         for name, w in _kebab_names(code, prose_only).items():
             q.identifiers[name] = q.identifiers.get(name, 0.0) + w
@@ -352,6 +355,7 @@ def resolve_path(written: str, corpus) -> list[str]:
     return []
 
 
+_CLASS_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
 _DEST = re.compile(rb"""\bdest\s*=\s*["']([A-Za-z_]\w*)["']""")
 _NEXT_OPTION = re.compile(rb"""\(\s*["']--?\w""")  # the next declaration: a call opening on an option
 
@@ -405,7 +409,9 @@ def resolve(query: IssueQuery, corpus, definers: dict[str, list[tuple[int, str]]
         hits = resolve_path(f.path, corpus)
         if len(hits) != 1:
             continue
-        strength = FRAME_DECAY ** rank_of[f.order]
+        # a frame whose function the reporter names in words ("`__eq__` evaluates reprs") is the one
+        # they blame: as strong as the innermost
+        strength = 1.0 if f.function and f.function in query.said else FRAME_DECAY ** rank_of[f.order]
         p = hits[0]
         out.frames[p] = max(out.frames.get(p, 0.0), strength)
         if f.function:
@@ -422,8 +428,10 @@ def resolve(query: IssueQuery, corpus, definers: dict[str, list[tuple[int, str]]
         snake = opt.lstrip("-").replace("-", "_")
         identifiers[dest] = max(identifiers.get(dest, 0.0), query.identifiers.get(snake, 1.0))
         code_names.add(dest)
+    repo_classes = {c for cs in query.own_methods.values() for c in cs
+                    if any(kw in _CLASS_KINDS for _, kw in definers.get(c, ()))}
     out.own_methods = frozenset(m for m, classes in query.own_methods.items()
-                                if m not in query.title_words and not any(c and c in definers for c in classes))
+                                if m not in query.title_words and not classes & repo_classes)
     for ident, w in identifiers.items():
         found = definers.get(ident)
         if not found or ident in out.own_methods:
@@ -438,7 +446,7 @@ def resolve(query: IssueQuery, corpus, definers: dict[str, list[tuple[int, str]]
         if ident not in code_names:
             continue
         for i, kw in found:
-            boost = 1.0 if kw in ("class", "struct", "interface", "trait", "enum", "type") else 0.8
+            boost = 1.0 if kw in _CLASS_KINDS else 0.8
             p = paths[i]
             out.defines[p] = out.defines.get(p, 0.0) + weight * boost / len(files)
     return out
