@@ -49,6 +49,7 @@ from .nodes.check import tool_runner
 from .runtime import AgentConfig, Progress, Runtime, quiet
 from .secrets import Redactor
 from .state import AttemptOutcome
+from .testloop import TestLoop
 from .testplan import TestPlan, detect
 from .trajectory import TrajectoryWriter
 
@@ -250,7 +251,8 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
         trajectory.write("issue", chars=len(request.issue), shown=request.agent.max_issue_chars, cut=cut)
     rt = Runtime(model=model, workspace=workspace, trajectory=trajectory, config=request.agent, plan=plan,
                  run_budget=Budget(request.limits), attempt_budget=Budget(request.limits), files=files,
-                 progress=progress or quiet, redactor=redactor, issue=issue)
+                 progress=progress or quiet, redactor=redactor, issue=issue,
+                 tests=TestLoop(plan, workspace, baseline=request.agent.baseline_tests) if plan else None)
     graph = build_graph(rt, SqliteSaver(conn, serde=_ScrubbingSerializer(redactor)))
     limit = 100_000 if request.limits.max_steps is None else 4 * request.limits.max_steps + 100
     outcomes: list[AttemptOutcome] = []
@@ -261,6 +263,8 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
             config = {"configurable": {"thread_id": f"attempt-{i}"}, "recursion_limit": limit}
             saved = graph.get_state(config)
             values = saved.values or {}
+            if rt.tests is not None and values.get("test_loop"):
+                rt.tests.load(values["test_loop"])  # what the test runs so far know (base tree, environment)
             if values.get("outcome") and not saved.next:  # finished before a resume
                 outcomes.append(AttemptOutcome.model_validate(values["outcome"]))
                 rt.run_budget = Budget(request.limits, spent=Spent(**values["spent_run"]))
@@ -324,7 +328,9 @@ def _start(rt: Runtime, request: FixRequest, attempt: int, outcomes: list[Attemp
     state = {"attempt": attempt, "earlier": _earlier(outcomes),
              "limits_attempt": limits.model_dump(), "review_rounds": 0, "malformed": 0, "diff": "", **rt.spent()}
     if attempt > 1:
-        state["tests_before"] = tests_before  # the suite ran once, in the first attempt
+        state["tests_before"] = tests_before  # the base tree's statuses known so far
+        if rt.tests is not None:
+            state["test_loop"] = rt.tests.to_dict()
     return state
 
 

@@ -12,7 +12,8 @@ import os
 import pytest
 
 from conftest import make_repo, run_cli
-from tools.corpus import Corpus, is_test_path, scan
+from sandbox.testfiles import is_test_path
+from tools.corpus import Corpus, scan
 from tools.issue_query import IssueQuery, resolve
 from tools.repomap import count_tokens, pagerank, rank_files, repo_map
 from tools.retrieval import localize

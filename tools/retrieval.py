@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from .corpus import Corpus, is_test_path, word_terms
+from sandbox.testfiles import is_test_path
+
+from .corpus import Corpus, word_terms
 from .issue_query import IssueQuery, Mentions, resolve
 from .repomap import pagerank, personalization
 from .semantic import (

@@ -68,6 +68,9 @@ class Spec(BaseModel):
     tests talk to); not part of any image."""
     test_timeout: int = 1800
     """Seconds the test command may run before it is killed and graded as failed."""
+    agent_test_timeout: int = 300
+    """Seconds one of the agent's own test runs may take (its chosen tests, and the same on the base
+    tree); a cut run tells the model what ran and what did not."""
     offline: bool = True
     """False when the environment cannot be built from PyPI and Debian alone (documented why)."""
     note: str = ""

@@ -54,9 +54,13 @@ def _issue_text(issue: str | None, issue_file: str | None) -> str:
                    "file mode changes, symbolic links leading outside the repository (repeatable).")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None,
               help="Continue the killed run in this run directory (the other options are taken from it).")
+@click.option("--full-tests", is_flag=True,
+              help="Run the whole test suite instead of the tests chosen for the change.")
+@click.option("--test-timeout", type=click.FloatRange(min=1), default=300, show_default=True,
+              help="Seconds one test run may take; a cut run says what ran and what did not.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json's content on stdout instead of the summary.")
 def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, max_cost, max_time, attempts, out,
-        apply_patch, keep, resume_dir, as_json):
+        apply_patch, keep, resume_dir, full_tests, test_timeout, as_json):
     """Resolve an issue in REPO: localize, edit, test in a sandbox, and write a patch.
 
     REPO is never changed unless --apply is given, and --apply applies only the patch of a
@@ -73,6 +77,8 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
     """
     # imported when the command runs, so --help and usage errors stay fast
     # imported when the command runs, so --help and usage errors stay fast
+    from agent.runtime import AgentConfig
+
     from .. import api
     from ..display import Progress, summary
 
@@ -98,7 +104,8 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
                 outcome = api.fix(repo, text, model_spec, workspace=kind, image=image, test_cmd=test_cmd,
                                   max_steps=limits.from_cli(max_steps), max_cost=limits.from_cli(max_cost),
                                   max_time=limits.from_cli(max_time), attempts=attempts, out=run_dir, apply=apply_patch,
-                                  patch_policy=policy, progress=progress)
+                                  patch_policy=policy, progress=progress,
+                                  agent=AgentConfig(full_tests=full_tests, test_timeout=test_timeout))
             except KeyboardInterrupt:
                 if (Path(run_dir) / "run.json").exists():
                     click.echo(f"patchwright: continue this run with: patchwright fix --resume {run_dir}", err=True)

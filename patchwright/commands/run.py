@@ -195,9 +195,14 @@ def print_summary(s: dict) -> None:
 @click.option("--executor", default="local", show_default=True,
               help="local (a process pool), ray (a local Ray instance) or ray://HOST:PORT (a Ray cluster).")
 @click.option("--offline", is_flag=True, help="Never clone a repository (only --mirrors and builtin).")
+@click.option("--full-tests", is_flag=True,
+              help="The agent runs the whole test suite instead of the tests chosen for the change.")
+@click.option("--test-timeout", type=click.FloatRange(min=1), default=None,
+              help="Seconds one of the agent's test runs may take [default: the spec's agent_test_timeout, 300].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (OUT/summary.json) as JSON on stdout.")
 def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, max_cost_per_instance, max_total_cost,
-        max_steps, max_time, mirrors, spec_files, out, redo, evaluate, executor, offline, as_json):
+        max_steps, max_time, mirrors, spec_files, out, redo, evaluate, executor, offline, full_tests, test_timeout,
+        as_json):
     """Run the agent on each chosen instance of DATASET in its own container, writing
     OUT/predictions.jsonl (SWE-bench's format) and OUT/INSTANCE_ID/ (trajectory, patch, summary).
 
@@ -215,7 +220,8 @@ def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, m
                       ids=_split_ids(instance_ids), slice=slice_, filter=pattern, workers=workers, attempts=attempts,
                       max_cost_per_instance=limits.from_cli(max_cost_per_instance), max_total_cost=max_total_cost,
                       max_steps=limits.from_cli(max_steps), max_time=limits.from_cli(max_time), mirrors=mirrors,
-                      spec_files=list(spec_files), online=not offline, redo=redo, evaluate=evaluate, executor=executor)
+                      spec_files=list(spec_files), online=not offline, redo=redo, evaluate=evaluate, executor=executor,
+                      full_tests=full_tests, test_timeout=test_timeout)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     started = time.monotonic()
     with RunDisplay(err, live=model_spec.strip() != "human") as display:  # no bar over a person's turns
