@@ -468,6 +468,7 @@ def function_hits(corpus: Corpus, query: IssueQuery, mentions: Mentions, files: 
                     bm[i] += w * float(bm_t[i])
     top_bm = max(bm) or 1.0
     name_w = _scaled(mentions.names)
+    dunders = query.dunders - mentions.own_methods
     hits = []
     for i, (path, d) in enumerate(chunks):
         sig = {"file": file_score.get(path, 0.0), "bm25": bm[i] / top_bm}
@@ -484,7 +485,8 @@ def function_hits(corpus: Corpus, query: IssueQuery, mentions: Mentions, files: 
         cls = d.parent.rsplit(".", 1)[-1] if d.parent else None
         if cls and d.name in _CONSTRUCTORS and cls in query.constructed:
             sig["special"] = 1.0
-        elif cls and d.name in query.dunders:
+        elif cls and d.name in dunders and (d.name not in _CONSTRUCTORS or cls in name_w):
+            # a constructor named in prose is the one of a class the issue names, not every class's
             sig["special"] = sig["file"]
         hits.append(FunctionHit(path, d.qualname, 0.0, d.start_line, d.end_line,
                                 {k: v for k, v in sig.items() if v}))
