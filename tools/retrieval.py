@@ -8,7 +8,7 @@ best files are parsed with tree-sitter; each function or method becomes a chunk 
 name, signature, docstring, body) ranked by BM25 (bm25s) and by the same mentions, fused with
 its file's score.
 
-`localize(source, issue_text)` is the API; `source` is a Workspace, a directory, {path: bytes}
+`rank_locations(source, issue_text)` is the API; `source` is a Workspace, a directory, {path: bytes}
 or a `Corpus` (reuse one across calls to skip reading the files again).
 """
 
@@ -113,7 +113,7 @@ class FunctionHit:
 
 @dataclass
 class Localization:
-    """What `localize` found: files and functions, best first, with timings in seconds."""
+    """What `rank_locations` found: files and functions, best first, with timings in seconds."""
 
     files: list[FileHit]
     functions: list[FunctionHit]
