@@ -134,6 +134,7 @@ def evaluate(dataset: str, predictions: str | dict, *, workers: int = 1, **optio
     `harness.instance.Prediction` by instance id; `options` are `harness.evaluation.EvalOptions`
     fields (mirrors, specs, report_dir, timeout, strict, ...). Returns the summary
     (`harness.reports.summarize`: total, resolved, resolved_rate, ids per status, ...)."""
+    # the harness (and the docker SDK) load on first use, so importing patchwright stays fast
     from harness.evaluation import EvalOptions
     from harness.evaluation import evaluate as grade
     from harness.instance import load_instances, load_predictions, synthetic_predictions
@@ -157,6 +158,7 @@ def run(dataset: str, model: str, out: str | Path, **options):
     """Run the agent over a dataset (`patchwright run`): `options` are
     `swebench_runner.runner.RunOptions` fields (ids, workers, attempts, mirrors, evaluate, ...).
     Returns the batch summary (also OUT/summary.json); a resumed OUT goes on where it stopped."""
+    # the batch runner loads on first use, so importing patchwright stays fast
     from swebench_runner.runner import RunOptions, run_batch
 
     return run_batch(RunOptions(dataset=dataset, model=model, out=str(out), **options))

@@ -738,12 +738,12 @@ def test_special_methods_of_the_reporters_own_class_point_at_nothing(tmp_path, c
         corpus.close()
     # `MyShape` is the reporter's: its `__init__` is no pointer; `Interval` is the repository's (quoted)
     assert m.own_methods == {"__init__"} and "__init__" not in m.names and "__new__" in m.names
-    loc = localize(repo, "Box area is wrong\n\nThe area of a box with a width\n\n```python\nclass Mine:\n"
+    loc = rank_locations(repo, "Box area is wrong\n\nThe area of a box with a width\n\n```python\nclass Mine:\n"
                    "    def __init__(self):\n        self.box = Box(2)\n```\n", cache=cache)
     sig = {f.name: f.signals for f in loc.functions}
     assert "name" not in sig["Box.__init__"]
     # a constructor named in prose lifts the constructors of the classes the issue names only
-    loc = localize(repo, "Interval ends are swapped\n\nIts __init__ or `__new__` mixes the ends up.", cache=cache)
+    loc = rank_locations(repo, "Interval ends are swapped\n\nIts __init__ or `__new__` mixes the ends up.", cache=cache)
     sig = {f.name: f.signals for f in loc.functions}
     assert "special" in sig["Interval.__new__"] and "special" not in sig.get("Box.__init__", {})
 
@@ -757,7 +757,7 @@ def test_words_hyphenated_in_prose_are_also_read_as_code_spells_them(tmp_path, c
         "checks/rewrite.py": "class AssertionRewriter:\n    def visit_call(self, node):\n        return node\n",
         "checks/report.py": "def assertion_report(lines):\n    return '\\n'.join(lines)\n",
     })
-    loc = localize(repo, "Better reports\n\nThe assertion re-writer should unroll calls.", cache=cache)
+    loc = rank_locations(repo, "Better reports\n\nThe assertion re-writer should unroll calls.", cache=cache)
     assert loc.files[0].path == "checks/rewrite.py", [(f.path, f.signals) for f in loc.files]
 
 
