@@ -95,7 +95,8 @@ def one(repo: str, commit: str, mirrors: Path, budget: float, one_liner: bool) -
             res = check(ws, recipe, budget)
         row.update(collected=res.collected, collection_errors=res.collection_errors, passed=res.passed,
                    failed=res.failed, errors=res.errors, skipped=res.skipped, timed_out=res.timed_out,
-                   test_s=res.seconds, note=res.note(), succeeded=res.succeeded)
+                   test_s=res.seconds, note=res.note(), succeeded=res.succeeded,
+                   strict=res.succeeded_strict)
     return row
 
 
@@ -158,7 +159,9 @@ def report(rows: list[dict], one_liner: bool) -> None:
     builds = [r["build_s"] for r in rows if r.get("image")]
     rebuilds = [r["rebuild_s"] for r in rows if r.get("image")]
     what = "the one-liner" if one_liner else "patchwright env"
-    print(f"\n{what}: {ok}/{n} repositories succeed ({100 * ok / max(n, 1):.1f}%); images built "
+    strict = sum(1 for r in rows if r.get("strict"))
+    print(f"\n{what}: {ok}/{n} repositories succeed ({100 * ok / max(n, 1):.1f}%; counting skipped tests as not "
+          f"passing: {strict}/{n}, {100 * strict / max(n, 1):.1f}%); images built "
           f"{len(builds)}/{n}; median build {statistics.median(builds) if builds else 0:.0f} s (target <= 180 s); "
           f"median rebuild after a source-only change {statistics.median(rebuilds) if rebuilds else 0:.2f} s "
           "(target <= 5 s)")

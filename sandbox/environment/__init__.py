@@ -27,5 +27,8 @@ def recipe_for(tree: Tree, pythons: list[str] | None = None, python: str | None 
     return recipe
 
 
-__all__ = ["DirTree", "EnvConfig", "EnvironmentConfigError", "Fact", "GitTree", "PYTHONS", "Recipe", "TestCommand",
+__all__ = ["DirTree", "EnvConfig", "Environment", "EnvironmentConfigError", "environment_for", "Fact", "GitTree", "PYTHONS", "Recipe", "TestCommand",
            "Tree", "apply_config", "detect", "env_tag", "read_config", "recipe_for", "parse_test_command"]
+
+
+from .prepare import Environment, environment_for  # noqa: E402

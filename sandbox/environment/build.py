@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.docker_util import LABEL, LABEL_KIND
+from harness.errors import UserError
 from harness.images import (
     _NET,
     CONTAINER_CA,
@@ -99,12 +100,21 @@ fi
 """
 
 
-class EnvironmentBuildError(Exception):
+class EnvironmentBuildError(UserError):
     """The environment could not be built: a one-line message, the build log in `log`."""
+
+    exit_code = 1
 
     def __init__(self, message: str, log: str = ""):
         super().__init__(message)
         self.log = log
+
+
+def base_image_for(python: str, say=None) -> str:
+    """The base image of a Python version (built when missing)."""
+    from harness.images import ensure_base_image
+
+    return ensure_base_image(python, progress=say)
 
 
 @dataclass

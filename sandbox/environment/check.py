@@ -10,7 +10,6 @@ summary repeat.
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import asdict, dataclass, field
 
 from harness.log_parsers import ERROR, FAILED, PASSED, SKIPPED, XFAIL, get_parser
@@ -50,7 +49,13 @@ class CheckResult:
 
     @property
     def succeeded(self) -> bool:
-        """The benchmark's bar: complete, and at least 95% of the collected tests pass."""
+        """The benchmark's bar: complete, and at least 95% of the collected tests that are not
+        skipped (by the project's own skip marks) pass."""
+        return self.complete and self.passed >= 0.95 * max(1, self.collected - self.skipped)
+
+    @property
+    def succeeded_strict(self) -> bool:
+        """Complete, and at least 95% of all collected tests pass (skipped ones count against)."""
         return self.complete and self.passed >= 0.95 * self.collected
 
     def note(self) -> str:
@@ -136,9 +141,12 @@ def check(ws, recipe: Recipe, budget: float = 600) -> CheckResult:
     res.command = cmd
     run = ws.run(cmd, remaining, max_output=40_000_000)
     res.timed_out = run.timed_out
-    parser = "pytest_v2" if recipe.test.parser == "pytest" else recipe.test.parser
-    statuses = get_parser(parser)(run.output) if recipe.test.parser != "exit_code" else \
-        {cmd: PASSED if run.ok else FAILED}
+    if recipe.test.parser == "pytest":
+        statuses = pytest_statuses(run.output)
+    elif recipe.test.parser == "exit_code":
+        statuses = {cmd: PASSED if run.ok else FAILED}
+    else:
+        statuses = get_parser(recipe.test.parser)(run.output)
     counts = {s: 0 for s in (PASSED, FAILED, ERROR, SKIPPED, XFAIL)}
     for s in statuses.values():
         counts[s] = counts.get(s, 0) + 1
@@ -154,6 +162,17 @@ def check(ws, recipe: Recipe, budget: float = 600) -> CheckResult:
             res.missing_modules.append(top)
     res.seconds = round(time.monotonic() - start, 1)
     return res
+
+
+_VERBOSE = re.compile(r"^(\S+::.+?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b", re.M)
+
+
+def pytest_statuses(output: str) -> dict[str, str]:
+    """Per-test status from pytest's verbose lines (`id PASSED`), completed by its `-rA` summary."""
+    out = {m.group(1): PASSED if m.group(2) == "XPASS" else m.group(2) for m in _VERBOSE.finditer(output)}
+    for test, status in get_parser("pytest")(output).items():
+        out.setdefault(test, status)
+    return out
 
 
 def _last_error(output: str) -> str:

@@ -23,13 +23,15 @@ import tomllib
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from harness.errors import UserError
+
 from .recipe import Fact, Recipe
 from .tree import Tree
 
 CONFIG_FILE = ".patchwright.yml"
 
 
-class EnvironmentConfigError(ValueError):
+class EnvironmentConfigError(UserError):
     """A malformed `[tool.patchwright]` or `.patchwright.yml` (one line: file, key, what is wrong)."""
 
 

@@ -245,13 +245,15 @@ class _Detector:
         legacy = self.pyproject.get("tool", {}).get("tox", {}).get("legacy_tox_ini")
         if not cp.sections() and legacy:
             cp = pyversion.read_ini(legacy)
-        sections = [s for s in cp.sections() if s == "testenv" or re.fullmatch(r"testenv:(py\S*|tests?|unit\S*)", s)]
+        sections = [s for s in cp.sections() if s == "testenv" or re.fullmatch(r"testenv:(tests?|unit\S*)", s)]
         for section in sections[:3]:
             src = f"tox.ini [{section}]"
             for line in _lines(cp.get(section, "deps", fallback="")):
                 if re.match(r"^[\w{},.!-]+:\s", line):  # a factor-conditional line
                     continue
                 line = line.replace("{toxinidir}/", "").replace("{toxinidir}", ".")
+                if "{" in line:  # another section's value or a substitution tox resolves
+                    continue
                 if line.startswith("-r"):
                     rf = RequirementFile(self.tree, line[2:].strip())
                     self.dep_files.update(rf.files)

@@ -1,0 +1,45 @@
+"""A repository's environment in one call: detect, apply its config, build or reuse the image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .recipe import Recipe
+from .tree import DirTree
+
+
+def environment_for(repo, *, python: str | None = None, rebuild: bool = False, say=None):
+    """Detect a repository's environment and build (or reuse) its image: an `Environment`.
+
+    `repo` is a directory (its files as on disk). A repository that is not a Python project gets
+    the base image and a note. Raises EnvironmentConfigError / EnvironmentBuildError (one line).
+    """
+    from pathlib import Path
+
+    from . import recipe_for
+    from .build import base_image_for, ensure_env_image
+
+    tree = DirTree(repo)
+    recipe = recipe_for(tree, python=python)
+    if recipe.kind == "none" and not recipe.image:
+        return Environment(recipe=recipe, image=base_image_for(recipe.python, say), note=recipe.notes[0])
+    img = ensure_env_image(recipe, tree, Path(repo).resolve().name, rebuild=rebuild, say=say)
+    missing = [m.split(" ", 1)[1] for m in img.missing]
+    note = f"environment: could not install {', '.join(missing[:5])}" if missing else ""
+    return Environment(recipe=recipe, image=img.tag, built=img.built, seconds=img.seconds, missing=missing,
+                       install=img.install, note=note)
+
+
+
+
+@dataclass
+class Environment:
+    """A repository's environment: its recipe, the image, and what is missing (`note`, one line or empty)."""
+
+    recipe: Recipe
+    image: str
+    built: bool = False
+    seconds: float = 0.0
+    missing: list[str] = field(default_factory=list)
+    install: str = ""
+    note: str = ""
