@@ -32,13 +32,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.docker_workspace import DockerWorkspace  # noqa: E402
-from sandbox.environment import DirTree, Recipe, TestCommand, recipe_for  # noqa: E402
+from sandbox.environment import DirTree, Recipe, RecipeTests, recipe_for  # noqa: E402
 from sandbox.environment.build import EnvironmentBuildError, ensure_env_image  # noqa: E402
 from sandbox.environment.check import check  # noqa: E402
 from sandbox.environment.detect import PYTHONS  # noqa: E402
 
 ONE_LINER = Recipe(python="3.11", requirements=["pytest"], extras=["test", "tests", "testing", "dev"],
-                   test=TestCommand(command="python -m pytest -rA -p no:cacheprovider"))
+                   test=RecipeTests(command="python -m pytest -rA -p no:cacheprovider"))
 
 
 def mirror_of(mirrors: Path, repo: str) -> Path:

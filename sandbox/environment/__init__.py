@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .config import EnvConfig, EnvironmentConfigError, apply_config, read_config
 from .detect import PYTHONS, detect, parse_test_command
-from .recipe import Fact, Recipe, TestCommand
+from .recipe import Fact, Recipe, RecipeTests
 from .tag import env_tag
 from .tree import DirTree, GitTree, Tree
 
@@ -27,7 +27,7 @@ def recipe_for(tree: Tree, pythons: list[str] | None = None, python: str | None 
     return recipe
 
 
-__all__ = ["DirTree", "EnvConfig", "Environment", "EnvironmentConfigError", "environment_for", "Fact", "GitTree", "PYTHONS", "Recipe", "TestCommand",
+__all__ = ["DirTree", "EnvConfig", "Environment", "EnvironmentConfigError", "environment_for", "Fact", "GitTree", "PYTHONS", "Recipe", "RecipeTests",
            "Tree", "apply_config", "detect", "env_tag", "read_config", "recipe_for", "parse_test_command"]
 
 

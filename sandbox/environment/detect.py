@@ -15,7 +15,7 @@ import sys
 import tomllib
 
 from . import pyversion
-from .recipe import Fact, Recipe, TestCommand
+from .recipe import Fact, Recipe, RecipeTests
 from .reqs import (
     FIXTURE_PLUGINS,
     IMPORT_DISTS,
@@ -422,7 +422,7 @@ class _Detector:
             if paths:
                 command += " -o testpaths=" + ",".join(paths) if len(paths) == 1 else ""
                 source = runner[1]
-        self.r.test = TestCommand(command=command, parser="pytest", takes_files=True)
+        self.r.test = RecipeTests(command=command, parser="pytest", takes_files=True)
         self.fact("test command", command, source)
 
     def _is_path(self, word: str) -> bool:
@@ -435,7 +435,7 @@ class _Detector:
             cmd = re.sub(r"\s*\{posargs[^}]*\}", "", cmd)
             if " -v" not in cmd:
                 cmd += " -v"
-            self.r.test = TestCommand(command=cmd, parser="unittest", takes_files="discover" not in cmd)
+            self.r.test = RecipeTests(command=cmd, parser="unittest", takes_files="discover" not in cmd)
             self.fact("test command", cmd, runner[1])
             return
         dirs = sorted({f.split("/")[0] for f in test_files if "/" in f and re.fullmatch(r"tests?", f.split("/")[0])})
@@ -443,7 +443,7 @@ class _Detector:
         if dirs:
             start = dirs[0]
             cmd += f" -s {start}" + (" -t ." if self.tree.exists(f"{start}/__init__.py") else "")
-        self.r.test = TestCommand(command=cmd, parser="unittest", takes_files=False)
+        self.r.test = RecipeTests(command=cmd, parser="unittest", takes_files=False)
         self.fact("test command", cmd, "test files without pytest (unittest)")
 
     # -- imports of test files that nothing declares ------------------------------------------
@@ -664,16 +664,16 @@ def detect(tree: Tree, pythons: list[str] | None = None) -> Recipe:
     return d.r
 
 
-def parse_test_command(command: str) -> TestCommand:
-    """The TestCommand of a command a user gave: pytest and unittest get their per-test output
+def parse_test_command(command: str) -> RecipeTests:
+    """The RecipeTests of a command a user gave: pytest and unittest get their per-test output
     (`-rA`, `-v`), anything else is judged by its exit code."""
     words = command.split()
     if re.search(r"\bpytest\b|py\.test", command):
         if not any(w.startswith("-r") for w in words):
             command += " -rA"
-        return TestCommand(command=command, parser="pytest", takes_files=True)
+        return RecipeTests(command=command, parser="pytest", takes_files=True)
     if re.search(r"\bunittest\b", command):
         if "-v" not in words and "--verbose" not in words:
             command += " -v"
-        return TestCommand(command=command, parser="unittest", takes_files="discover" not in words)
-    return TestCommand(command=command, parser="exit_code", takes_files=False)
+        return RecipeTests(command=command, parser="unittest", takes_files="discover" not in words)
+    return RecipeTests(command=command, parser="exit_code", takes_files=False)

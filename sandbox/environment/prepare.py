@@ -20,7 +20,7 @@ def environment_for(repo, *, python: str | None = None, rebuild: bool = False, s
     from .build import base_image_for, ensure_env_image
 
     tree = DirTree(repo)
-    recipe = recipe_for(tree, python=python)
+    recipe = recipe_for(tree, available_pythons(), python=python)
     if recipe.kind == "none" and not recipe.image:
         return Environment(recipe=recipe, image=base_image_for(recipe.python, say), note=recipe.notes[0])
     img = ensure_env_image(recipe, tree, Path(repo).resolve().name, rebuild=rebuild, say=say)
@@ -43,3 +43,13 @@ class Environment:
     missing: list[str] = field(default_factory=list)
     install: str = ""
     note: str = ""
+
+
+def available_pythons() -> list[str]:
+    """The Python versions detection chooses from: those a base image can be built for anywhere
+    (the offline Debian bases) and those whose base image is already here."""
+    from harness.images import OFFLINE_RELEASES, find_base_image
+
+    from .detect import PYTHONS
+
+    return [v for v in PYTHONS if v in OFFLINE_RELEASES or find_base_image(v)]

@@ -20,7 +20,7 @@ class Fact(BaseModel):
     """Where it came from: `pyproject.toml [project] requires-python`, `tox.ini [testenv] deps`, ..."""
 
 
-class TestCommand(BaseModel):
+class RecipeTests(BaseModel):
     """How the repository's tests run (the TestPlan of the agent and of `env --check`)."""
 
     __test__ = False  # not a pytest test class
@@ -57,7 +57,7 @@ class Recipe(BaseModel):
     """A command that replaces the project's install (`[tool.patchwright] install`)."""
     setup: list[str] = []
     """Shell commands run in the repository after the install (`[tool.patchwright] setup`)."""
-    test: TestCommand | None = None
+    test: RecipeTests | None = None
     """How the tests run; None when the repository has no tests."""
     image: str | None = None
     """An image named by the repository (`[tool.patchwright] image`): used as it is, nothing is built."""

@@ -1,0 +1,167 @@
+"""Environments built with a real engine for small repositories made here: each kind of project
+builds an image whose tests run (or fails with the one line saying what to state in
+[tool.patchwright]); the tag survives source edits and follows dependency files. Each image is
+built once per test session. Build containers reach PyPI as every image build does; nothing else
+uses the network."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import make_repo, run_cli
+
+pytestmark = pytest.mark.docker
+
+PY311 = 'requires-python = ">=3.9,<3.12"\n'
+TEST_SIX = "import six\n\n\ndef test_six():\n    assert six.PY3\n"
+
+KINDS = {
+    "setuptools-extra": {
+        "setup.py": "from setuptools import setup\nsetup(name='demo', version='1', packages=['demo'],\n"
+                    "      python_requires='>=3.9,<3.12', extras_require={'test': ['pytest', 'six']})\n",
+        "demo/__init__.py": "def add(a, b):\n    return a + b\n",
+        "tests/test_demo.py": "import six\nfrom demo import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\n"
+                              "def test_six():\n    assert six.PY3\n",
+    },
+    "poetry-groups": {
+        "pyproject.toml": '[build-system]\nrequires = ["poetry-core>=1.0"]\nbuild-backend = "poetry.core.masonry.api"\n'
+                          '[tool.poetry]\nname = "pdemo"\nversion = "0.1.0"\ndescription = ""\nauthors = ["a <a@b.c>"]\n'
+                          'packages = [{include = "pdemo"}]\n[tool.poetry.dependencies]\npython = ">=3.9,<3.12"\n'
+                          '[tool.poetry.group.test.dependencies]\npytest = ">=7"\ntomli-w = "^1.0"\n',
+        "pdemo/__init__.py": "NAME = 'pdemo'\n",
+        "tests/test_p.py": "import tomli_w\nfrom pdemo import NAME\n\n\ndef test_dump():\n"
+                           "    assert tomli_w.dumps({'n': NAME}) == 'n = \"pdemo\"\\n'\n",
+    },
+    "pep735-groups": {
+        "pyproject.toml": '[build-system]\nrequires = ["flit_core>=3.4"]\nbuild-backend = "flit_core.buildapi"\n'
+                          f'[project]\nname = "gdemo"\nversion = "1"\ndescription = "d"\n{PY311}'
+                          '[dependency-groups]\ntests = ["pytest", {include-group = "extra"}]\nextra = ["six"]\n',
+        "gdemo/__init__.py": "",
+        "tests/test_g.py": TEST_SIX,
+    },
+    "requirements-dev": {
+        "requirements-dev.txt": "pytest\nsix\n",
+        ".python-version": "3.11\n",
+        "tool.py": "def double(x):\n    return 2 * x\n",
+        "tests/test_tool.py": "import six\nfrom tool import double\n\n\ndef test_double():\n    assert double(2) == 4\n",
+    },
+    "tox-deps": {
+        "setup.cfg": "[metadata]\nname = tdemo\nversion = 1\n[options]\npackages = tdemo\npython_requires = >=3.9,<3.12\n",
+        "setup.py": "from setuptools import setup\nsetup()\n",
+        "tox.ini": "[tox]\nenvlist = py311\n[testenv]\ndeps =\n    pytest\n    six\ncommands = pytest {posargs} tests\n",
+        "tdemo/__init__.py": "",
+        "tests/test_t.py": TEST_SIX,
+    },
+    "pytest-plugin": {
+        "pyproject.toml": f'[project]\nname = "x"\nversion = "1"\n{PY311}[build-system]\nrequires = ["setuptools"]\n'
+                          'build-backend = "setuptools.build_meta"\n[tool.setuptools]\npackages = []\n'
+                          '[tool.pytest.ini_options]\naddopts = "-p pytest_timeout --timeout=60"\n',
+        "tests/test_x.py": "def test_x():\n    assert True\n",
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def built(docker_engine, base_image, tmp_path_factory):
+    """{kind: (repo path, Environment)}: each kind's image, built once per session."""
+    from sandbox.environment import environment_for
+
+    out = {}
+    for kind, files in KINDS.items():
+        repo = make_repo(tmp_path_factory.mktemp("envrepos") / kind, files)
+        out[kind] = (repo, environment_for(repo))
+    return out
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_kind_builds_and_its_tests_run(built, kind):
+    from harness.docker_workspace import DockerWorkspace
+    from sandbox.environment.check import check
+
+    repo, env = built[kind]
+    assert env.recipe.python == "3.11" and env.image.startswith("patchwright/env:")
+    assert not env.missing and not env.note
+    with DockerWorkspace(env.image, repo) as ws:
+        res = check(ws, env.recipe, budget=120)
+    assert res.complete, res.to_dict()
+    assert res.collected >= 1 and res.passed == res.collected and res.failed == res.errors == 0
+
+
+def test_editable_install_sees_the_workspace_source(built):
+    """The workspace's copy of the tree is what the tests import (an edit there is seen)."""
+    from harness.docker_workspace import DockerWorkspace
+    from sandbox.environment.check import RESTORE
+
+    repo, env = built["setuptools-extra"]
+    assert env.install == "editable"
+    with DockerWorkspace(env.image, repo) as ws:
+        ws.run(RESTORE)
+        ws.write_file("demo/__init__.py", "def add(a, b):\n    return a - b\n")
+        res = ws.run("python -m pytest -q -p no:cacheprovider tests/test_demo.py::test_add")
+    assert res.exit_code == 1 and "1 failed" in res.output
+
+
+def test_tag_stable_under_source_edits_and_changes_with_dependencies(built):
+    from sandbox.environment import DirTree, env_tag, environment_for, recipe_for
+
+    repo, env = built["requirements-dev"]
+    (repo / "tool.py").write_text("def double(x):\n    return x + x\n")
+    (repo / "tests/test_more.py").write_text("def test_more():\n    assert 1\n")
+    again = environment_for(repo)
+    assert again.image == env.image and not again.built and again.seconds < 5
+
+    def tag() -> str:
+        return env_tag(recipe_for(DirTree(repo)), DirTree(repo), "requirements-dev", "base")
+
+    before = tag()
+    (repo / "requirements-dev.txt").write_text("pytest\nsix>=1.16\n")
+    try:
+        assert tag() != before
+    finally:
+        (repo / "requirements-dev.txt").write_text("pytest\nsix\n")
+    assert tag() == before
+
+
+def test_not_a_python_project_gets_the_base_image_and_a_note(docker_engine, base_image, tmp_path):
+    repo = make_repo(tmp_path / "go", {"main.go": "package main\n", "README.md": "# go\n"})
+    res = run_cli("env", str(repo), "--json", "--python", "3.11")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["image"] == base_image and out["recipe"]["kind"] == "none"
+    assert any("not a Python project" in n for n in out["notes"])
+
+
+def test_broken_install_fails_with_one_line_naming_tool_patchwright(docker_engine, base_image, tmp_path):
+    repo = make_repo(tmp_path / "broken", {
+        "setup.py": "import sys\nsys.exit('this project needs libfrob (apt install libfrob-dev)')\n",
+        ".python-version": "3.11\n", "tests/test_b.py": "def test_b():\n    pass\n"})
+    res = run_cli("env", str(repo))
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert lines[-1].startswith("patchwright: error: installing the project (pip install -e \".\") failed: ")
+    assert "[tool.patchwright]" in lines[-1] and "Traceback" not in res.stderr
+
+
+def test_env_check_json_reports_the_figures(built):
+    repo, env = built["pytest-plugin"]
+    res = run_cli("env", str(repo), "--check", "--json", "--budget", "120")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["image"] == env.image and out["built"] is False
+    assert out["check"]["collected"] == 1 and out["check"]["passed"] == 1 and out["complete"] is True
+    assert "pytest-timeout" in out["recipe"]["requirements"]
+
+
+def test_env_check_exits_non_zero_naming_the_missing_module(built, tmp_path):
+    repo, env = built["pep735-groups"]
+    # imported under a block, so detection does not guess it (a guess would change the recipe)
+    (repo / "tests/test_missing.py").write_text("if True:\n    import xmlschema\n\n\ndef test_m():\n    pass\n")
+    try:
+        res = run_cli("env", str(repo), "--check", "--budget", "120")
+    finally:
+        (repo / "tests/test_missing.py").unlink()
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "cannot collect tests/test_missing.py: No module named 'xmlschema'" in res.stdout
+    assert "environment: cannot import xmlschema; 1 test file cannot be collected" in res.stdout
