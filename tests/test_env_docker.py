@@ -57,7 +57,7 @@ KINDS = {
     "pytest-plugin": {
         "pyproject.toml": f'[project]\nname = "x"\nversion = "1"\n{PY311}[build-system]\nrequires = ["setuptools"]\n'
                           'build-backend = "setuptools.build_meta"\n[tool.setuptools]\npackages = []\n'
-                          '[tool.pytest.ini_options]\naddopts = "-p pytest_timeout --timeout=60"\n',
+                          '[tool.pytest.ini_options]\naddopts = "--timeout=60"\n',
         "tests/test_x.py": "def test_x():\n    assert True\n",
     },
 }

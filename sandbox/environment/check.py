@@ -136,6 +136,8 @@ def check(ws, recipe: Recipe, budget: float = 600) -> CheckResult:
         out = ws.run(collect, min(budget, 600), max_output=20_000_000)
         res.collected = collected_count(out.output)
         res.collection_errors, res.missing_modules = collection_errors(out.output)
+        if out.exit_code not in (0, 5) and not res.collection_errors:  # pytest itself could not start
+            res.collection_errors.append(_last_error(out.output))
     remaining = max(30.0, budget - (time.monotonic() - start))
     cmd = run_command(recipe)
     res.command = cmd
