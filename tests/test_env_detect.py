@@ -238,6 +238,26 @@ def test_c_extension_gets_a_compiler(tmp_path):
     assert source_of(r, "apt", "gcc") == "setup.py declares C extensions"
 
 
+def test_generated_c_sources_are_made_with_cython_first(tmp_path):
+    r = recipe(tmp_path, {**TEST, "requirements.txt": "Cython~=3.0\n",
+                          "setup.py": "from setuptools import setup, Extension\n"
+                                      "setup(ext_modules=[Extension('m._c', sources=['m/_c.c'])])\n",
+                          "m/_c.pyx": "cdef int x\n", "m/__init__.py": ""})
+    assert r.prepare == ["python -m cython m/_c.pyx"] and "Cython~=3.0" in r.requirements
+    assert "gcc" in r.apt_packages
+
+
+def test_lock_file_pins_become_constraints(tmp_path):
+    r = recipe(tmp_path, {**TEST, "pyproject.toml": '[project]\nname="demo"\nversion="1"\n'
+                                                    '[dependency-groups]\ntests=["pytest"]\n',
+                          "uv.lock": '[[package]]\nname = "pytest"\nversion = "8.3.4"\n'
+                                     '[[package]]\nname = "demo"\nversion = "1"\nsource = { editable = "." }\n'
+                                     '[[package]]\nname = "numpy"\nversion = "1.26.4"\n'
+                                     '[[package]]\nname = "numpy"\nversion = "2.1.0"\n'})
+    assert r.constraints == ["pytest==8.3.4"]  # not the project itself, not a package locked at two versions
+    assert "uv.lock" in r.dependency_files
+
+
 @pytest.mark.parametrize("files, expected, source", [
     ({"pyproject.toml": '[project]\nname="d"\nrequires-python=">=3.8,<3.12"\n'}, "3.11", "requires-python"),
     ({"setup.py": "from setuptools import setup\nsetup(python_requires='<3.10')\n"}, "3.9", "python_requires"),

@@ -63,7 +63,10 @@ try() {{
   [ $rc -ne 0 ] && echo "$out" | tail -n 15
   return $rc
 }}
-if [ -s {state}/requirements.txt ] && ! try -r {state}/requirements.txt; then
+if [ -s {state}/requirements.txt ] && [ -s {state}/constraints.txt ] \
+    && try -r {state}/requirements.txt -c {state}/constraints.txt; then
+  echo "constraints used" >> {report}
+elif [ -s {state}/requirements.txt ] && ! try -r {state}/requirements.txt; then
   echo "patchwright: the requirements do not install together; one by one"
   grep -v '^[[:space:]]*-' {state}/requirements.txt | while IFS= read -r line; do
     [ -n "$line" ] && {{ try "$line" || echo "requirement $line" >> {report}; }}
@@ -141,12 +144,14 @@ def dockerfile(recipe: Recipe, base: str) -> str:
     if recipe.apt_packages:
         lines.append(f"RUN {_NET}apt-get update -qq && apt-get install -y -qq --no-install-recommends "
                      + " ".join(shlex.quote(p) for p in recipe.apt_packages) + " >/dev/null && rm -rf /var/lib/apt/lists/*")
-    lines += [f"COPY requirements.txt optional.txt deps.sh {STATE}/",
+    lines += [f"COPY requirements.txt constraints.txt optional.txt deps.sh {STATE}/",
               f"RUN {_NET}sh {STATE}/deps.sh",
               f"COPY repo {TESTBED}", f"WORKDIR {TESTBED}",
               # git knows which files the install adds (they are kept in GENERATED)
               "RUN git config --global --add safe.directory '*' && git init -q . && git add -A >/dev/null 2>&1; "
               "git -c user.name=patchwright -c user.email=patchwright@localhost commit -qm base >/dev/null 2>&1; true"]
+    for cmd in recipe.prepare:
+        lines.append(f"RUN {_NET}{cmd}")
     if recipe.install is not None:
         if recipe.install.strip():
             lines.append(f"RUN {_NET}{recipe.install}")
@@ -163,6 +168,7 @@ def _context(ctx: Path, recipe: Recipe, tree: Tree, base: str) -> None:
 
     ctx.joinpath("Dockerfile").write_text(dockerfile(recipe, base))
     ctx.joinpath("requirements.txt").write_text("".join(r + "\n" for r in recipe.requirements))
+    ctx.joinpath("constraints.txt").write_text("".join(r + "\n" for r in recipe.constraints))
     ctx.joinpath("optional.txt").write_text("".join(r + "\n" for r in recipe.optional))
     ctx.joinpath("deps.sh").write_text(_DEPS_SCRIPT.format(state=STATE, report=REPORT, compiler=_COMPILER_MISSING))
     ctx.joinpath("project.sh").write_text(_PROJECT_SCRIPT.format(testbed=TESTBED, report=REPORT,

@@ -180,6 +180,40 @@ class _Detector:
             self.r.apt_packages += [p for p in ("gcc", "g++", "make") if p not in self.r.apt_packages]
             self.fact("apt", "gcc g++ make", compiled)
 
+    def cython_sources(self) -> None:
+        """C sources setup.py names that the repository does not hold but a .pyx beside them would make."""
+        for c in sorted(set(re.findall(r"['\"]([\w/.-]+)\.c['\"]", self.setup_py or ""))):
+            pyx = c + ".pyx"
+            if not self.tree.exists(c + ".c") and self.tree.exists(pyx):
+                if "cython" not in self.req_names:
+                    self.add_req("Cython", f"setup.py builds {c}.c from {pyx}")
+                self.r.prepare.append(f"python -m cython {pyx}")
+                self.fact("prepare", f"python -m cython {pyx}", f"setup.py names {c}.c, the repository has {pyx}")
+
+    def locks(self) -> None:
+        """Versions a lock file pins (each package at one version), used as constraints."""
+        for path in ("uv.lock", "poetry.lock", "pdm.lock"):
+            text = self.tree.read(path)
+            if text is None:
+                continue
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError:
+                continue
+            versions: dict[str, set[str]] = {}
+            for pkg in data.get("package", []):
+                if isinstance(pkg, dict) and pkg.get("name") and pkg.get("version"):
+                    source = pkg.get("source", {})
+                    if isinstance(source, dict) and any(k in source for k in ("editable", "virtual", "directory", "git")):
+                        continue
+                    versions.setdefault(canon(pkg["name"]), set()).add(str(pkg["version"]))
+            pins = [f"{n}=={next(iter(v))}" for n, v in sorted(versions.items()) if len(v) == 1 and n != self.self_name]
+            if pins:
+                self.r.constraints = pins
+                self.dep_files.add(path)
+                self.fact("constraints", f"{len(pins)} pinned versions", path)
+            return
+
     def _compiled(self, build: dict) -> str | None:
         """Why the project builds C code, or None."""
         requires = " ".join(build.get("requires", []))
@@ -657,6 +691,9 @@ def detect(tree: Tree, pythons: list[str] | None = None) -> Recipe:
     d.tox()
     d.nox()
     d.pipfile()
+    d.locks()
+    if d.r.project:
+        d.cython_sources()
     d.tests()
     if not d.r.project and not d.r.requirements:
         d.r.notes.append("no pyproject.toml, setup.py or requirements file: nothing is installed")

@@ -47,6 +47,11 @@ class Recipe(BaseModel):
     dependencies and pytest plugins (PEP 508 strings)."""
     optional: list[str] = []
     """Requirements guessed from imports (conftest, test files): each is tried alone, a failure is a note."""
+    constraints: list[str] = []
+    """Versions pinned by the repository's lock file (uv.lock, poetry.lock, pdm.lock) as `name==version`:
+    tried first as pip constraints (the versions the project tests with), dropped when they do not fit."""
+    prepare: list[str] = []
+    """Shell commands run in the repository before the install (e.g. generating C sources with Cython)."""
     project: bool = True
     """Whether the repository itself is installed (it has pyproject.toml, setup.py or setup.cfg)."""
     extras: list[str] = []
@@ -70,7 +75,7 @@ class Recipe(BaseModel):
 
     def build_fields(self) -> dict:
         """The fields that make the image (its tag hashes these and the dependency files)."""
-        return self.model_dump(include={"kind", "python", "apt_packages", "requirements",
+        return self.model_dump(include={"kind", "python", "apt_packages", "requirements", "constraints", "prepare",
                                         "optional", "project", "extras", "editable", "install", "setup", "image"})
 
     def sources(self, what: str) -> list[Fact]:
