@@ -211,7 +211,16 @@ def test_fixtures_markers_and_conftest_imports(tmp_path):
                           "tests/test_b.py": "import pytest\n@pytest.mark.asyncio\nasync def test_b(mocker):\n    pass\n"})
     assert {"pytest", "pytest-asyncio", "pytest-mock"} <= names(r)
     assert r.optional == ["trustme", "PyYAML"]  # not os, not a local module, not a guarded import
-    assert source_of(r, "optional", "trustme") == "tests/conftest.py imports trustme"
+    assert source_of(r, "optional", "trustme") == "tests/conftest.py imports trustme (a guess: declared nowhere)"
+
+
+def test_test_imports_use_what_the_project_declares_elsewhere(tmp_path):
+    r = recipe(tmp_path, {"pyproject.toml": '[project]\nname="demo"\nversion="1"\n'
+                                            '[project.optional-dependencies]\ndiagrams=["railroad-diagrams>=1"]\n',
+                          "tests/test_d.py": "import railroad\nimport pytest\n",
+                          "tests/test_e.py": "import onlyhere\n"})
+    assert r.optional == ["railroad-diagrams>=1"]  # the declared distribution, not PyPI's `railroad`
+    assert any("onlyhere" in n for n in r.notes)  # one test file's import is not guessed
 
 
 def test_unittest_suite(tmp_path):

@@ -60,6 +60,9 @@ try() {{
   if [ $rc -ne 0 ] && echo "$out" | grep -Eq "{compiler}" && ! command -v gcc >/dev/null; then
     apt_compiler && {{ out=$(python -m pip install -q "$@" 2>&1); rc=$?; }}
   fi
+  if [ $rc -ne 0 ] && echo "$out" | grep -q "uninstall-no-record-file"; then
+    out=$(python -m pip install -q --ignore-installed "$@" 2>&1); rc=$?
+  fi
   [ $rc -ne 0 ] && echo "$out" | tail -n 15
   return $rc
 }}
@@ -81,25 +84,33 @@ touch {report}
 """
 
 _PROJECT_SCRIPT = r"""#!/bin/sh
-# Installs the repository: editable, else a regular install; a compiler is installed when a build needs one.
+# Installs the repository: editable with its extras, else a regular install, else without the extras
+# (their requirements are in the dependencies layer already); a compiler is installed when a build
+# needs one, and a package the system installed (no RECORD file) is installed over.
 set -u
 cd {testbed}
 install() {{
-  out=$(python -m pip install -q $1 "$2" 2>&1); rc=$?
+  out=$(python -m pip install -q "$@" 2>&1); rc=$?
   if [ $rc -ne 0 ] && echo "$out" | grep -Eq "{compiler}" && ! command -v gcc >/dev/null; then
     apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends gcc g++ make >/dev/null \
       && rm -rf /var/lib/apt/lists/* && echo "compiler gcc" >> {report}
-    out=$(python -m pip install -q $1 "$2" 2>&1); rc=$?
+    out=$(python -m pip install -q "$@" 2>&1); rc=$?
+  fi
+  if [ $rc -ne 0 ] && echo "$out" | grep -q "uninstall-no-record-file"; then
+    out=$(python -m pip install -q --ignore-installed --no-deps "$@" 2>&1); rc=$?
   fi
   [ $rc -ne 0 ] && echo "$out" | tail -n 25 >&2
   return $rc
 }}
-if install -e "$1"; then echo "install editable" >> {report}
-elif install "" "$1"; then echo "install regular" >> {report}
-else
-  echo "PATCHWRIGHT-INSTALL-FAILED: $(echo "$out" | grep -E '^(ERROR|error|\s*error:|.*Error)' | grep -v 'subprocess-exited-with-error' | tail -n 1 | cut -c1-200)" >&2
-  exit 1
-fi
+first=""
+for target in "$1" .; do
+  if install -e "$target"; then echo "install editable $target" >> {report}; exit 0; fi
+  [ -z "$first" ] && first=$out
+  if install "$target"; then echo "install regular $target" >> {report}; exit 0; fi
+  [ "$target" = . ] && break
+done
+echo "PATCHWRIGHT-INSTALL-FAILED: $(echo "$first" | grep -E '^(ERROR|error|\s*error:|.*Error)' | grep -v 'subprocess-exited-with-error' | tail -n 1 | cut -c1-200)" >&2
+exit 1
 """
 
 

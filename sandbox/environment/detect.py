@@ -497,26 +497,58 @@ class _Detector:
     def _local_module(self, module: str) -> bool:
         return module.split(".")[0] in self._local_names()
 
+    def declared_elsewhere(self) -> dict[str, str]:
+        """{canonical name: requirement} of what the project declares in extras and groups not chosen."""
+        out: dict[str, str] = {}
+        pp = self.pyproject
+        pools = list(self.extras_available().values()) + [
+            [x for x in g if isinstance(x, str)] for g in (pp.get("dependency-groups") or {}).values()]
+        poetry = pp.get("tool", {}).get("poetry", {})
+        for group in (poetry.get("group") or {}).values():
+            pools.append([r for n, v in ((group or {}).get("dependencies") or {}).items()
+                          if (r := poetry_requirement(n, v))])
+        for pool in pools:
+            for req in pool:
+                name = req_name(req)
+                if name:
+                    out.setdefault(name, req)
+        return out
+
     def imports(self, texts: dict[str, str]) -> None:
-        stdlib = set(sys.stdlib_module_names) | {"__future__", "typing_extensions_test"}
+        """Modules the tests import at top level that nothing chosen declares: a requirement the project
+        declares elsewhere (an extra, a group) that provides it, else the module's PyPI name when a
+        conftest.py or two test files import it (a guess, tried alone)."""
+        stdlib = set(sys.stdlib_module_names) | {"__future__"}
         declared = set(self.req_names) | {self.self_name}
-        seen: dict[str, str] = {}
+        elsewhere = self.declared_elsewhere()
+        importers: dict[str, list[str]] = {}
         for f, text in texts.items():
             for m in re.finditer(r"^(?:from\s+([A-Za-z_]\w*)[\w.]*\s+import\b|import\s+([A-Za-z_]\w*))", text, re.M):
                 mod = m.group(1) or m.group(2)
-                if mod in stdlib or mod in seen or self._local_module(mod):
+                if mod in stdlib or self._local_module(mod):
                     continue
                 dist = IMPORT_DISTS.get(mod, mod.replace("_", "-"))
                 if dist is None or canon(dist) in declared or canon(dist) in _PROVIDED.get(mod, ()):
                     continue
                 if any(canon(dist) in _PROVIDES.get(d, ()) for d in declared):
                     continue
-                seen[mod] = f
-        for mod, f in sorted(seen.items()):
+                importers.setdefault(mod, [])
+                if f not in importers[mod]:
+                    importers[mod].append(f)
+        for mod, files in sorted(importers.items()):
             dist = IMPORT_DISTS.get(mod, mod.replace("_", "-"))
-            self.r.optional.append(dist)
-            self.fact("optional", dist, f"{f} imports {mod}")
-            self.req_names[canon(dist)] = f
+            known = elsewhere.get(canon(dist)) or next(
+                (req for name, req in elsewhere.items() if name.startswith(canon(mod) + "-")), None)
+            if known:
+                self.r.optional.append(known)
+                self.fact("optional", known, f"{files[0]} imports {mod}; the project declares {known}")
+            elif any(posixpath.basename(f) == "conftest.py" for f in files) or len(files) >= 2:
+                self.r.optional.append(dist)
+                self.fact("optional", dist, f"{files[0]} imports {mod} (a guess: declared nowhere)")
+            else:
+                self.r.notes.append(f"{files[0]} imports {mod}, which nothing declares (not installed)")
+                continue
+            self.req_names[canon(dist)] = files[0]
 
     # -- the Python version -------------------------------------------------------------------------
 
