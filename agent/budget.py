@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict
 
+from agent.models.errors import BudgetExhausted
 from agent.models.types import ModelTurn
 
 log = logging.getLogger("agent.budget")
@@ -58,17 +59,6 @@ class Spent(BaseModel):
     """Dollars of the last call with a known cost: the projection of the next one."""
     last_tokens: int = 0
     """Tokens of the last call: the projection of the next one."""
-
-
-class BudgetExhausted(Exception):
-    """A limit is reached; the run ends with status `budget_exhausted`. `limit` is one of steps,
-    tokens, cost, time."""
-
-    status = "budget_exhausted"
-
-    def __init__(self, limit: str, message: str):
-        super().__init__(message)
-        self.limit = limit
 
 
 class Budget:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from harness.log_parsers import ERROR, FAILED, PASSED
+from sandbox.log_parsers import ERROR, FAILED, PASSED
 
 from .testplan import split_repro
 

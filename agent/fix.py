@@ -31,10 +31,10 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from harness.errors import UserError
-from harness.hygiene import PatchPolicy, clean_patch
-from harness.patching import apply_patch, files_changed
-from harness.workspace import Workspace
+from sandbox.errors import UserError
+from sandbox.hygiene import PatchPolicy, clean_patch
+from sandbox.patching import apply_patch, files_changed
+from sandbox.workspace import Workspace
 from tools.context import ToolContext
 
 from .budget import Budget, BudgetExhausted, BudgetLimits, Spent
@@ -123,7 +123,7 @@ class FixOutcome(BaseModel):
     """Files the patch changes (derived from the patch text)."""
     left_out: list[str] = []
     """Changes left out of the patch (`path (why)`, why: binary, junk, mode or symlink; see
-    harness.hygiene), unless the request's patch_policy keeps them."""
+    sandbox.hygiene), unless the request's patch_policy keeps them."""
     tests_before: dict[str, str] | None = None
     """Status per test before the change (None: no tests ran)."""
     tests_after: dict[str, str] | None = None
@@ -342,7 +342,7 @@ def _restore(rt: Runtime, request: FixRequest, values: dict, next_nodes: list[st
 def _finish(request: FixRequest, run_dir: Path, rt: Runtime, plan: TestPlan | None, outcomes: list[AttemptOutcome],
             tests_before: dict[str, str] | None, message: str) -> FixOutcome:
     """The run's outcome and its files. Every patch leaves through here: each candidate's is cleaned
-    (harness.hygiene) and the files listed anywhere are derived from the cleaned patch text."""
+    (sandbox.hygiene) and the files listed anywhere are derived from the cleaned patch text."""
     spent = rt.run_budget.spent
     left_out: dict[int, list[str]] = {}
     for k, o in enumerate(outcomes):

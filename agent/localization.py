@@ -11,7 +11,11 @@ import json
 from dataclasses import dataclass, field
 
 from tools.context import ToolError
+from tools.corpus import Corpus
 from tools.registry import ToolSpec
+from tools.repomap import count_tokens as count
+from tools.repomap import repo_map
+from tools.retrieval import localize
 
 SELECT_FILES = ToolSpec(
     "select_files", "Choose the files that most likely need to change to resolve the issue, best first.",
@@ -55,10 +59,6 @@ class Retrieved:
 
 def retrieve(workspace, issue: str, top_k: int, map_tokens: int) -> Retrieved:
     """Rank the repository's files and functions for `issue` and draw its map (one read of the files)."""
-    from tools.corpus import Corpus
-    from tools.repomap import repo_map
-    from tools.retrieval import localize
-
     with Corpus.load(workspace) as corpus:
         found = localize(corpus, issue, top_k=top_k, top_functions=3 * top_k)
         text = repo_map(corpus, issue, tokens=map_tokens) if map_tokens > 0 else ""
@@ -89,8 +89,6 @@ def ranking(found) -> dict:
 
 def count_tokens(text: str) -> int:
     """Tokens of `text` as the repository map counts them."""
-    from tools.repomap import count_tokens as count
-
     return count(text)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 
 import prompts
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 PROMPTS_DIR = Path(prompts.__file__).parent
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from harness.patching import splice_diff
-from harness.workspace import Workspace
+from sandbox.patching import splice_diff
+from sandbox.workspace import Workspace
 from tools.context import ToolContext
 from tools.registry import ToolSpec
 

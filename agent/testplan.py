@@ -2,9 +2,9 @@
 
 A `TestPlan` comes from the user's `--test-cmd`, from an environment spec (batch runs), or from
 detection (pytest when it is installed in the workspace and the repository has tests, else stdlib
-unittest discovery). Running and parsing go through `harness.testing` and its log parsers; a
-command whose output no parser knows is judged by its exit code alone, as one pseudo-test named
-after the command.
+unittest discovery). Running and parsing go through `sandbox.testing` (a `TestCommand`) and its log
+parsers; a command whose output no parser knows is judged by its exit code alone, as one pseudo-test
+named after the command.
 
 The agent's own reproduction test lives at `REPRO_TEST` (repository root) and throwaway files
 under `SCRATCH_DIR`; both are left out of the patch (`SCRATCH`).
@@ -17,10 +17,9 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from harness.log_parsers import ERROR, FAILED, PASSED
-from harness.specs import Spec
-from harness.testing import run_tests
-from harness.workspace import Workspace
+from sandbox.log_parsers import ERROR, FAILED, PASSED
+from sandbox.testing import TestCommand, run_tests
+from sandbox.workspace import Workspace
 
 REPRO_TEST = "test_patchwright_repro.py"
 """Where the agent writes its reproduction test (a test file the test command can run)."""
@@ -42,7 +41,7 @@ class TestPlan:
     command: str
     """The command that runs the whole suite; test files or ids are appended to it."""
     parser: str
-    """A log parser of harness.log_parsers (pytest, unittest, ...) or `exit_code`."""
+    """A log parser of sandbox.log_parsers (pytest, unittest, ...) or `exit_code`."""
     takes_files: bool = True
     """Whether test files and test ids can be appended to the command."""
     timeout: float = 900
@@ -141,10 +140,10 @@ def plan_for_command(command: str, timeout: float = 900) -> TestPlan:
     return TestPlan(command, EXIT_CODE, False, timeout)
 
 
-def plan_for_spec(spec: Spec) -> TestPlan:
-    """The plan of a harness environment spec (batch runs)."""
-    return TestPlan(spec.test_cmd, spec.log_parser, spec.directives == "files", float(spec.test_timeout),
-                    {**TEST_ENV, **spec.env})
+def plan_for_test_command(test: TestCommand) -> TestPlan:
+    """The plan of a test command given from outside (batch runs: an environment spec's)."""
+    return TestPlan(test.command, test.parser, test.directives == "files", float(test.timeout),
+                    {**TEST_ENV, **test.env})
 
 
 def detect(ws: Workspace, files: list[str], test_cmd: str | None = None, timeout: float = 900) -> TestPlan | None:
@@ -163,10 +162,9 @@ def detect(ws: Workspace, files: list[str], test_cmd: str | None = None, timeout
 
 def run(plan: TestPlan, ws: Workspace, targets: list[str] | None = None, tail: int = 6000) -> TestResults:
     """Run the whole suite, or `targets` (test files or test ids) when the command takes them."""
-    spec = Spec(test_cmd=plan.command, log_parser="pytest" if plan.parser == EXIT_CODE else plan.parser,
-                directives="files" if plan.takes_files else "none", env=plan.env,
-                test_timeout=max(1, int(plan.timeout)))
-    res = run_tests(ws, spec, files=targets if (targets and plan.takes_files) else None)
+    test = TestCommand(plan.command, "pytest" if plan.parser == EXIT_CODE else plan.parser, max(1, int(plan.timeout)),
+                       "files" if plan.takes_files else "none", plan.env)
+    res = run_tests(ws, test, files=targets if (targets and plan.takes_files) else None)
     statuses = dict(res.statuses)
     if plan.parser == EXIT_CODE:
         statuses = {plan.command: PASSED if res.exit_code == 0 and not res.timed_out else FAILED}

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 from tools.registry import ToolSpec
 
 from .models.types import Message, ModelTurn

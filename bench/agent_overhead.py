@@ -121,12 +121,12 @@ def main() -> int:
         plan = TestPlan("true", EXIT_CODE, False, 60)
         t0 = time.perf_counter()
         if args.workspace == "docker":
-            from harness.images import ensure_base_image
-            from harness.workspace import DockerWorkspace
+            from sandbox.docker_workspace import DockerWorkspace
+            from sandbox.images import ensure_base_image
 
             ws = DockerWorkspace(ensure_base_image("3.11"), repo)
         else:
-            from harness.workspace import LocalWorkspace
+            from sandbox.workspace import LocalWorkspace
 
             ws = LocalWorkspace(repo)
         with ws:

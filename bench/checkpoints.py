@@ -27,7 +27,7 @@ from agent.budget import BudgetLimits  # noqa: E402
 from agent.fix import FixRequest, run_fix  # noqa: E402
 from agent.models import ModelClient, ModelTurn, ToolCall  # noqa: E402
 from agent.runtime import AgentConfig  # noqa: E402
-from harness.workspace import LocalWorkspace  # noqa: E402
+from sandbox.workspace import LocalWorkspace  # noqa: E402
 
 STORAGE = ("checkpoints.sqlite", "checkpoints.sqlite-wal", "conversation.jsonl")
 

@@ -2,7 +2,7 @@
 
 For each instance whose repository has a local mirror, the repository is checked out at
 base_commit (a private clone sharing the mirror's objects; the mirror is never written), tool
-calls are derived from the gold patch (tools/derive.py: replace_symbol per changed function,
+calls are derived from the gold patch (swebench_runner/derive.py: replace_symbol per changed function,
 insert_symbol / delete_symbol for new / removed definitions, str_replace for other changes,
 create_file for new files), run through the real tools on a LocalWorkspace, and the files are
 compared byte-for-byte with `git apply` of the gold patch.
@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.workspace import LocalWorkspace  # noqa: E402
+from sandbox.workspace import LocalWorkspace  # noqa: E402
+from swebench_runner.derive import DeriveError, derive_tool_calls, parse_patch  # noqa: E402
 from tools.context import ToolContext  # noqa: E402
-from tools.derive import DeriveError, derive_tool_calls, parse_patch  # noqa: E402
 from tools.toolset import TOOLS  # noqa: E402
 
 TARGET = 0.95

@@ -19,8 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.images import ensure_base_image  # noqa: E402
-from harness.workspace import DockerWorkspace, LocalWorkspace  # noqa: E402
+from sandbox.docker_workspace import DockerWorkspace  # noqa: E402
+from sandbox.images import ensure_base_image  # noqa: E402
+from sandbox.workspace import LocalWorkspace  # noqa: E402
 
 
 def stats(samples: list[float]) -> tuple[float, float]:

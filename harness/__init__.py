@@ -1,1 +1,2 @@
-"""Where code runs and is judged: workspaces, images, patches, tests, grading, reports."""
+"""SWE-bench: instances, environment specs, instance image layers, grading, evaluation, reports and
+the built-in suite. Stands on `sandbox/` only."""

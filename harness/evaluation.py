@@ -17,7 +17,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .errors import UserError
+from sandbox.docker_workspace import DockerWorkspace
+from sandbox.errors import UserError
+from sandbox.patching import apply_patch, patch_files, put_file_script
+from sandbox.testing import changed_test_files, run_tests
+
 from .grading import (
     APPLY_PATCH_FAIL,
     APPLY_PATCH_PASS,
@@ -29,10 +33,9 @@ from .grading import (
 )
 from .images import ImageBuildError, InstanceImage, ensure_instance_image
 from .instance import Instance, Prediction
-from .patching import apply_patch, patch_files, put_file_script
+from .reports import write_instance
 from .specs import Spec, SpecTable
 from .strict import suspicious_changes
-from .testing import changed_test_files, run_tests
 
 Status = Literal["resolved", "unresolved", "empty_patch", "patch_failed", "error"]
 OFFICIAL_PRELUDE = "source /opt/miniconda3/bin/activate && conda activate testbed"
@@ -137,7 +140,7 @@ def run_eval(ws, instance: Instance, spec: Spec, model_patch: str, *, timeout: f
         if not ok:
             lines.append(f"{APPLY_PATCH_FAIL} (test patch)\n")
             return "".join(lines), applied.method, False, durations
-        run = run_tests(ws, spec, files=changed_test_files(instance.test_patch), timeout=timeout, prelude=prelude)
+        run = run_tests(ws, spec.test_command(), files=changed_test_files(instance.test_patch), timeout=timeout, prelude=prelude)
         durations["tests"] = run.duration
         lines.append(f"+ {run.command}\n{START_TEST_OUTPUT}\n{run.output}\n{END_TEST_OUTPUT}\n")
         timed_out, exit_code = run.timed_out, run.exit_code
@@ -153,9 +156,6 @@ def evaluate_instance(instance: Instance, prediction: Prediction, opts: EvalOpti
 
     With `closer`, the container is removed on that executor instead of before returning.
     """
-    from .docker_workspace import DockerWorkspace
-    from .reports import write_instance
-
     opts = opts or EvalOptions()
     start = time.monotonic()
     patch = prediction.model_patch

@@ -18,8 +18,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sandbox.log_parsers import ERROR, FAILED, PASSED, SKIPPED, XFAIL, get_parser
+
 from .instance import Instance
-from .log_parsers import ERROR, FAILED, PASSED, SKIPPED, XFAIL, get_parser
+from .specs import SpecTable
 
 APPLY_PATCH_PASS = ">>>>> Applied Patch"
 APPLY_PATCH_FAIL = ">>>>> Patch Apply Failed"
@@ -124,8 +126,6 @@ def resolution(report: dict[str, dict[str, list[str]]]) -> str:
 
 def default_parser(instance: Instance) -> tuple[str, str]:
     """(log parser, eval type) for an instance: its own fields, else its spec's."""
-    from .specs import SpecTable
-
     spec = SpecTable().for_instance(instance)
     return spec.log_parser, spec.eval_type
 

@@ -1,176 +1,28 @@
-"""Images: the base image every workspace starts from, and the environment and instance layers.
+"""Instance images: the environment and instance layers above a base image (`sandbox.images`).
 
-`ensure_base_image(python)` returns a tag that exists after the call. It reuses an image with the
-same recipe hash, else builds `FROM python:<v>-slim` when a registry answers, else bootstraps a
-minimal Debian offline (debootstrap + `docker import`, which needs root). The recipe's hash is in
-the tag and in a label, so a changed recipe builds anew.
-
-`ensure_instance_image(instance)` builds the layers above it: an environment image per (repo,
-version) with the spec's dependencies, then an instance image with the repository at its base
-commit, installed. Both tags hash what went into them, so an unchanged spec never rebuilds.
+`ensure_instance_image(instance)` builds an environment image per (repo, version) with the spec's
+dependencies, then an instance image with the repository at its base commit, installed. Both
+tags hash what went into them, so an unchanged spec never rebuilds.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-import os
 import posixpath
 import re
 import shlex
-import shutil
-import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .docker_util import LABEL, LABEL_KIND, docker_client
-from .errors import UserError
+from sandbox.docker_util import LABEL, LABEL_KIND, docker_client, remove_unused_images
+from sandbox.docker_workspace import host_ca_bundle
+from sandbox.errors import ImageNotFound
+from sandbox.images import ensure_base_image, find_base_image, has_image
 
-BASE_REPO = "patchwright/base"
-LABEL_RECIPE = "patchwright.recipe"
+from .sources import EXPORT_RECIPE, export_commit, read_at, repo_source
+from .specs import SpecTable, digest
 
-# Debian releases the package mirror serves, by the Python they carry.
-OFFLINE_RELEASES = {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"}
-BASE_PACKAGES = ["python3", "python3-venv", "python3-pip", "python3-dev", "python-is-python3", "git",
-                 "ca-certificates", "patch", "procps"]
-_ENV = {"LANG": "C.UTF-8", "PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        "PIP_ROOT_USER_ACTION": "ignore", "DEBIAN_FRONTEND": "noninteractive"}
-
-_build_lock = threading.Lock()
-
-
-def registry_dockerfile(python: str) -> str:
-    env = " ".join(f"{k}={v}" for k, v in _ENV.items())
-    return (
-        f"FROM python:{python}-slim\n"
-        "RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates patch procps "
-        "&& rm -rf /var/lib/apt/lists/*\n"
-        f"ENV {env}\n"
-        "WORKDIR /\n"
-    )
-
-
-def offline_recipe(python: str) -> dict:
-    release = OFFLINE_RELEASES.get(python)
-    return {"variant": "minbase", "release": release, "packages": BASE_PACKAGES, "env": _ENV}
-
-
-def recipe_hash(recipe: object) -> str:
-    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def base_tag(python: str, source: str) -> str:
-    recipe = registry_dockerfile(python) if source == "registry" else offline_recipe(python)
-    return f"{BASE_REPO}:py{python}-{source}-{recipe_hash(recipe)}"
-
-
-def find_base_image(python: str = "3.11") -> str | None:
-    """The tag of an existing base image for this Python and the current recipes, if any."""
-    client = docker_client()
-    for source in ("registry", "offline"):
-        tag = base_tag(python, source)
-        if _image_exists(client, tag):
-            return tag
-    return None
-
-
-def ensure_base_image(python: str = "3.11", *, offline: bool | None = None, progress=None) -> str:
-    """Return the tag of a base image with `python`, git and pip; build it when missing.
-
-    `offline=None` tries the registry first (unless PATCHWRIGHT_OFFLINE=1) and falls back to the
-    offline bootstrap. `progress`, if given, is called with one-line status messages.
-    """
-    say = progress or (lambda msg: None)
-    with _build_lock:
-        existing = find_base_image(python)
-        if existing:
-            return existing
-        if offline is None:
-            offline = os.environ.get("PATCHWRIGHT_OFFLINE") == "1"
-        if not offline:
-            tag = base_tag(python, "registry")
-            say(f"building {tag} from python:{python}-slim")
-            if _build_from_registry(python, tag):
-                return tag
-            say("no registry answers; bootstrapping a Debian base offline")
-        return _build_offline(python, say)
-
-
-def _image_exists(client, tag: str) -> bool:
-    import docker
-
-    try:
-        client.images.get(tag)
-        return True
-    except docker.errors.ImageNotFound:
-        return False
-
-
-def _build_from_registry(python: str, tag: str) -> bool:
-    import docker
-
-    client = docker_client(timeout=1800)
-    dockerfile = registry_dockerfile(python)
-    labels = {LABEL: "1", LABEL_KIND: "base", LABEL_RECIPE: recipe_hash(dockerfile)}
-    try:
-        client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, labels=labels, rm=True,
-                            forcerm=True, pull=True)
-        return True
-    except (docker.errors.BuildError, docker.errors.APIError):
-        return False
-
-
-def _build_offline(python: str, say) -> str:
-    release = OFFLINE_RELEASES.get(python)
-    if release is None:
-        raise UserError(
-            f"no registry answers and Python {python} has no offline base (offline bases: "
-            f"{', '.join(sorted(OFFLINE_RELEASES))}); use one of those or a machine that reaches Docker Hub"
-        )
-    if shutil.which("debootstrap") is None or os.geteuid() != 0:
-        raise UserError(
-            "no registry answers and the offline base needs root and debootstrap: run as root with "
-            "`apt-get install -y debootstrap`, or pull python:" + python + "-slim where a registry answers"
-        )
-    recipe = offline_recipe(python)
-    tag = base_tag(python, "offline")
-    client = docker_client(timeout=1800)
-    tmp = tempfile.mkdtemp(prefix="patchwright-base-")
-    try:
-        say(f"debootstrap {release} (about a minute)")
-        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", release, tmp]
-        res = subprocess.run(cmd, capture_output=True, text=True)
-        if res.returncode != 0:
-            tail = (res.stdout + res.stderr).strip().splitlines()[-3:]
-            raise UserError(f"debootstrap {release} failed: {' | '.join(tail)}")
-        # the bootstrap host's apt caches and resolver settings do not belong in the image
-        shutil.rmtree(os.path.join(tmp, "var/cache/apt/archives"), ignore_errors=True)
-        os.makedirs(os.path.join(tmp, "var/cache/apt/archives/partial"), exist_ok=True)
-        say(f"importing {tag}")
-        changes = [f"ENV {k}={v}" for k, v in _ENV.items()]
-        changes += ['CMD ["/bin/bash"]', "WORKDIR /",
-                    f"LABEL {LABEL}=1 {LABEL_KIND}=base {LABEL_RECIPE}={recipe_hash(recipe)}"]
-        _import_rootfs(client, tmp, tag, changes)
-        return tag
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _import_rootfs(client, root: str, tag: str, changes: list[str]) -> None:
-    """`docker import` of a directory through the engine API (no docker CLI needed)."""
-    repo, _, version = tag.rpartition(":")
-    proc = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
-    try:
-        client.api.import_image_from_stream(proc.stdout, repository=repo, tag=version, changes=changes)
-    finally:
-        proc.stdout.close()
-        proc.wait()
-
-
-# ---------------------------------------------------------------------------------------------
 # environment and instance images: base -> environment (repo, version) -> instance (base_commit)
 
 ENV_REPO = "patchwright/env"
@@ -179,6 +31,7 @@ TESTBED = "/testbed"
 LABEL_INSTANCE = "patchwright.instance"
 LABEL_ENV = "patchwright.env"
 _tag_locks: dict[str, threading.Lock] = {}
+_tag_locks_lock = threading.Lock()
 
 
 class ImageBuildError(Exception):
@@ -195,12 +48,12 @@ def _tag_part(text: str) -> str:
 
 
 def _lock_for(tag: str) -> threading.Lock:
-    with _build_lock:
+    with _tag_locks_lock:
         return _tag_locks.setdefault(tag, threading.Lock())
 
 
 def image_exists(tag: str) -> bool:
-    return _image_exists(docker_client(), tag)
+    return has_image(docker_client(), tag)
 
 
 # a concurrent cleanup (e.g. `doctor --cleanup` elsewhere on the engine) can remove a build's
@@ -248,8 +101,6 @@ def build_image(tag: str, context_dir: str, labels: dict[str, str]) -> str:
 
 def _requirements_text(spec, source, commit: str) -> str:
     """The first of the spec's requirement files found at `commit`, with `-r` includes inlined."""
-    from .sources import read_at
-
     for path in spec.requirements:
         text = read_at(source, commit, path)
         if text is None:
@@ -280,8 +131,6 @@ _NET = (f"export PIP_CERT={CONTAINER_CA} SSL_CERT_FILE={CONTAINER_CA} REQUESTS_C
 
 
 def _copy_host_ca(ctx: str) -> None:
-    from .docker_workspace import host_ca_bundle
-
     ca = host_ca_bundle()
     Path(ctx, "host-ca.crt").write_bytes(Path(ca).read_bytes() if ca else b"")
 
@@ -315,8 +164,6 @@ def env_image_tag(instance, spec, source) -> tuple[str, str, str]:
     commit = instance.environment_setup_commit or instance.base_commit
     reqs = _requirements_text(spec, source, commit) if spec.requirements else ""
     dockerfile = env_dockerfile(base, spec, bool(reqs))
-    from .specs import digest
-
     h = digest(dockerfile, reqs)
     tag = f"{ENV_REPO}:{_tag_part(instance.repo_slug.lower())}-{_tag_part(instance.version or 'any')}-{h}"
     return tag, dockerfile, reqs
@@ -359,9 +206,6 @@ def ensure_env_image(instance, spec, source, say=None) -> tuple[str, bool]:
 
 
 def instance_image_tag(instance, spec, env_tag: str) -> str:
-    from .sources import EXPORT_RECIPE
-    from .specs import digest
-
     h = digest(env_tag, instance.repo, instance.base_commit, instance_dockerfile(env_tag, spec), EXPORT_RECIPE)
     return f"{INSTANCE_REPO}:{_tag_part(instance.instance_id.lower())}-{h}"
 
@@ -373,12 +217,11 @@ def official_image_name(instance_id: str) -> str:
 
 def pull_image(name: str) -> str:
     """Pull an image from a registry (unless present); ImageNotFound when none answers."""
+    # the docker SDK loads slowly: imported when the engine is needed
     import docker
 
-    from .errors import ImageNotFound
-
     client = docker_client(timeout=3600)
-    if _image_exists(client, name):
+    if has_image(client, name):
         return name
     repo, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "latest")
     try:
@@ -416,11 +259,7 @@ def ensure_instance_image(instance, spec=None, *, mirrors=None, specs=None, imag
     if image_source == "official":
         return InstanceImage(pull_image(official_image_name(instance.instance_id)), "official")
     if spec is None:
-        from .specs import SpecTable
-
         spec = (specs or SpecTable()).for_instance(instance)
-    from .sources import export_commit, repo_source
-
     source = repo_source(instance, mirrors, online=online)
     built: list[str] = []
     env_tag, env_built = ensure_env_image(instance, spec, source, say)
@@ -459,8 +298,6 @@ def list_images(kinds: tuple[str, ...] = ("env", "instance")) -> list[dict]:
 def remove_images(kinds: tuple[str, ...] = ("env", "instance")) -> tuple[list[str], list[str]]:
     """Remove patchwright's images of these kinds (instances first), except those a running
     container uses; returns (removed tags, kept tags with the reason)."""
-    from .docker_util import remove_unused_images
-
     client = docker_client()
     rows = sorted(list_images(kinds), key=lambda r: r["kind"] != "instance")
     return remove_unused_images(client, [(r["tag"], r["id"]) for r in rows])

@@ -15,7 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import UserError
+from sandbox.errors import UserError
+
+from .builtin import builtin_records
 from .paths import check_id, id_problem
 
 BUILTIN = "builtin"
@@ -189,9 +191,7 @@ def load_instances(dataset: str | Path, ids: list[str] | None = None, *, strict:
     UserError. With strict=True a malformed line is a UserError naming its line number.
     """
     if str(dataset) == BUILTIN:
-        from .builtin import builtin_instances
-
-        instances = builtin_instances()
+        instances = [Instance(**record) for record in builtin_records()]
     else:
         rows, errors = _read_jsonl(Path(dataset), Instance)
         instances = [inst for _n, inst in rows]

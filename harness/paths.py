@@ -1,4 +1,5 @@
-"""Names that become paths: instance ids, and paths that must stay inside a run or report directory.
+"""Names that become paths: instance ids, paths that must stay inside a run or report directory, and
+the harness's cache of repositories (`CACHE_DIR`).
 
 An instance id names a directory (`OUT/INSTANCE_ID/`, `REPORT_DIR/INSTANCE_ID/`), so it must be one
 safe path component: letters, digits, `.`, `_` and `-`, not `.` or `..`. Ids are checked where
@@ -9,10 +10,15 @@ cannot reach outside the directory.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
-from .errors import UserError
+from sandbox.errors import UserError
+
+CACHE_DIR = Path(os.environ.get("PATCHWRIGHT_CACHE", Path.home() / ".cache" / "patchwright"))
+"""Where the harness keeps the repositories it makes or clones (built-in projects, clones of datasets'
+repositories); PATCHWRIGHT_CACHE moves it."""
 
 SAFE_ID = re.compile(r"[A-Za-z0-9._-]+")
 """What an instance id may hold (SWE-bench's ids, `owner__name-NUMBER`, all fit)."""

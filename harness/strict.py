@@ -18,8 +18,12 @@ from __future__ import annotations
 import posixpath
 import re
 
+from unidiff import PatchSet
+from unidiff.errors import UnidiffParseError
+
+from sandbox.patching import file_path, patch_files
+
 from .instance import Instance
-from .patching import file_path, patch_files
 
 HOOK_FILES = ("conftest.py", "sitecustomize.py", "usercustomize.py")
 """Python files that run around every test (by name, anywhere in the tree)."""
@@ -34,9 +38,6 @@ _TEST_SETTING = re.compile(
 
 def suspicious_changes(patch: str, instance: Instance) -> list[str]:
     """Why `patch` touches the test infrastructure (one reason per file), or [] when it does not."""
-    from unidiff import PatchSet
-    from unidiff.errors import UnidiffParseError
-
     if not patch or not patch.strip():
         return []
     try:

@@ -17,6 +17,7 @@ __all__ = ["__version__", "fix", "resume"]
 def __getattr__(name: str):
     # the API pulls in the agent and the model SDKs: import it on first use, so the CLI starts fast
     if name in ("fix", "resume"):
+        # the API loads the agent: imported on first use, so the command starts fast
         from . import api
 
         return getattr(api, name)

@@ -15,14 +15,19 @@ import os
 import time
 from pathlib import Path
 
+import swebench_runner.oracle  # noqa: F401  (registers the `oracle` provider: `fix --model oracle` says why not)
 from agent.budget import BudgetLimits
 from agent.fix import DEFAULT_LIMITS, FixOutcome, FixRequest, load_request, run_fix, write_summary
 from agent.models import make_model
 from agent.models.registry import absolute_spec
 from agent.runtime import AgentConfig, Progress
 from agent.secrets import Redactor
-from harness.errors import UserError
-from harness.hygiene import PatchPolicy
+from sandbox.apply_local import apply_to_tree
+from sandbox.errors import UserError
+from sandbox.factory import open_workspace
+from sandbox.hygiene import PatchPolicy
+from sandbox.lock import DirLock
+from sandbox.workspace import resolve_repo
 
 _UNSET = object()
 
@@ -44,11 +49,9 @@ def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", 
     tests_after, steps, tokens, cost, model) and writes patch.diff, trajectory.jsonl and
     summary.json to `out`. Budgets left unset take the defaults (50 steps, $3, one hour); None
     lifts a limit. `patch_policy` keeps what the final patch leaves out by default (new binary and
-    junk files, mode changes, symbolic links leading outside the repository; harness.hygiene).
+    junk files, mode changes, symbolic links leading outside the repository; sandbox.hygiene).
     `redactor` (agent.secrets.Redactor) names the secrets to scrub from everything the run writes; by
     default those of the environment (the GitHub bot passes one that knows its token)."""
-    from harness.workspace import resolve_repo
-
     if not issue or not issue.strip():
         raise UserError("the issue is empty: pass its text with --issue or --issue-file")
     if attempts < 1:
@@ -78,8 +81,6 @@ APPLIED_STATUSES = ("resolved", "submitted")
 
 def _run(request: FixRequest, run_dir: Path, *, apply: bool, progress: Progress | None,
          resume: bool = False, redactor: Redactor | None = None) -> FixOutcome:
-    from harness.lock import DirLock
-
     model = make_model(request.model)  # a missing key or an unknown provider fails before any work
     # one process at a time in a run directory: a second fix (or a --resume of a live run) is refused
     with DirLock(run_dir, what="fix run", hint="choose another --out directory"):
@@ -89,10 +90,6 @@ def _run(request: FixRequest, run_dir: Path, *, apply: bool, progress: Progress 
 
 def _run_locked(request: FixRequest, run_dir: Path, model, *, apply: bool, progress: Progress | None,
                 resume: bool, redactor: Redactor | None) -> FixOutcome:
-    from harness.apply_local import apply_to_tree
-
-    from .commands.exec_cmd import open_workspace
-
     def say(text: str) -> None:
         if progress:
             progress("setup", {"text": text})

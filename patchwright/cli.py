@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 from . import __version__
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from harness.errors import UserError
 from harness.instance import BUILTIN, Instance, load_instances
+from sandbox.errors import UserError
 
 HF_PREFIX = "hf:"
 
@@ -47,6 +47,7 @@ def _load_hf(ref: str) -> list[Instance]:
     if importlib.util.find_spec("datasets") is None:
         raise UserError(f"hf:{ref} needs the `datasets` package (pip install datasets), or download the "
                         "dataset as JSONL and pass its path")
+    # the Hugging Face datasets package is optional: imported for hf: datasets only
     import datasets
 
     try:

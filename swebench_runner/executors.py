@@ -20,6 +20,7 @@ The driver (swebench_runner.runner) decides what to submit and when; an executor
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -30,7 +31,7 @@ from abc import ABC, abstractmethod
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 from .task import InstanceResult, InstanceTask, run_instance
 
@@ -106,8 +107,6 @@ def _init_worker(events) -> None:
     signal.signal(signal.SIGTERM, _on_term)
     if sys.platform.startswith("linux"):
         try:  # SIGTERM when the driver dies, even by SIGKILL
-            import ctypes
-
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         except OSError:
             pass
@@ -182,6 +181,8 @@ class RayExecutor(Executor):
 
     def __init__(self, address: str | None, workers: int):
         try:
+            # ray is optional and loads slowly: imported when the Ray executor runs
+            # ray is optional and loads slowly: imported when the Ray executor runs
             import ray
             from ray.util.queue import Queue
         except ImportError:

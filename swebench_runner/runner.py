@@ -32,9 +32,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.budget import BudgetLimits
 from agent.fix import DEFAULT_LIMITS
+from agent.models import make_model, parse_spec
 from agent.models.registry import absolute_spec, stand_in
-from harness.errors import UserError
-from harness.instance import Instance
+from harness.evaluation import EvalOptions, evaluate
+from harness.instance import Instance, Prediction
+from harness.reports import summarize, write_summary
+from harness.specs import SpecTable
+from sandbox.errors import UserError
 
 from .datasets import load_dataset, select
 from .executors import Executor, make_executor, parse_executor
@@ -234,8 +238,6 @@ def check_model(spec: str, instances: list[Instance], workers: int = 1, executor
             raise UserError(f"the oracle model replays gold patches, and {len(missing)} instance(s) have none "
                             f"(e.g. {missing[0]}); choose instances with a `patch` field")
         return
-    from agent.models import make_model, parse_spec
-
     if parse_spec(spec)[0] == "human" and (workers != 1 or parse_executor(executor)[0] != "local"):
         raise UserError("--model human plays one instance at a time at this terminal: run it with --workers 1 "
                         "and the local executor")
@@ -307,11 +309,6 @@ def _run_locked(opts: RunOptions, store: RunStore, instances: list[Instance], em
 def _grade(opts: RunOptions, store: RunStore, instances: list[Instance], emit: OnEvent) -> dict:
     """Grade finished instances that have no grade yet (an earlier invocation without --eval), then
     summarize the grades of every finished instance chosen, through the harness."""
-    from harness.evaluation import EvalOptions, evaluate
-    from harness.instance import Prediction
-    from harness.reports import summarize, write_summary
-    from harness.specs import SpecTable
-
     finished = store.finished()
     records = {i.instance_id: store.record(i.instance_id) for i in instances if i.instance_id in finished}
     todo = [i for i in instances if i.instance_id in records and (records[i.instance_id] is None

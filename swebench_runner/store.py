@@ -9,7 +9,7 @@
     OUT/summary.json               the last invocation's summary (what `run --json` prints)
     OUT/eval/summary.json, .md     with --eval: the harness's summary of the graded instances
     OUT/.work/                     instances in flight (removed when an invocation starts)
-    OUT/.patchwright.lock          the lock an invocation holds while it runs (harness.lock)
+    OUT/.patchwright.lock          the lock an invocation holds while it runs (sandbox.lock)
 
 An instance is finished when its line is in predictions.jsonl. Its directory is written (to a
 temporary name, then renamed) before that line is appended, so a run killed at any point loses at
@@ -28,10 +28,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from harness.errors import UserError
 from harness.instance import LineError, jsonl_objects
-from harness.lock import LOCK_FILE, DirLock
 from harness.paths import id_problem, inside
+from sandbox.errors import UserError
+from sandbox.lock import LOCK_FILE, DirLock
 
 from .task import InstanceRecord, InstanceResult
 

@@ -22,12 +22,18 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agent.budget import BudgetLimits
-from agent.models import model_label
-from agent.models.oracle import LABEL as ORACLE_LABEL
-from harness.errors import UserError
-from harness.evaluation import Outcome
-from harness.instance import Instance
+from agent.fix import FixRequest, run_fix
+from agent.models import make_model, model_label
+from agent.testplan import plan_for_test_command
+from harness.evaluation import EvalOptions, Outcome, evaluate_instance
+from harness.images import ImageBuildError, ensure_instance_image
+from harness.instance import Instance, Prediction
 from harness.paths import inside
+from harness.specs import SpecTable
+from sandbox.docker_workspace import DockerWorkspace
+from sandbox.errors import UserError
+
+from .oracle import LABEL as ORACLE_LABEL
 
 Report = Callable[[str, dict[str, Any]], None]
 """How a worker tells the driver what it is doing: report(event, data)."""
@@ -186,15 +192,6 @@ def _collect(work: Path) -> dict[str, bytes]:
 
 
 def _run(task: InstanceTask, work: Path, rec: InstanceRecord, result: InstanceResult, report: Report) -> None:
-    from agent.fix import FixRequest, run_fix
-    from agent.models import make_model
-    from agent.testplan import plan_for_spec
-    from harness.docker_workspace import DockerWorkspace
-    from harness.evaluation import EvalOptions, evaluate_instance
-    from harness.images import ImageBuildError, ensure_instance_image
-    from harness.instance import Prediction
-    from harness.specs import SpecTable
-
     inst = task.instance
     specs = SpecTable(list(task.spec_files))
     spec = specs.for_instance(inst)
@@ -223,7 +220,7 @@ def _run(task: InstanceTask, work: Path, rec: InstanceRecord, result: InstanceRe
     with DockerWorkspace(image.tag, network=False) as ws:
         model = make_model(task.model, **model_options(task.model, inst, ws))
         try:
-            outcome = run_fix(request, ws, work, model=model, progress=progress, plan=plan_for_spec(spec))
+            outcome = run_fix(request, ws, work, model=model, progress=progress, plan=plan_for_test_command(spec.test_command()))
         finally:
             model.close()
     rec.finished = True

@@ -47,7 +47,8 @@ def run_probe(probe: str, *, timeout: float = 240, **args) -> dict:
 
 
 def _workspace(kind: str, repo: str, image: str | None, name: str | None):
-    from harness.workspace import DockerWorkspace, LocalWorkspace
+    from sandbox.docker_workspace import DockerWorkspace
+    from sandbox.workspace import LocalWorkspace
 
     if kind == "local":
         return LocalWorkspace(repo)
@@ -82,7 +83,7 @@ def probe_reads(kind: str, repo: str, image: str | None = None, name: str | None
 
 def probe_guard(repo: str, path: str, old: str, new: str) -> dict:
     """One str_replace on a big file through the tools: its answer, its time, the memory it took."""
-    from harness.workspace import LocalWorkspace
+    from sandbox.workspace import LocalWorkspace
     from tools.context import ToolContext
     from tools.toolset import TOOLS
 

@@ -15,8 +15,8 @@ REQUIRE_DOCKER = os.environ.get("PATCHWRIGHT_REQUIRE_DOCKER") == "1"
 
 @pytest.fixture(scope="session")
 def docker_engine():
-    from harness.docker_util import docker_client
-    from harness.errors import UserError
+    from sandbox.docker_util import docker_client
+    from sandbox.errors import UserError
 
     try:
         return docker_client(timeout=60)
@@ -29,7 +29,7 @@ def docker_engine():
 @pytest.fixture(scope="session")
 def base_image(docker_engine) -> str:
     """The base image (built once per machine; its tag is content-addressed by its recipe)."""
-    from harness.images import ensure_base_image
+    from sandbox.images import ensure_base_image
 
     return ensure_base_image("3.11")
 

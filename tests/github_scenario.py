@@ -29,13 +29,13 @@ from pathlib import Path
 
 from fake_github import FakeGitHub
 
-from agent.github.bot import BotConfig, BotResult, run
-from agent.github.client import GitHubClient
-from agent.github.event import TriggerConfig
-from agent.github.fixer import FixOptions, FixOutcome
 from agent.secrets import NO_SECRETS, Redactor
 from conftest import make_repo
-from harness.workspace import LocalWorkspace
+from github_bot.bot import BotConfig, BotResult, run
+from github_bot.client import GitHubClient
+from github_bot.event import TriggerConfig
+from github_bot.fixer import FixOptions, FixOutcome
+from sandbox.workspace import LocalWorkspace
 
 TOKEN = "ghs_FAKEtoken0123456789abcdefABCDEF"
 MODEL_KEY = "sk-ant-api03-FAKEKEY-0123456789"

@@ -337,7 +337,7 @@ def test_cli_usage_errors_are_one_line(calc, tmp_path):
 def test_an_interrupted_replay_run_resumes_where_the_cassette_stopped(calc, tmp_path, image):
     from agent.fix import FixRequest, run_fix
     from agent.models.replay import ReplayModel
-    from harness.workspace import DockerWorkspace
+    from sandbox.docker_workspace import DockerWorkspace
 
     cassette = tmp_path / "cassette.jsonl"
     turns = [

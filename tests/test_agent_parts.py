@@ -10,9 +10,9 @@ from agent.localization import valid_definitions
 from agent.prompting import PROMPTS_DIR, render
 from agent.testplan import EXIT_CODE, REPRO_TEST, covering_tests, plan_for_command
 from conftest import git, make_repo, tree_snapshot
-from harness.apply_local import apply_to_tree
-from harness.errors import UserError
-from harness.log_parsers import get_parser
+from sandbox.apply_local import apply_to_tree
+from sandbox.errors import UserError
+from sandbox.log_parsers import get_parser
 
 UNITTEST_LOG = """\
 test_mean (tests.test_stats.StatsTest.test_mean) ... FAIL
@@ -147,7 +147,7 @@ def test_apply_refuses_a_patch_that_does_not_fit(tmp_path):
 
 
 def test_valid_definitions_keeps_only_unique_names(tmp_path):
-    from harness.workspace import LocalWorkspace
+    from sandbox.workspace import LocalWorkspace
     from tools.context import ToolContext
 
     repo = make_repo(tmp_path / "r", {"a.py": "def f():\n    pass\n\n\nclass C:\n    def f(self):\n        pass\n"})
@@ -159,7 +159,7 @@ def test_valid_definitions_keeps_only_unique_names(tmp_path):
 def test_the_patch_is_brought_up_to_date_file_by_file_after_tool_edits(tmp_path):
     from agent.budget import Budget
     from agent.runtime import AgentConfig, Runtime
-    from harness.workspace import LocalWorkspace
+    from sandbox.workspace import LocalWorkspace
     from tools.context import ToolContext
     from tools.toolset import TOOLS
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import git, make_repo, run_cli, tree_snapshot
-from harness.apply_local import apply_to_tree, touched_files
-from harness.errors import UserError
+from sandbox.apply_local import apply_to_tree, touched_files
+from sandbox.errors import UserError
 
 ALWAYS_QUOTED = ['q"uote.py', "ta\tb.py", "new\nline.py", "back\\slash.py"]
 """Names git quotes in a diff whatever core.quotepath says."""
@@ -173,7 +173,7 @@ def test_the_final_patch_leaves_out_what_the_agent_left_behind(tmp_path, stub_ll
 
 
 def test_patch_hygiene_keeps_what_the_policy_asks_for_and_the_rest_applies(tmp_path):
-    from harness.hygiene import PatchPolicy, clean_patch
+    from sandbox.hygiene import PatchPolicy, clean_patch
 
     repo = make_repo(tmp_path / "repo", {"a.py": "x = 1\n", "run.sh": "echo hi\n"})
     (repo / "a.py").write_text("x = 2\n")

@@ -21,8 +21,8 @@ from urllib.parse import quote
 import pytest
 from github_scenario import FIX, MODEL_KEY, REPO, SAMPLE, TOKEN, Scenario, ScriptedFixer, labeled
 
-from agent.github.event import Ignored, TriggerConfig, decide
-from harness.errors import UserError
+from github_bot.event import Ignored, TriggerConfig, decide
+from sandbox.errors import UserError
 
 
 @pytest.fixture

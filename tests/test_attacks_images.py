@@ -72,7 +72,7 @@ def test_images_clean_keeps_an_image_a_running_container_uses(own_images, monkey
 @pytest.mark.attack("`patchwright doctor --cleanup --all-images` while a container runs from a patchwright image",
                     expected="the image in use is kept, the unused one removed")
 def test_doctor_cleanup_all_images_keeps_an_image_a_running_container_uses(own_images):
-    from harness.docker_util import cleanup
+    from sandbox.docker_util import cleanup
 
     client, key, made = own_images
     containers, removed, kept = cleanup(remove_images=True, label=key)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, tree_snapshot
-from harness.errors import UserError
 from harness.instance import Instance, Prediction, load_instances, load_predictions
+from sandbox.errors import UserError
 
 ROW = {"repo": "o/r", "base_commit": "a" * 40, "problem_statement": "x", "FAIL_TO_PASS": ["t.py::test_a"],
        "patch": "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n"}

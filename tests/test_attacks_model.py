@@ -22,7 +22,7 @@ from agent.models.retry import RetryPolicy
 from agent.runtime import AgentConfig
 from agent.trajectory import read_trajectory
 from conftest import make_repo, run_cli
-from harness.workspace import LocalWorkspace
+from sandbox.workspace import LocalWorkspace
 
 FAST = AgentConfig(localize=False, baseline_tests=False, final_tests=False, max_review_rounds=0)
 STORAGE = ("checkpoints.sqlite", "conversation.jsonl")

@@ -26,7 +26,7 @@ def _repo_with_device_link(tmp_path):
 def _remove_container(name: str) -> None:
     import docker
 
-    from harness.docker_util import docker_client
+    from sandbox.docker_util import docker_client
 
     try:
         docker_client().containers.get(name).remove(force=True)
@@ -116,7 +116,7 @@ def test_local_outward_symlink_is_skipped_not_fatal(tmp_path):
 @pytest.mark.attack("a symbolic link in a Docker workspace leads to a file outside /testbed that the issue names",
                     expected="index, map, retrieval, find_symbol and localization skip the link; reads refused")
 def test_docker_outward_symlink_is_skipped_not_fatal(tmp_path, base_image):
-    from harness.workspace import DockerWorkspace
+    from sandbox.docker_workspace import DockerWorkspace
     from tools.context import ToolContext
 
     repo = make_repo(tmp_path / "repo", {"ok.py": OK_PY})

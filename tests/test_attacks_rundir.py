@@ -125,7 +125,7 @@ def test_a_second_fix_on_a_live_run_directory_is_refused(tmp_path, stub_llm):
 
 
 def test_the_lock_is_per_directory_and_released(tmp_path):
-    from harness.lock import DirectoryBusy, DirLock
+    from sandbox.lock import DirectoryBusy, DirLock
 
     with DirLock(tmp_path / "a"), DirLock(tmp_path / "b"):
         with pytest.raises(DirectoryBusy, match=rf"{tmp_path / 'a'} is in use .*:{os.getpid()}\)"):
@@ -195,9 +195,9 @@ def test_the_report_writer_never_writes_outside_its_directory(tmp_path):
 
 def test_a_kill_9_never_leaves_the_lock_held(tmp_path):
     """The lock is the kernel's: it goes with the process, however the process ends."""
-    from harness.lock import DirLock
+    from sandbox.lock import DirLock
 
-    code = ("import sys, time; from harness.lock import DirLock; DirLock(sys.argv[1]).acquire(); "
+    code = ("import sys, time; from sandbox.lock import DirLock; DirLock(sys.argv[1]).acquire(); "
             "print('ready', flush=True); time.sleep(600)")
     proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "d")], stdout=subprocess.PIPE, text=True,
                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from conftest import make_repo
-from harness.workspace import DockerWorkspace, Limits, LocalWorkspace
+from sandbox.docker_workspace import DockerWorkspace, Limits
+from sandbox.workspace import LocalWorkspace
 
 
 @pytest.fixture(params=["docker", "local"])

@@ -146,11 +146,11 @@ def test_bad_cli_input_is_one_line(tmp_path):
 
 def test_agent_api_run_tests_in_instance_image(gold_run):
     """The pieces the agent uses: instance image -> DockerWorkspace -> apply a patch -> run named tests."""
-    from harness.docker_workspace import DockerWorkspace
     from harness.images import ensure_instance_image
-    from harness.patching import apply_patch
     from harness.specs import SpecTable
-    from harness.testing import run_tests
+    from sandbox.docker_workspace import DockerWorkspace
+    from sandbox.patching import apply_patch
+    from sandbox.testing import run_tests
 
     inst = load_instances("builtin", ["builtin__kvconf-1"])[0]
     spec = SpecTable().for_instance(inst)
@@ -159,18 +159,18 @@ def test_agent_api_run_tests_in_instance_image(gold_run):
     with DockerWorkspace(image.tag) as ws:
         assert ws.diff() == ""
         assert apply_patch(ws, inst.test_patch).method == "git apply"
-        before = run_tests(ws, spec, tests=inst.FAIL_TO_PASS + inst.PASS_TO_PASS)
+        before = run_tests(ws, spec.test_command(), tests=inst.FAIL_TO_PASS + inst.PASS_TO_PASS)
         assert set(before.status_of(inst.FAIL_TO_PASS).values()) == {"FAILED"}
         assert set(before.status_of(inst.PASS_TO_PASS).values()) == {"PASSED"}
         assert apply_patch(ws, inst.patch).applied
-        after = run_tests(ws, spec, tests=inst.FAIL_TO_PASS)
+        after = run_tests(ws, spec.test_command(), tests=inst.FAIL_TO_PASS)
         assert after.passed and after.status_of(inst.FAIL_TO_PASS) == {t: "PASSED" for t in inst.FAIL_TO_PASS}
         assert "kvconf/types.py" in ws.diff()
 
 
 def test_patch_fuzz_fallback_is_recorded(tmp_path):
-    from harness.patching import apply_patch
-    from harness.workspace import LocalWorkspace
+    from sandbox.patching import apply_patch
+    from sandbox.workspace import LocalWorkspace
 
     repo = make_repo(tmp_path / "r", {"a.py": "".join(f"line{i}\n" for i in range(1, 11))})
     # the context says "line3 old" where the file has "line3": git apply refuses, patch --fuzz applies

@@ -24,8 +24,8 @@ from github_scenario import (
     labeled,
 )
 
-from agent.github import render
-from harness.errors import UserError
+from github_bot import render
+from sandbox.errors import UserError
 
 
 @pytest.fixture
@@ -331,7 +331,7 @@ def test_a_fixer_may_answer_with_summary_json_fields_and_the_patch(sc):
 
 
 def test_an_outcome_reads_per_test_statuses_and_message_as_summary_json_holds_them():
-    from agent.github.fixer import FixOutcome
+    from github_bot.fixer import FixOutcome
 
     o = FixOutcome.model_validate({
         "status": "failed", "message": "the tests still fail after 3 attempts", "patch": "", "files_changed": [],

@@ -165,7 +165,7 @@ def bot_publishes_the_real_fix(tmp_path, workspace: str) -> str:
 
 def test_the_command_answers_the_demo_issue_with_the_real_pipeline_in_a_local_workspace(tmp_path):
     sandbox_env = bot_publishes_the_real_fix(tmp_path, "local")
-    # a local sandbox gets an allow-listed environment (harness.workspace.local_env): the action's own
+    # a local sandbox gets an allow-listed environment (sandbox.workspace.local_env): the action's own
     # variables stay out too
     assert "'GITHUB_API_URL'" not in sandbox_env and "'GITHUB_EVENT_NAME'" not in sandbox_env
 
@@ -213,7 +213,7 @@ def test_without_a_token_the_command_stops_before_calling_github(sc, tmp_path, m
     monkeypatch.setattr("patchwright.commands.github._default_fixer", lambda: ScriptedFixer(FIX))
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("GH_TOKEN", raising=False)
-    from harness.errors import UserError
+    from sandbox.errors import UserError
 
     with pytest.raises(UserError, match="GITHUB_TOKEN is not set"):
         cli.main(["github", "--event", event_file(tmp_path, labeled(1)), "--repo", str(sc.checkout),

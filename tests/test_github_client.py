@@ -9,8 +9,8 @@ import pytest
 from fake_github import FakeGitHub
 from github_scenario import REPO, SAMPLE, TOKEN
 
-from agent.github.client import GitHubClient, GitHubError
 from conftest import make_repo
+from github_bot.client import GitHubClient, GitHubError
 
 
 @pytest.fixture

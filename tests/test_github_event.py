@@ -7,8 +7,8 @@ import json
 import pytest
 from github_scenario import REPO, commented, labeled
 
-from agent.github.event import Ignored, Trigger, TriggerConfig, decide, event_name_of, load_event
-from harness.errors import UserError
+from github_bot.event import Ignored, Trigger, TriggerConfig, decide, event_name_of, load_event
+from sandbox.errors import UserError
 
 CONFIG = TriggerConfig()
 

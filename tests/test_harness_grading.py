@@ -9,7 +9,7 @@ import pytest
 
 from harness.grading import compare_tests, grade, log_statuses, resolution
 from harness.instance import Instance
-from harness.log_parsers import get_parser, parse_django, parse_pytest, parse_pytest_v2, parse_sympy
+from sandbox.log_parsers import get_parser, parse_django, parse_pytest, parse_pytest_v2, parse_sympy
 
 LOGS = Path(__file__).parent / "fixtures" / "harness_logs"
 

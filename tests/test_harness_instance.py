@@ -11,11 +11,12 @@ import pytest
 import yaml
 
 from harness.builtin import HERE as BUILTIN_DIR
-from harness.errors import UserError
-from harness.images import OFFLINE_RELEASES, env_image_tag, instance_image_tag, official_image_name
+from harness.images import env_image_tag, instance_image_tag, official_image_name
 from harness.instance import load_instances, load_predictions, synthetic_predictions
 from harness.specs import DEFAULT_SPEC, SpecTable, read_spec_file, shipped_specs
-from harness.testing import changed_test_files, directives_for, files_of_tests
+from sandbox.errors import UserError
+from sandbox.images import OFFLINE_RELEASES
+from sandbox.testing import changed_test_files, directives_for, files_of_tests
 
 ROW = {"instance_id": "o__r-1", "repo": "o/r", "base_commit": "a" * 40, "FAIL_TO_PASS": '["t.py::test_a"]',
        "PASS_TO_PASS": [], "version": 1.0, "patch": "p", "test_patch": "diff --git a/t.py b/t.py\n"}

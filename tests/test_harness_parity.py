@@ -12,7 +12,7 @@ import pytest
 
 from harness.grading import grade
 from harness.instance import Instance
-from harness.log_parsers import get_parser
+from sandbox.log_parsers import get_parser
 
 swebench = pytest.importorskip(
     "swebench.harness.grading",

@@ -18,7 +18,7 @@ from agent.models import (
     make_model,
 )
 from agent.models.prices import DEFAULT_PRICES
-from harness.errors import UserError
+from sandbox.errors import UserError
 from stub_llm import Turn
 from tools.registry import ToolSpec
 

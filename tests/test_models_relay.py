@@ -16,7 +16,7 @@ from agent.models.human import HumanModel, InputEnded, parse_answer
 from agent.models.registry import absolute_spec
 from agent.models.relay import RelayModel, ReplyError, parse_reply, shape
 from agent.models.transcript import Transcript, fence
-from harness.errors import UserError
+from sandbox.errors import UserError
 from swebench_runner.task import model_name
 from tools.registry import ToolSpec
 
@@ -197,6 +197,24 @@ def test_the_wait_limit_is_a_budget(tmp_path):
     assert info.value.limit == "wait" and "relay: turn 1 got no reply within 0.6 s" in str(info.value)
     status = json.loads((tmp_path / "status.json").read_text())
     assert status["state"] == "timed_out" and status["turn"] == 1 and status["deadline"]
+
+
+def test_the_time_budget_cuts_a_wait_shorter_than_the_wait_limit(tmp_path):
+    """`run --max-time` must end a relay run whose other side stopped answering, however long the
+    per-turn wait limit: the caller's deadline ends the wait (DeadlineExceeded, which the runtime
+    turns into budget_exhausted, limit `time`)."""
+    import time
+
+    from agent.models.errors import DeadlineExceeded
+
+    model = RelayModel(tmp_path, wait=600)
+    start = time.monotonic()
+    with pytest.raises(DeadlineExceeded) as info:
+        model.complete([SYSTEM, TASK], TOOLS, deadline=start + 0.6)
+    assert time.monotonic() - start < 5
+    assert "relay: turn 1 got no reply before the time budget ran out" in str(info.value)
+    status = json.loads((tmp_path / "status.json").read_text())
+    assert status["state"] == "timed_out" and status["turn"] == 1
 
 
 def test_answered_turns_are_played_back_not_asked_again(tmp_path):

@@ -10,6 +10,7 @@ from email.utils import formatdate
 
 import pytest
 
+import swebench_runner.oracle  # noqa: F401  (registers the `oracle` provider, as the batch runner does)
 from agent.models import (
     PROVIDERS,
     Message,
@@ -31,7 +32,7 @@ from agent.models import (
 from agent.models.prices import DEFAULT_PRICES
 from agent.models.replay import ReplayModel
 from agent.models.retry import backoff_delay, call_with_retries, parse_retry_after
-from harness.errors import UserError
+from sandbox.errors import UserError
 from tools.registry import ToolSpec
 
 VIEW = ToolSpec("view_file", "Show a file.", {

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.models.oracle import LABEL
 from conftest import run_cli
 from harness.instance import load_instances
+from swebench_runner.oracle import LABEL
 
 pytestmark = pytest.mark.docker
 

@@ -12,12 +12,12 @@ import pytest
 
 from agent.fix import FixRequest, run_fix
 from agent.models import make_model
-from agent.models.oracle import LABEL
 from agent.trajectory import read_trajectory
 from conftest import git, make_repo, run_cli
-from harness.errors import UserError
 from harness.instance import Instance
+from sandbox.errors import UserError
 from swebench_runner.datasets import load_dataset, parse_slice, select
+from swebench_runner.oracle import LABEL
 from swebench_runner.store import RunStore
 from swebench_runner.task import InstanceRecord, InstanceResult, model_name
 
@@ -151,7 +151,7 @@ def test_store_resumes_from_predictions_and_cuts_a_torn_line(tmp_path):
 def test_oracle_replays_the_gold_patch_through_the_graph(tmp_path):
     """The oracle on a local workspace, two attempts: each views the file, edits through the derived
     tool calls, runs the tests and stops; the result is the gold patch's files."""
-    from harness.workspace import LocalWorkspace
+    from sandbox.workspace import LocalWorkspace
 
     repo = make_repo(tmp_path / "repo", {"geo/__init__.py": "", "geo/shapes.py": SHAPES, "tests/__init__.py": "",
                                             "tests/test_shapes.py": TESTS})

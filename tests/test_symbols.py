@@ -254,7 +254,7 @@ def test_empty_repo_and_workspace_source(tmp_path, small_repo):
     empty = make_repo(tmp_path / "empty", {})
     idx = build_index(empty, cache=False)
     assert idx.stats.files == 0 and list(idx.definitions()) == []
-    from harness.workspace import LocalWorkspace
+    from sandbox.workspace import LocalWorkspace
 
     with LocalWorkspace(small_repo) as ws:
         idx = build_index(ws, cache=False)

@@ -9,9 +9,9 @@ import pytest
 from tool_helpers import call
 
 from conftest import git, make_repo
-from harness.workspace import LocalWorkspace
+from sandbox.workspace import LocalWorkspace
+from swebench_runner.derive import DeriveError, apply_patch, derive_tool_calls
 from tools.context import ToolContext
-from tools.derive import DeriveError, apply_patch, derive_tool_calls
 
 BEFORE = '''import os
 import sys

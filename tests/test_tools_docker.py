@@ -15,7 +15,7 @@ SRC = "import os\n\n\ndef area(r):\n    return 3 * r * r\n\n\nclass Shape:\n    
 
 
 def test_tools_in_a_container(tmp_path, base_image):
-    from harness.workspace import DockerWorkspace
+    from sandbox.docker_workspace import DockerWorkspace
 
     repo = make_repo(tmp_path / "repo", {"geo/shapes.py": SRC, ".gitignore": "*.log\n"})
     with DockerWorkspace(base_image, repo) as ws:

@@ -14,7 +14,7 @@ import pytest
 
 from agent.models import Message, ModelTurn, ToolCall, Usage
 from agent.trajectory import Observation, TrajectoryWriter, read_trajectory
-from harness.errors import UserError
+from sandbox.errors import UserError
 from tools.registry import ToolSpec
 
 VIEW = ToolSpec("view_file", "Show a file.", {"type": "object", "properties": {"path": {"type": "string"}}})

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from conftest import make_repo
-from harness.workspace import LocalWorkspace
+from sandbox.workspace import LocalWorkspace
 from tools.context import ToolContext
 from tools.registry import ToolResult
 from tools.toolset import TOOLS

@@ -17,7 +17,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.workspace import FileTooLarge, NotRegularFile, OutsideWorkspace
+from sandbox.workspace import FileTooLarge, NotRegularFile, OutsideWorkspace
 
 from . import guard
 from .symbols import Definition, FileSymbols, SymbolIndex, build_index, extract, language_of

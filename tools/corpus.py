@@ -161,6 +161,7 @@ def name_weight(name: str) -> float:
 
 def _ranges(starts, lengths):
     """Concatenated aranges [starts[i], starts[i] + lengths[i]) (numpy)."""
+    # numpy loads slowly: imported when vectors are needed
     import numpy as np
 
     total = int(lengths.sum())
@@ -179,6 +180,7 @@ class LexIndex:
     it covers, so a repository seen before loads it at once."""
 
     def __init__(self, paths: list[str], vocab: list[str], definers: dict[str, list], arrays: dict):
+        # numpy loads slowly: imported when vectors are needed
         import numpy as np
 
         self.paths = paths
@@ -229,6 +231,7 @@ class LexIndex:
 
     @classmethod
     def build(cls, paths: list[str], records: list[FileLex]) -> LexIndex:
+        # numpy loads slowly: imported when vectors are needed
         import numpy as np
 
         # words -> numbers, in C: one vocabulary, then each file's words as (file, word, count)
@@ -288,6 +291,7 @@ class LexIndex:
 
     @classmethod
     def unpack(cls, blob: bytes) -> LexIndex:
+        # numpy loads slowly: imported when vectors are needed
         import numpy as np
 
         paths, vocab, definers, arrays = marshal.loads(blob)
@@ -298,6 +302,7 @@ class LexIndex:
 def _graph(records: list[FileLex], number: dict[bytes, int], f_of, w_of, c_of) -> dict:
     """Edges file -> file defining a name it uses, weighted by the name's specificity, the square
     root of the uses, and shared among the definers."""
+    # numpy loads slowly: imported when vectors are needed
     import numpy as np
 
     definers: dict[str, list[int]] = {}

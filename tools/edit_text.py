@@ -1,13 +1,14 @@
 """The editing tools' text operations as pure functions of a file's text.
 
 The tools (tools/edit.py) resolve names, read, guard and write; these functions only compute the
-new text, so that the gold-patch derivation (tools/derive.py) can predict exactly what a call will
+new text, so that the gold-patch derivation (swebench_runner/derive.py) can predict exactly what a call will
 do. Whole lines are the unit: a definition is the lines `view_symbol` shows (decorators,
 attributes and annotations included).
 """
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 
 from .context import ToolError
@@ -242,8 +243,6 @@ def no_match_message(path: str, text: str, old: str) -> str:
     if votes:
         start = max(0, votes.most_common(1)[0][0])
     else:
-        import difflib
-
         first = next((w for w in want if w), "")
         stripped = [ln.strip() for ln in lines]
         close = difflib.get_close_matches(first, stripped, n=1, cutoff=0.4) if first else []

@@ -16,6 +16,7 @@ the same layout (config.json, model.safetensors, tokenizer.json, 1_Pooling/confi
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import struct
@@ -43,8 +44,6 @@ def find_model() -> Path:
         if not (path / "model.safetensors").is_file():
             raise EmbeddingUnavailable(f"PATCHWRIGHT_EMBED_MODEL={env} holds no model.safetensors")
         return path
-    import importlib.util
-
     for name in _MODEL_PACKAGES:
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin:
@@ -57,6 +56,7 @@ def find_model() -> Path:
 
 def read_safetensors(path: Path) -> dict:
     """{name: numpy array} of a .safetensors file (little-endian; memory-mapped, read-only)."""
+    # numpy loads slowly: imported when vectors are needed
     import numpy as np
 
     dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
@@ -76,6 +76,7 @@ def read_safetensors(path: Path) -> dict:
 def _gelu(x):
     """GELU in place, by its tanh form (within 5e-4 of the erf form BERT was trained with; several
     times faster in numpy, which has no erf)."""
+    # numpy loads slowly: imported when vectors are needed
     import numpy as np
 
     y = x * x
@@ -91,6 +92,7 @@ def _gelu(x):
 
 
 def _layer_norm(x, w, b, eps):
+    # numpy loads slowly: imported when vectors are needed
     import numpy as np
 
     mu = x.mean(-1, keepdims=True)
@@ -119,9 +121,11 @@ class Encoder:
     mean-pooled over the tokens as sentence-transformers' pooling config says."""
 
     def __init__(self, model_dir: Path | str, max_tokens: int = MAX_TOKENS):
+        # numpy loads slowly: imported when vectors are needed
         import numpy as np
 
         try:
+            # the embedding extra is optional: imported on first use
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise EmbeddingUnavailable("the tokenizers package is missing: pip install 'patchwright[embeddings]'") \
@@ -174,6 +178,7 @@ class Encoder:
     def encode(self, texts: list[str], max_tokens: int | None = None):
         """Unit vectors of `texts` (numpy float32 array, len(texts) x dim), each read up to
         `max_tokens` tokens (default and at most: the model's `max_tokens`)."""
+        # numpy loads slowly: imported when vectors are needed
         import numpy as np
 
         ids = self.tokenize(texts, max_tokens)
@@ -196,6 +201,7 @@ class Encoder:
         return out
 
     def _forward(self, tok, mask):
+        # numpy loads slowly: imported when vectors are needed
         import numpy as np
 
         b, n = tok.shape

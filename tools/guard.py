@@ -21,6 +21,8 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 
+from pyflakes import checker, messages
+
 from .symbols import language_of, parse_tree
 from .text import numbered, split_lines
 
@@ -109,8 +111,6 @@ def _compile(data: bytes) -> tuple[SyntaxIssue | None, ast.AST | None]:
 
 
 def _undefined_names(tree: ast.AST) -> list[tuple[int, str]]:
-    from pyflakes import checker, messages
-
     kinds = (messages.UndefinedName, messages.UndefinedLocal, messages.UndefinedExport)
     try:
         found = checker.Checker(tree, filename="<edit>").messages

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .context import ToolError
+
 
 @dataclass(frozen=True)
 class ToolSpec:
@@ -191,8 +193,6 @@ class Registry:
         problem, kwargs = _bind(tool, arguments)
         if problem:
             return ToolResult(f"Wrong call to {name}: {problem}.", True)
-        from .context import ToolError
-
         try:
             text = tool.func(ctx, **kwargs)
         except ToolError as exc:

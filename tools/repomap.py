@@ -10,9 +10,11 @@ budget.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
+import tempfile
 
 from .corpus import Corpus, LexIndex
 from .issue_query import IssueQuery, Mentions, resolve
@@ -25,6 +27,7 @@ def pagerank(lex: LexIndex, personal: dict[str, float] | None = None, *, damping
              iterations: int = 50, tol: float = 1e-9):
     """PageRank of `lex`'s files over its reference graph (numpy array by file number, summing to 1),
     teleporting to `personal` ({path: weight}) when given, else uniformly."""
+    # numpy loads slowly: imported when vectors are needed
     import numpy as np
 
     n = len(lex.paths)
@@ -84,9 +87,7 @@ def _encoder():
     if _tiktoken_encoder is None:
         _tiktoken_encoder = False
         try:
-            import hashlib
-            import tempfile
-
+            # tiktoken is optional and loads slowly: imported on first use
             import tiktoken
 
             url = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"

@@ -26,6 +26,16 @@ from pydantic import BaseModel, Field
 from .corpus import Corpus, is_test_path, word_terms
 from .issue_query import IssueQuery, Mentions, resolve
 from .repomap import pagerank, personalization
+from .semantic import (
+    FILE_TOKENS,
+    FUNCTION_TOKENS,
+    available,
+    embed_cached,
+    file_text,
+    function_text,
+    issue_vector,
+    scaled_similarity,
+)
 from .symbols import Definition
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -129,8 +139,6 @@ def localize(source, issue_text: str, top_k: int = 10, *, config: LocalizeConfig
         t_sem = 0.0
         if config.semantic and _semantic_ready():
             t = time.perf_counter()
-            from .semantic import issue_vector
-
             qvec = issue_vector(corpus.cache, issue_text)
             if config.file_weights.get("semantic", 0.0) > 0:  # files are embedded only when they count
                 files = add_semantic_files(corpus, qvec, files, config)
@@ -156,16 +164,12 @@ def localize(source, issue_text: str, top_k: int = 10, *, config: LocalizeConfig
 
 
 def _semantic_ready() -> bool:
-    from .semantic import available
-
     return available()
 
 
 def add_semantic_files(corpus: Corpus, qvec, files: list[FileHit], config: LocalizeConfig) -> list[FileHit]:
     """The `semantic` signal of the best `semantic_files` files, added to their score (weighted and
     times their prior, as the other signals); the files sorted again."""
-    from .semantic import FILE_TOKENS, embed_cached, file_text, scaled_similarity
-
     head = files[: config.semantic_files]
     if not head:
         return files
@@ -186,8 +190,6 @@ def add_semantic_functions(corpus: Corpus, qvec, functions: list[FunctionHit],
                            config: LocalizeConfig) -> list[FunctionHit]:
     """The `semantic` signal of the best `semantic_functions` functions, added to their score; the
     functions sorted again."""
-    from .semantic import FUNCTION_TOKENS, embed_cached, function_text, scaled_similarity
-
     head = functions[: config.semantic_functions]
     if not head:
         return functions
@@ -425,6 +427,7 @@ def _file_chunks(corpus: Corpus, symbols, paths: list[str]) -> dict[str, list[tu
 def function_hits(corpus: Corpus, query: IssueQuery, mentions: Mentions, files: list[FileHit]) -> list[FunctionHit]:
     """The functions of `files` with their signals (`bm25` scaled to 1 at the best of them; `file`:
     their file's score scaled to 1 at the best file), unscored."""
+    # bm25s loads slowly: imported when an index is built
     import bm25s
 
     symbols = corpus.symbols([f.path for f in files])

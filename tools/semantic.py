@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from .embed import EmbeddingUnavailable, default_encoder, find_model
 from .symbols import Definition
 
 SEMANTIC_VERSION = "1"
@@ -25,8 +26,6 @@ _SPACE = re.compile(r"\s+")
 
 def available() -> bool:
     """Whether the embedding extra and a model are installed."""
-    from .embed import EmbeddingUnavailable, find_model
-
     try:
         import tokenizers  # noqa: F401
 
@@ -55,9 +54,8 @@ def function_text(path: str, d: Definition, data: bytes) -> str:
 def embed_cached(cache, texts: list[str], max_tokens: int):
     """Unit vectors of `texts` (numpy, one row a text), from `cache` (a SymbolCache or None) where
     it has them, else encoded and stored."""
+    # numpy loads slowly: imported when vectors are needed
     import numpy as np
-
-    from .embed import default_encoder
 
     enc = default_encoder()
     keys = [f"emb{SEMANTIC_VERSION}:{enc.model_id}:{max_tokens}:"

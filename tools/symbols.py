@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import multiprocessing
 import os
 import pickle
 import re
 import sqlite3
+import subprocess
 import threading
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sandbox.workspace import read_regular
 
 PARSER_VERSION = "2"
 DEFAULT_MAX_BYTES = 1_000_000
@@ -140,6 +144,7 @@ def _parser(lang: str):
     with _parsers_lock:
         p = _parsers.get(lang)
         if p is None:
+            # tree-sitter and each grammar load on first use of a language
             import tree_sitter as ts
 
             if lang == "python":
@@ -677,8 +682,6 @@ def parallel_map(fn, items: list, total_bytes: int, workers: int | None = None, 
     be a module-level function; results come in the order of `items`."""
     workers = workers or os.cpu_count() or 1
     if workers > 1 and len(items) >= min_items and total_bytes >= min_bytes:
-        import multiprocessing
-
         ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
@@ -702,8 +705,6 @@ def read_sources(source, paths: list[str] | None = None) -> dict[str, bytes | No
     if isinstance(source, dict):
         return {p: d for p, d in source.items() if paths is None or p in paths}
     if isinstance(source, (str, os.PathLike)):
-        from harness.workspace import read_regular
-
         root = Path(source)
         if paths is None:
             paths = _list_dir_sources(root)
@@ -725,8 +726,6 @@ def read_sources(source, paths: list[str] | None = None) -> dict[str, bytes | No
 
 
 def _list_dir_sources(root: Path) -> list[str]:
-    import subprocess
-
     res = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "-co", "--exclude-standard"],
                          capture_output=True, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
     if res.returncode == 0:

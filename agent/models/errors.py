@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 
 class ModelError(UserError):
@@ -23,6 +23,18 @@ class DeadlineExceeded(ModelError):
 
 class ReplayExhausted(ModelError):
     """A replay cassette has no turn left for the call."""
+
+
+class BudgetExhausted(Exception):
+    """A limit is reached; the run ends with status `budget_exhausted`. `limit` is one of steps,
+    tokens, cost, time (`agent.budget` raises these), or wait (a relay that got no reply in time).
+    Defined here, beside the clients, so that a client can raise it without importing the budget."""
+
+    status = "budget_exhausted"
+
+    def __init__(self, limit: str, message: str):
+        super().__init__(message)
+        self.limit = limit
 
 
 class TransientError(Exception):

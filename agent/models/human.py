@@ -26,6 +26,7 @@ import re
 import sys
 from typing import TextIO
 
+from sandbox.errors import UserError
 from tools.registry import ToolSpec
 
 from .base import ModelClient, ModelOptions
@@ -216,8 +217,6 @@ class HumanModel(ModelClient):
 
 def make_human(target: str, *, prices: PriceTable | None = None, **options) -> HumanModel:
     """The `human` provider (takes no target)."""
-    from harness.errors import UserError
-
     if target:
         raise UserError(f"model spec 'human:{target}' is malformed: the human model takes no name, write human")
     return HumanModel(ModelOptions(**options), prices)

@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 from .types import Usage
 

@@ -9,8 +9,8 @@
     oracle                       (replays an instance's gold patch; batch runs only)
 
 A provider is a factory `factory(target, **options) -> ModelClient`, registered under its name
-with `register_provider` (the `oracle` is one: it takes `gold_patch=` and `read_files=` options;
-`relay` takes `instance=`). A stand-in for a model (`human`, `relay`) registers the name its runs'
+with `register_provider` (the `oracle` is one, registered by `swebench_runner.oracle`: it takes
+`gold_patch=` and `read_files=` options; `relay` takes `instance=`). A stand-in for a model (`human`, `relay`) registers the name its runs'
 records carry and a note saying what it is, so that it is never taken for a hosted model.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 from . import human, relay
 from .base import ModelClient, ModelOptions
@@ -107,18 +107,21 @@ def _options(provider: str, target: str, options: dict[str, Any]) -> tuple[str, 
 
 # the SDKs are imported only when a client is made: they take a while to load
 def _openai(target: str, *, prices: PriceTable | None = None, **options: Any) -> ModelClient:
+    # the SDKs load slowly: imported when a client is made
     from .openai_client import OpenAIModel
 
     return OpenAIModel(*_options("openai", target, options), prices)
 
 
 def _anthropic(target: str, *, prices: PriceTable | None = None, **options: Any) -> ModelClient:
+    # the SDKs load slowly: imported when a client is made
     from .anthropic_client import AnthropicModel
 
     return AnthropicModel(*_options("anthropic", target, options), prices)
 
 
 def _replay(target: str, *, prices: PriceTable | None = None, **options: Any) -> ModelClient:
+    # the SDKs load slowly: imported when a client is made
     from .replay import ReplayModel
 
     if not target:
@@ -126,16 +129,9 @@ def _replay(target: str, *, prices: PriceTable | None = None, **options: Any) ->
     return ReplayModel(target, ModelOptions(**options), prices)
 
 
-def _oracle(target: str, **options: Any) -> ModelClient:
-    from .oracle import make_oracle
-
-    return make_oracle(target, **options)
-
-
 register_provider("openai", _openai)
 register_provider("anthropic", _anthropic)
 register_provider("replay", _replay)
-register_provider("oracle", _oracle)
 register_provider("human", human.make_human, StandIn(human.LABEL, human.NOTE))
 register_provider("relay", relay.make_relay, StandIn(relay.LABEL, relay.NOTE))
 

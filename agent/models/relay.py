@@ -19,7 +19,7 @@ waits for turn-000N.reply.json again; the error file goes once a reply is accept
 
 Waiting is a budget: after `wait` seconds (default 1800; `relay:DIR,wait=SECONDS`, 0 for none)
 without a reply the attempt ends with status `budget_exhausted` (limit `wait`), and status.json
-says `timed_out`.
+says `timed_out`. The run's time budget (`--max-time`) cuts a wait too (limit `time`).
 
 Answered turns are never asked again. A request whose shape matches an answered turn (the same
 tools, roles, system prompt and first user messages, and the same answers so far; tool results
@@ -46,10 +46,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 from tools.registry import ToolSpec
 
 from .base import ModelClient, ModelOptions
+from .errors import BudgetExhausted, DeadlineExceeded
 from .prices import PriceTable
 from .toolcalls import from_object, parse_arguments, validate_tool_calls
 from .transcript import REPLY_FORMAT, Transcript, render_view, tool_dicts
@@ -198,6 +199,8 @@ class RelayModel(ModelClient):
         self.transcript = Transcript()
         self._shapes: dict[int, str] | None = None
         self._lock: Any = None
+        self._deadline: float | None = None
+        """The caller's deadline for the call under way (the run's time budget): it cuts the wait too."""
 
     @property
     def spec(self) -> str:
@@ -294,6 +297,15 @@ class RelayModel(ModelClient):
         matches = [n for n, s in self._known().items() if s == want and n > self.turn]
         return min(matches) if matches else None
 
+    def complete(self, messages, tools=(), *, deadline: float | None = None) -> ModelTurn:
+        """As ModelClient.complete; the wait for a reply also ends at `deadline` (DeadlineExceeded:
+        the time budget, e.g. `run --max-time`, ran out while the other side had not answered)."""
+        self._deadline = deadline
+        try:
+            return super().complete(messages, tools, deadline=deadline)
+        finally:
+            self._deadline = None
+
     def _complete(self, messages: list[Message], tools: list[ToolSpec]) -> ModelTurn:
         self._acquire()
         known = self._known()
@@ -364,11 +376,12 @@ class RelayModel(ModelClient):
         os.replace(reply, aside)
 
     def _await(self, turn: int, tools: list[ToolSpec]) -> tuple[str, list[ToolCall]]:
-        """Wait for the reply of `turn` (re-asking after each malformed one) within the wait limit."""
-        from agent.budget import BudgetExhausted
-
-        deadline = None if self.wait is None else time.monotonic() + self.wait
-        status: dict[str, Any] = {"since": _now(), "deadline": None if self.wait is None else _now(self.wait)}
+        """Wait for the reply of `turn` (re-asking after each malformed one) within the wait limit and
+        the caller's deadline, whichever ends first."""
+        start = time.monotonic()
+        waited = None if self.wait is None else start + self.wait
+        ends = min((d for d in (waited, self._deadline) if d is not None), default=None)
+        status: dict[str, Any] = {"since": _now(), "deadline": None if ends is None else _now(ends - start)}
         self._set_status("waiting", turn, **status)
         reply = self.path(turn, ".reply.json")
         while True:
@@ -378,10 +391,15 @@ class RelayModel(ModelClient):
                 except ReplyError as exc:
                     self._reject(turn, exc, status)
                     continue
-            if deadline is not None and time.monotonic() >= deadline:
+            now = time.monotonic()
+            if waited is not None and now >= waited:
                 self._set_status("timed_out", turn, **status)
                 raise BudgetExhausted("wait", f"relay: turn {turn} got no reply within {self.wait:g} s "
                                               f"(waited for {reply})")
+            if self._deadline is not None and now >= self._deadline:
+                self._set_status("timed_out", turn, **status)
+                raise DeadlineExceeded(f"relay: turn {turn} got no reply before the time budget ran out "
+                                       f"(waited {now - start:.0f} s for {reply})")
             time.sleep(POLL)
 
     def close(self) -> None:

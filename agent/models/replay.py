@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 from tools.registry import ToolSpec
 
 from .base import ModelClient, ModelOptions

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from harness.patching import files_changed
+from sandbox.patching import files_changed
 
 from ..budget import BudgetExhausted
 from ..evidence import evaluate

@@ -2,13 +2,13 @@
 
 What the agent or the tests left behind (new binary and junk files, mode changes, outward symbolic
 links) is taken out of every candidate in one place, `agent.fix._finish`, where the run's final
-patch is made (harness.hygiene)."""
+patch is made (sandbox.hygiene)."""
 
 from __future__ import annotations
 
 import time
 
-from harness.patching import files_changed
+from sandbox.patching import files_changed
 
 from ..evidence import evaluate
 from ..runtime import Runtime

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import yaml
 
-from ..instance import Instance
+from sandbox.gitcmd import git
+
+from ..paths import CACHE_DIR
 
 HERE = Path(__file__).resolve().parent
 REPO_PREFIX = "patchwright-builtin/"
@@ -30,7 +32,8 @@ _DATE = "2024-01-01T00:00:00+00:00"
 _lock = threading.Lock()
 
 
-def is_builtin(instance: Instance) -> bool:
+def is_builtin(instance) -> bool:
+    """Whether an instance (anything with a `repo`) is one of the suite's."""
     return instance.repo.startswith(REPO_PREFIX)
 
 
@@ -47,8 +50,6 @@ def _project_files(project: str) -> dict[str, bytes]:
 
 def builtin_source(repo: str) -> Path:
     """The git repository of a built-in project (made once per content, in the cache)."""
-    from ..sources import CACHE_DIR, git
-
     project = repo[len(REPO_PREFIX):] if repo.startswith(REPO_PREFIX) else repo
     files = _project_files(project)
     h = hashlib.sha256(b"".join(k.encode() + b"\0" + v for k, v in files.items())).hexdigest()[:12]
@@ -82,10 +83,9 @@ def _task_dirs() -> list[Path]:
     return sorted(p for p in (HERE / "tasks").iterdir() if (p / "task.yaml").is_file())
 
 
-def builtin_instances() -> list[Instance]:
-    """Every task of the suite as an Instance (the projects' repositories are made when needed)."""
-    from ..sources import git
-
+def builtin_records() -> list[dict]:
+    """Every task of the suite as the fields of an Instance (the projects' repositories are made
+    when needed); `harness.instance.load_instances("builtin")` makes the instances."""
     out = []
     commits: dict[str, str] = {}
     for d in _task_dirs():
@@ -94,7 +94,7 @@ def builtin_instances() -> list[Instance]:
         if project not in commits:
             src = builtin_source(REPO_PREFIX + project)
             commits[project] = git("rev-parse", "HEAD", cwd=src).stdout.decode().strip()
-        out.append(Instance(
+        out.append(dict(
             instance_id=f"builtin__{d.name}", repo=REPO_PREFIX + project, base_commit=commits[project],
             environment_setup_commit=commits[project], version="1.0",
             problem_statement=(d / "issue.md").read_text(), patch=(d / "gold.diff").read_text(),

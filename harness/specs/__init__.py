@@ -25,7 +25,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..errors import UserError
+from sandbox.errors import UserError
+from sandbox.testing import TestCommand
+
 from ..instance import Instance
 
 SPEC_DIR = Path(__file__).resolve().parent
@@ -56,7 +58,7 @@ class Spec(BaseModel):
     directives: Literal["files", "django", "none"] = "files"
     """How test_patch files become arguments: as paths, as django test modules, or not at all."""
     log_parser: str = "pytest"
-    """The parser that turns the test log into per-test status (harness.log_parsers)."""
+    """The parser that turns the test log into per-test status (sandbox.log_parsers)."""
     eval_type: Literal["pass_and_fail", "fail_only"] = "pass_and_fail"
     """`fail_only`: a test absent from the log counts as passed."""
     env: dict[str, str] = {}
@@ -70,6 +72,11 @@ class Spec(BaseModel):
     """False when the environment cannot be built from PyPI and Debian alone (documented why)."""
     note: str = ""
     """Why the spec is the way it is (shown in `patchwright images list` and the docs)."""
+
+    def test_command(self) -> TestCommand:
+        """How the tests run, for `sandbox.testing.run_tests`."""
+        return TestCommand(self.test_cmd, self.log_parser, float(self.test_timeout), self.directives, dict(self.env),
+                           tuple(self.pre_test))
 
     def env_recipe(self) -> dict[str, Any]:
         """The fields that make up the environment image (its tag hashes them)."""

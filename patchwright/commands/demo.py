@@ -9,6 +9,11 @@ import tempfile
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table
+
+from sandbox.gitcmd import git
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 SAMPLE = DEMO_DIR / "sample"
@@ -17,8 +22,6 @@ CASSETTE = DEMO_DIR / "cassette.jsonl"
 
 def make_sample_repo(dest: Path) -> Path:
     """A git repository at `dest` holding the sample project, committed (ISSUE.md left out)."""
-    from harness.sources import git
-
     shutil.copytree(SAMPLE, dest, ignore=shutil.ignore_patterns("ISSUE.md", "__pycache__", "*.pyc"))
     git("init", "-q", "-b", "main", cwd=dest)
     git("add", "-A", cwd=dest)
@@ -27,8 +30,6 @@ def make_sample_repo(dest: Path) -> Path:
 
 
 def _tests_table(before: dict[str, str] | None, after: dict[str, str] | None):
-    from rich.table import Table
-
     table = Table("test", "before", "after", box=None, pad_edge=False)
     colour = {"PASSED": "green", "FAILED": "red", "ERROR": "red"}
     for name in sorted(set(before or {}) | set(after or {})):
@@ -47,9 +48,8 @@ def demo(kind, keep):
     The model's turns come from a cassette recorded for this sample; everything else is real: the
     sandbox copy of the repository, the localization, the editing tools, the test runs.
     """
-    from rich.console import Console
-    from rich.syntax import Syntax
-
+    # imported when the command runs, so --help and usage errors stay fast
+    # imported when the command runs, so --help and usage errors stay fast
     from .. import api
     from ..display import Progress, summary
 

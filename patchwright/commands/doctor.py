@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 KEYS = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"]
 
@@ -21,7 +21,8 @@ def checks(python: str = "3.11") -> list[tuple[str, str, str]]:
 
     engine = False
     try:
-        from harness.docker_util import docker_client
+        # imported when the command runs, so --help and usage errors stay fast
+        from sandbox.docker_util import docker_client
 
         client = docker_client(timeout=10)
         info = client.version()
@@ -33,7 +34,8 @@ def checks(python: str = "3.11") -> list[tuple[str, str, str]]:
                      "start the engine (`dockerd &` as root) or set DOCKER_HOST"))
 
     if engine:
-        from harness.images import find_base_image
+        # imported when the command runs, so --help and usage errors stay fast
+        from sandbox.images import find_base_image
 
         tag = find_base_image(python)
         if tag:
@@ -67,7 +69,8 @@ def doctor(cleanup: bool, all_images: bool, build_base: bool, python: str):
     1 when any check fails. API keys are reported as set or not set, never printed.
     """
     if cleanup:
-        from harness.docker_util import cleanup as do_cleanup
+        # imported when the command runs, so --help and usage errors stay fast
+        from sandbox.docker_util import cleanup as do_cleanup
 
         containers, images, kept = do_cleanup(remove_images=all_images)
         click.echo(f"removed {len(containers)} container(s)" + (f": {', '.join(containers)}" if containers else ""))
@@ -76,7 +79,8 @@ def doctor(cleanup: bool, all_images: bool, build_base: bool, python: str):
             click.echo(f"kept {len(kept)} image(s) still in use: {', '.join(kept)}")
         return 0
     if build_base:
-        from harness.images import ensure_base_image
+        # imported when the command runs, so --help and usage errors stay fast
+        from sandbox.images import ensure_base_image
 
         tag = ensure_base_image(python, progress=lambda m: click.echo(f"  {m}", err=True))
         click.echo(f"base image ready: {tag}", err=True)

@@ -7,8 +7,12 @@ import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.errors import UserError
+from sandbox.errors import UserError
+
+from .report import write_and_say
 
 
 def _split_ids(value: str | None) -> list[str] | None:
@@ -65,9 +69,8 @@ def eval_cmd(dataset, predictions, instance_ids, workers, mirrors, spec_files, i
     unknown_instance_ids, strict, suspicious (id -> reasons, with --strict). Exit status 0 when the
     run completed (whatever was resolved), 2 on bad input.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    # imported when the command runs, so --help and usage errors stay fast
+    # imported when the command runs, so --help and usage errors stay fast
     from harness.evaluation import EvalOptions, evaluate
     from harness.instance import load_instances, load_predictions, synthetic_predictions
     from harness.reports import summarize, write_summary
@@ -125,11 +128,10 @@ def eval_cmd(dataset, predictions, instance_ids, workers, mirrors, spec_files, i
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
+        # imported when the command runs, so --help and usage errors stay fast
         from harness.reports import markdown
 
         click.echo(markdown(summary).rstrip())
         click.echo(f"\nreports: {out_dir}")
-    from .report import write_and_say
-
     write_and_say(out_dir, err=as_json)
     return 0

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 import click
 
-
-def open_workspace(repo: str, kind: str, image: str | None, network: bool = False, timeout: float = 600,
-                   progress=None):
-    """A workspace of `kind` ("docker" or "local") holding a copy of `repo`."""
-    from harness.workspace import DockerWorkspace, LocalWorkspace, resolve_repo
-
-    source = resolve_repo(repo)  # a bad path is reported before any image work starts
-    if kind == "local":
-        return LocalWorkspace(source, timeout=timeout)
-    if image is None:
-        from harness.images import ensure_base_image
-
-        image = ensure_base_image("3.11", progress=progress)
-    return DockerWorkspace(image, source, network=network, timeout=timeout)
+from sandbox.factory import open_workspace
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -36,8 +24,6 @@ def exec_cmd(repo, command, kind, image, network, timeout, show_diff):
 
     Example: patchwright exec . -- python -m pytest -x
     """
-    import shlex
-
     def say(message: str) -> None:
         click.echo(f"  {message}", err=True)
 

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
 
-from harness.errors import UserError
-from harness.hygiene import PatchPolicy
+from sandbox.errors import UserError
+from sandbox.hygiene import PatchPolicy
 
 
 def _issue_text(issue: str | None, issue_file: str | None) -> str:
@@ -69,8 +70,8 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
       patchwright fix . --issue-file ISSUE.md --model relay:turns
       patchwright fix --resume RUN_DIR
     """
-    from rich.console import Console
-
+    # imported when the command runs, so --help and usage errors stay fast
+    # imported when the command runs, so --help and usage errors stay fast
     from .. import api
     from ..display import Progress, summary
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 
 def _default_fixer():
-    """The fix pipeline behind the bot's seam (agent.github.fixer.Fixer): `patchwright.api.fix`.
+    """The fix pipeline behind the bot's seam (github_bot.fixer.Fixer): `patchwright.api.fix`.
 
     The issue's title and body go in as the issue text (data the pipeline quotes in its prompts);
     the model spec, workspace, test command and dollar budget come from the bot's options (no
@@ -23,7 +23,9 @@ def _default_fixer():
     stays with the model client. Progress lines go to stderr, as with `patchwright fix`; the outcome
     comes back as the bot's FixOutcome (statuses per test counted).
     """
-    from agent.github.fixer import FixOutcome
+    # imported when the command runs, so --help and usage errors stay fast
+    # imported when the command runs, so --help and usage errors stay fast
+    from github_bot.fixer import FixOutcome
     from patchwright.api import fix
     from patchwright.display import Progress
 
@@ -77,10 +79,12 @@ def github(event_path, event_name, repo_dir, dry_run, model, max_cost, trigger_l
     access; ignores anything else with one line saying why. The token comes from GITHUB_TOKEN (or
     GH_TOKEN); the API from GITHUB_API_URL.
     """
-    from agent.github.bot import BotConfig, run
-    from agent.github.client import GitHubClient
-    from agent.github.event import TriggerConfig, load_event
-    from agent.github.fixer import FixOptions
+    # imported when the command runs, so --help and usage errors stay fast
+    # imported when the command runs, so --help and usage errors stay fast
+    from github_bot.bot import BotConfig, run
+    from github_bot.client import GitHubClient
+    from github_bot.event import TriggerConfig, load_event
+    from github_bot.fixer import FixOptions
 
     payload = load_event(event_path)
     if out_dir is None:

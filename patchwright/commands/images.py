@@ -7,6 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import click
 
+from sandbox.errors import UserError
+
+from .eval import _split_ids
+
 
 @click.group("images")
 def images():
@@ -30,12 +34,11 @@ def images():
 @click.option("--json", "as_json", is_flag=True, help="Print {instance_id: {tag, built, error}} as JSON.")
 def build(dataset, instance_ids, mirrors, spec_files, workers, offline, as_json):
     """Build the instance images (and their environments) of a dataset."""
-    from harness.errors import UserError
+    # imported when the command runs, so --help and usage errors stay fast
+    # imported when the command runs, so --help and usage errors stay fast
     from harness.images import ImageBuildError, ensure_instance_image
     from harness.instance import load_instances
     from harness.specs import SpecTable
-
-    from .eval import _split_ids
 
     insts = load_instances(dataset, _split_ids(instance_ids))
     table = SpecTable(list(spec_files))
@@ -63,6 +66,7 @@ def build(dataset, instance_ids, mirrors, spec_files, workers, offline, as_json)
               help="Print a JSON list of {tag, id, kind, instance, env, size, created}.")
 def list_cmd(as_json):
     """List patchwright's environment and instance images."""
+    # imported when the command runs, so --help and usage errors stay fast
     from harness.images import list_images
 
     rows = list_images()
@@ -80,6 +84,7 @@ def list_cmd(as_json):
               help="Which layer to remove (the base image stays; `doctor --cleanup --all-images` removes it).")
 def clean(kind):
     """Remove environment and/or instance images (never one a container still uses)."""
+    # imported when the command runs, so --help and usage errors stay fast
     from harness.images import remove_images
 
     kinds = ("env", "instance") if kind == "all" else (kind,)

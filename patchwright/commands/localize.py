@@ -4,13 +4,16 @@ lives under the user cache directory (PATCHWRIGHT_CACHE_DIR overrides it)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 
 def _repo_dir(repo: str) -> Path:
@@ -47,12 +50,8 @@ def read_issue(issue_text: str | None, issue_file: str | None, required: bool = 
 
 def _status(message: str):
     """A spinner on standard error while long work runs (only on a terminal)."""
-    import contextlib
-
     if not sys.stderr.isatty():
         return contextlib.nullcontext()
-    from rich.console import Console
-
     return Console(stderr=True).status(message)
 
 
@@ -76,6 +75,7 @@ def localize_cmd(repo, issue_text, issue_file, top, as_json, timings):
     frames the issue names, definitions of the identifiers it names, and PageRank over the
     reference graph personalised toward those mentions. No model is used.
     """
+    # imported when the command runs, so --help and usage errors stay fast
     from tools.retrieval import localize
 
     root = _repo_dir(repo)
@@ -96,9 +96,6 @@ def localize_cmd(repo, issue_text, issue_file, top, as_json, timings):
         else:
             click.echo(f"no source files to rank in {repo} ({seen} seen, {skipped} skipped)")
         return 0
-    from rich.console import Console
-    from rich.table import Table
-
     console = Console(soft_wrap=False)
     t = Table(title="Files", title_justify="left", show_edge=False, pad_edge=False)
     for col in ("#", "file", "score", "signals (each scaled to 1 at its best file)"):
@@ -127,6 +124,7 @@ def localize_cmd(repo, issue_text, issue_file, top, as_json, timings):
 def map_cmd(repo, tokens, issue_text, issue_file):
     """Print the map of REPO: its most referenced files (or, with an issue, those nearest to what
     the issue mentions) with the signatures of their classes and functions."""
+    # imported when the command runs, so --help and usage errors stay fast
     from tools.repomap import repo_map
 
     root = _repo_dir(repo)

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 
 def write_and_say(out_dir, output=None, compare=None, *, err: bool = False) -> Path | None:
     """Write the report of OUT_DIR and print `report: PATH` (on stderr with err=True). A failure is a
     one-line warning, not an error: the batch's own results are written already (for `run` and `eval`)."""
+    # imported when the command runs, so --help and usage errors stay fast
     from patchwright.view import write_report
 
     try:
@@ -45,8 +46,10 @@ def report_cmd(output, out_dir, compare, open_):
     directory as view.html, when missing or older than the instance's files. With --compare, both
     runs' numbers side by side and the instances resolved in one and not the other. Prints the path.
     """
+    # imported when the command runs, so --help and usage errors stay fast
     from patchwright.view import write_report
 
+    # imported when the command runs, so --help and usage errors stay fast
     from .view import open_page
 
     say = (lambda m: click.echo(m, err=True)) if sys.stderr.isatty() else None

@@ -21,6 +21,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from sandbox.errors import UserError
+
+from .eval import _split_ids
+from .report import write_and_say
+
 ORACLE_NOTE = ("the oracle replays each instance's gold patch through the real tools: it proves the pipeline, "
                "its results are not a model's")
 
@@ -200,10 +205,8 @@ def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, m
     once lets the instances in flight finish; twice abandons them. Exit status: 0 when every chosen
     instance finished, 1 when some did not (cost cap, errors), 130 when interrupted, 2 on bad input.
     """
-    from harness.errors import UserError
+    # imported when the command runs, so --help and usage errors stay fast
     from swebench_runner.runner import RunOptions, run_batch
-
-    from .eval import _split_ids
 
     if max_total_cost is not None and max_total_cost <= 0:
         raise UserError(f"--max-total-cost must be above 0 (got {max_total_cost})")
@@ -221,8 +224,6 @@ def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, m
     else:
         print_summary(summary)
     if evaluate and summary["stopped"] != "interrupted":
-        from .report import write_and_say
-
         write_and_say(opts.out, err=as_json)
     if summary["stopped"] == "interrupted":
         click.echo(f"patchwright: interrupted after {time.monotonic() - started:.0f} s; run the same command to "

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 
 def _signature(spec) -> str:
@@ -25,6 +25,7 @@ def _signature(spec) -> str:
 
 
 def list_tools(fmt: str) -> str:
+    # imported when the command runs, so --help and usage errors stay fast
     from tools.toolset import TOOLS
 
     specs = TOOLS.specs()
@@ -67,6 +68,7 @@ def tool(name, repo, args_json, list_only, fmt, show_diff, as_json):
         return 0
     if not name:
         raise UserError("name a tool (patchwright tool --list shows them)")
+    # imported when the command runs, so --help and usage errors stay fast
     from tools.toolset import TOOLS
 
     if TOOLS.get(name) is None:
@@ -77,7 +79,9 @@ def tool(name, repo, args_json, list_only, fmt, show_diff, as_json):
         raise UserError(f"--args is not valid JSON ({exc})") from None
     if not isinstance(arguments, dict):
         raise UserError('--args must be a JSON object, e.g. \'{"path": "setup.py"}\'')
-    from harness.workspace import LocalWorkspace, resolve_repo
+    # imported when the command runs, so --help and usage errors stay fast
+    # imported when the command runs, so --help and usage errors stay fast
+    from sandbox.workspace import LocalWorkspace, resolve_repo
     from tools.context import ToolContext
 
     with LocalWorkspace(resolve_repo(repo)) as ws:

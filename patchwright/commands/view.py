@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import webbrowser
+
 import click
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 
 def open_page(path) -> bool:
     """Open the page in the user's browser (the BROWSER variable is honoured); False when none opened."""
-    import webbrowser
-
     return webbrowser.open(path.resolve().as_uri())
 
 
@@ -29,6 +29,7 @@ def view_cmd(run_dir, output, open_):
     crashed is shown as far as it got. The page is one HTML file that loads nothing from the network
     and reads without JavaScript (the script adds search, filters and fold-all). Prints its path.
     """
+    # imported when the command runs, so --help and usage errors stay fast
     from patchwright.view import write_run_page
 
     try:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 from .read import mapping, num, read_jsonl, read_object, strings, text_of
 from .run import is_batch_dir, model_note

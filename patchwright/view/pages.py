@@ -12,7 +12,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from harness.errors import UserError
+from patchwright import __version__
+from sandbox.errors import UserError
 
 from . import batch as batches
 from . import highlight, plots
@@ -39,8 +40,6 @@ def _env() -> Environment:
 
 
 def _version() -> str:
-    from patchwright import __version__
-
     return __version__
 
 

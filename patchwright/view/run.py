@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import UserError
+from agent.models.registry import stand_in
+from sandbox.errors import UserError
 
 from . import plots, results
 from .highlight import diff
@@ -39,8 +40,6 @@ def model_note(spec: str) -> str:
         return REPLAY_NOTE
     if not head:
         return ""
-    from agent.models.registry import stand_in
-
     found = stand_in(spec)
     return f"{found.note[:1].upper()}{found.note[1:]}." if found else ""
 

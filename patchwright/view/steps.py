@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from harness.patching import _diff_sections
+from sandbox.patching import _diff_sections
 
 from . import highlight, results
 from .read import dicts, mapping, num, strings, text_of

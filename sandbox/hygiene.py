@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
+from unidiff import PatchSet
+from unidiff.errors import UnidiffParseError
 
 from .patching import file_path
 
@@ -90,9 +92,6 @@ def _sections(diff: str) -> tuple[str, list[str]]:
 
 def clean_patch(diff: str, policy: PatchPolicy | None = None) -> tuple[str, list[LeftOut]]:
     """The patch without what `policy` does not keep, and what was left out (see the module)."""
-    from unidiff import PatchSet
-    from unidiff.errors import UnidiffParseError
-
     policy = policy or PatchPolicy()
     head, sections = _sections(diff)
     kept: list[str] = [head]

@@ -6,7 +6,7 @@ that names a secondary rate limit) wait as GitHub asks. Any other 4xx is an erro
 `GITHUB_API_URL` selects the server (GitHub Enterprise: `https://HOST/api/v3`).
 
 The token lives only here: it is sent in the Authorization header of API calls and, for a push,
-in an HTTP header given to that one git process (see harness/gitremote.py); nothing reads it back.
+in an HTTP header given to that one git process (see sandbox/gitremote.py); nothing reads it back.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from urllib.parse import quote
 import httpx
 
 from agent.secrets import Redactor
-from harness.errors import UserError
-from harness.gitremote import push_commit, redact
+from sandbox.errors import UserError
+from sandbox.gitremote import push_commit, redact
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"

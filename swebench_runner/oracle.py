@@ -8,7 +8,7 @@ Given the gold patch and a way to read the workspace's files, it answers the gra
 
     localization    select_files(the files the patch changes), select_definitions(the functions it replaces)
     edit turn 1     view_file of each file the patch changes
-    edit turns 2..  the calls tools.derive derives from the patch (replace_symbol, insert_symbol,
+    edit turns 2..  the calls swebench_runner.derive derives from the patch (replace_symbol, insert_symbol,
                     delete_symbol, str_replace, create_file), one per turn
     then            run_tests, then a turn without tool calls (done)
 
@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.errors import UserError
-from tools.derive import DeriveError, derive_tool_calls, parse_patch, patch_paths
+from agent.models.base import ModelClient, ModelOptions
+from agent.models.prices import PriceTable
+from agent.models.registry import register_provider
+from agent.models.types import Message, ModelTurn, ToolCall
+from sandbox.errors import UserError
+from swebench_runner.derive import DeriveError, derive_tool_calls, parse_patch, patch_paths
 from tools.registry import ToolSpec
-
-from .base import ModelClient, ModelOptions
-from .prices import PriceTable
-from .types import Message, ModelTurn, ToolCall
 
 LABEL = "patchwright-oracle (gold-patch replay)"
 """How the oracle is named in trajectories, summaries and predictions (`model_name_or_path`)."""
@@ -121,3 +121,6 @@ def make_oracle(target: str, *, gold_patch: str | None = None, read_files: ReadF
         raise UserError("the oracle model needs the workspace's files to derive its edits; batch runs "
                         "(patchwright run --model oracle) give them")
     return OracleModel(gold_patch, read_files, ModelOptions(**options), prices)
+
+
+register_provider("oracle", make_oracle)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 
 from .errors import DockerUnavailable
 
@@ -23,6 +23,7 @@ def docker_client(timeout: int = 120):
 
     Raises DockerUnavailable with one line when no engine answers.
     """
+    # the docker SDK loads slowly: imported when the engine is needed
     import docker
 
     host = os.environ.get("DOCKER_HOST", "")
@@ -75,8 +76,6 @@ STALE_SECONDS = 3600
 
 def _age(created: str) -> float:
     """Seconds since an engine timestamp (RFC 3339, maybe with nanoseconds); 0 when unreadable."""
-    from datetime import datetime
-
     try:
         stamp = datetime.fromisoformat(created[:26].rstrip("Z") + "+00:00") if created else None
     except ValueError:
@@ -91,6 +90,7 @@ def remove_unused_images(client, images: list[tuple[str, str]]) -> tuple[list[st
     strip its tag from under a running container). Returns (removed, kept); the ones kept are named
     with the reason.
     """
+    # the docker SDK loads slowly: imported when the engine is needed
     import docker
 
     running = {c.attrs.get("Image", "") for c in client.containers.list(filters={"status": "running"})}
@@ -119,6 +119,7 @@ def cleanup(remove_images: bool = False, label: str = LABEL) -> tuple[list[str],
     uses. `label` narrows everything to containers and images carrying that label. Returns
     (containers removed, images removed, images kept).
     """
+    # the docker SDK loads slowly: imported when the engine is needed
     import docker
 
     client = docker_client()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from harness.errors import UserError
+from sandbox.errors import UserError
 
 MARKER = "<!-- patchwright -->"
 """Hidden marker in every comment and pull request body the bot writes (its own comments are ignored)."""

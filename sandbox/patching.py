@@ -7,6 +7,8 @@ import shlex
 import uuid
 from dataclasses import dataclass
 
+from unidiff import PatchSet
+
 from .workspace import Workspace
 
 PATCH_FUZZ = "patch --batch --fuzz=5 -p1 -i"
@@ -81,8 +83,6 @@ def patch_files(patch: str) -> list[tuple[str, str]]:
     Names git quotes (`"a/q\\"uote.py"`: quotes, backslashes, tabs, newlines, and non-ASCII bytes
     unless core.quotepath is off) come back as the real file names.
     """
-    from unidiff import PatchSet
-
     out = []
     for f in PatchSet(patch):
         out.append((_strip(unquote_path(f.source_file)), _strip(unquote_path(f.target_file))))

@@ -35,8 +35,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agent.secrets import Redactor
-from harness.errors import UserError
-from harness.gitremote import (
+from sandbox.errors import UserError
+from sandbox.gitremote import (
     clean_clone,
     commit_patch,
     head_commit,
@@ -45,7 +45,7 @@ from harness.gitremote import (
     push_repository,
     remote_url,
 )
-from harness.workspace import resolve_repo
+from sandbox.workspace import resolve_repo
 
 from . import render
 from .client import GitHubClient, GitHubError

@@ -1,8 +1,9 @@
-"""Run a spec's test command in a workspace and parse what it printed.
+"""Run a test command in a workspace and parse what it printed.
 
-`run_tests(ws, spec, tests=..., files=...)` is the agent's test step and the evaluation's: the
-spec's `test_cmd` with directives (test files, or django test modules) appended, under a
-timeout, parsed into a status per test with the spec's log parser.
+`run_tests(ws, test, tests=..., files=...)` is the agent's test step and the evaluation's: a
+`TestCommand` (the command, its log parser, its timeout; the harness makes one from an environment
+spec, the agent from its test plan) with directives (test files, or django test modules) appended,
+under a timeout, parsed into a status per test with the command's log parser.
 """
 
 from __future__ import annotations
@@ -10,12 +11,33 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+from typing import Literal
 
 from .log_parsers import get_parser
 from .workspace import Workspace
 
 NON_TEST_EXTS = (".json", ".png", "csv", ".txt", ".md", ".jpg", ".jpeg", ".pkl", ".yml", ".yaml", ".toml")
 """Files a test patch may touch that are not tests to run (SWE-bench's list)."""
+
+
+@dataclass(frozen=True)
+class TestCommand:
+    """How to run a repository's tests, whoever decided it (an environment spec, the agent's plan)."""
+
+    __test__ = False  # not a pytest test class
+
+    command: str
+    """The command that runs the suite; test directives (files or modules) are appended."""
+    parser: str
+    """The log parser (`sandbox.log_parsers`) that turns its output into a status per test."""
+    timeout: float
+    """Seconds the command may run before it is killed."""
+    directives: Literal["files", "django", "none"] = "files"
+    """How test files become arguments: as paths, as django test modules, or not at all."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Environment variables of the command."""
+    pre_test: tuple[str, ...] = ()
+    """Shell lines run before the command in the same shell."""
 
 
 @dataclass
@@ -72,12 +94,12 @@ def files_of_tests(tests: list[str]) -> list[str]:
     return out
 
 
-def build_test_command(spec, directives: list[str]) -> str:
-    """The spec's test command with directives appended (each shell-quoted)."""
-    return " ".join([spec.test_cmd, *(shlex.quote(d) for d in directives)])
+def build_test_command(test: TestCommand, directives: list[str]) -> str:
+    """The test command with directives appended (each shell-quoted)."""
+    return " ".join([test.command, *(shlex.quote(d) for d in directives)])
 
 
-def run_tests(ws: Workspace, spec, tests: list[str] | None = None, files: list[str] | None = None, *,
+def run_tests(ws: Workspace, test: TestCommand, tests: list[str] | None = None, files: list[str] | None = None, *,
               timeout: float | None = None, prelude: str = "", max_output: int | None = 20_000_000) -> TestRun:
     """Run the tests `files` hold (or the files of the pytest ids in `tests`; else the whole suite).
 
@@ -86,13 +108,13 @@ def run_tests(ws: Workspace, spec, tests: list[str] | None = None, files: list[s
     """
     if files is None and tests:
         files = files_of_tests(tests)
-    directives = directives_for(files or [], spec.directives)
-    cmd = build_test_command(spec, directives)
-    env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in spec.env.items())
-    setup = "".join(f"{line}\n" for line in spec.pre_test)
+    directives = directives_for(files or [], test.directives)
+    cmd = build_test_command(test, directives)
+    env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in test.env.items())
+    setup = "".join(f"{line}\n" for line in test.pre_test)
     script = f"{prelude}\n{env}{setup}{cmd}" if prelude else f"{env}{setup}{cmd}"
-    res = ws.run(script, timeout or spec.test_timeout, max_output=max_output)
-    statuses = get_parser(spec.log_parser)(res.output)
+    res = ws.run(script, timeout or test.timeout, max_output=max_output)
+    statuses = get_parser(test.parser)(res.output)
     return TestRun(cmd, res.output, res.exit_code, res.timed_out, res.duration, statuses)
 
 

@@ -31,6 +31,7 @@ import secrets
 import select
 import shlex
 import socket
+import ssl
 import struct
 import subprocess
 import tarfile
@@ -132,8 +133,6 @@ def _human(n: int) -> str:
 
 def host_ca_bundle() -> str | None:
     """The host's CA bundle, mounted into containers that are given the network."""
-    import ssl
-
     candidates = [os.environ.get("SSL_CERT_FILE"), ssl.get_default_verify_paths().cafile,
                   "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
     for c in candidates:
@@ -477,6 +476,7 @@ class DockerWorkspace(Workspace):
                  network: bool = False, limits: Limits | None = None, timeout: float = DEFAULT_TIMEOUT,
                  max_output: int | None = DEFAULT_MAX_OUTPUT, env: dict[str, str] | None = None,
                  with_git_history: bool = False, name: str | None = None, in_memory: bool | None = None):
+        # the docker SDK loads slowly: imported when the engine is needed
         import docker
 
         self.image = image
@@ -764,6 +764,7 @@ class DockerWorkspace(Workspace):
         _live.discard(self)
         if self.container is None:
             return
+        # the docker SDK loads slowly: imported when the engine is needed
         import docker
 
         try:

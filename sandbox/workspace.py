@@ -14,6 +14,7 @@ import select
 import shlex
 import shutil
 import signal
+import site
 import stat
 import subprocess
 import sys
@@ -145,8 +146,6 @@ def local_env(home: str, tmp: str, base: dict[str, str] | None = None) -> dict[s
            if (k in LOCAL_ENV_NAMES or k.startswith(("LC_", "PYTHON")))
            and not _SECRET_NAME.search(k) and not _CREDENTIAL_URL.search(v)}
     if "PYTHONUSERBASE" not in env:
-        import site
-
         env["PYTHONUSERBASE"] = site.getuserbase()
     env.setdefault("PATH", os.defpath)
     return {**env, **_GIT_IDENTITY, "HOME": home, "TMPDIR": tmp}
@@ -392,7 +391,7 @@ class LocalWorkspace(Workspace):
     the source) and carries its working tree as it is on disk, uncommitted changes included.
     Commands get an allow-listed environment (`local_env`: no secrets, HOME and TMPDIR inside the
     workspace). On Linux they start through a helper process that is a child subreaper
-    (`harness.spawner`): what a command orphans (`setsid`, double forks) comes back to it, so a
+    (`sandbox.spawner`): what a command orphans (`setsid`, double forks) comes back to it, so a
     timeout finds and kills everything the command started, and close() whatever they left running.
     There is no resource isolation beyond that (no memory, process or disk limits): use
     DockerWorkspace for untrusted code.
@@ -746,13 +745,3 @@ def _local_notes(code: int, timed_out: bool, output: str) -> list[str]:
     if full := disk_full_note(output):
         notes.append(full)
     return notes
-
-
-
-def __getattr__(name: str):
-    # DockerWorkspace lives in its own module (it imports this one); reach it from here as well
-    if name in ("DockerWorkspace", "Limits"):
-        from . import docker_workspace
-
-        return getattr(docker_workspace, name)
-    raise AttributeError(name)

@@ -1,4 +1,4 @@
-"""The GitHub bot: event handling (event.py), the REST client (client.py), the texts it writes
+"""The GitHub bot (an application): event handling (event.py), the REST client (client.py), the texts it writes
 (render.py), the run itself (bot.py), and the seam to the fix pipeline (fixer.py)."""
 
 from .fixer import Fixer, FixOptions, FixOutcome

@@ -15,13 +15,14 @@ file, so that the line numbers of what is still to change stay valid.
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from . import guard
-from .context import ToolError, match_definitions
-from .edit_text import (
+from tools import guard
+from tools.context import ToolError, match_definitions
+from tools.edit_text import (
     CONTAINER_KINDS,
     append_to_file,
     delete_span,
@@ -31,8 +32,8 @@ from .edit_text import (
     insert_into,
     replace_span,
 )
-from .symbols import Definition, extract, language_of
-from .text import indent_of, is_blank, split_lines
+from tools.symbols import Definition, extract, language_of
+from tools.text import indent_of, is_blank, split_lines
 
 UNIT_KINDS = {"function", "method"}
 
@@ -119,8 +120,6 @@ def parse_patch(patch: str) -> list[FilePatch]:
 
 
 def _read_hunk(lines: list[str], i: int, fp: FilePatch) -> int:
-    import re
-
     m = re.match(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", lines[i])
     if not m:
         raise DeriveError(f"malformed hunk header: {lines[i].strip()[:80]}")
