@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.docker_workspace import DockerWorkspace  # noqa: E402
+from sandbox.docker_workspace import DockerWorkspace  # noqa: E402
 from sandbox.environment import DirTree, Recipe, RecipeTests, recipe_for  # noqa: E402
 from sandbox.environment.build import EnvironmentBuildError, ensure_env_image  # noqa: E402
 from sandbox.environment.check import check  # noqa: E402
@@ -108,9 +108,9 @@ def remove_image(recipe: Recipe, tree: DirTree, name: str) -> None:
     """Remove the environment image (and with it its cached layers) when it exists."""
     import docker
 
-    from harness.docker_util import docker_client
-    from harness.images import base_tag_for
+    from sandbox.docker_util import docker_client
     from sandbox.environment import env_tag
+    from sandbox.images import base_tag_for
 
     try:
         docker_client().images.remove(env_tag(recipe, tree, name, base_tag_for(recipe.python)), force=True)

@@ -8,7 +8,6 @@ tags hash what went into them, so an unchanged spec never rebuilds.
 from __future__ import annotations
 
 import posixpath
-import re
 import shlex
 import tempfile
 import threading
@@ -16,9 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.docker_util import LABEL, LABEL_KIND, docker_client, remove_unused_images
-from sandbox.docker_workspace import host_ca_bundle
 from sandbox.errors import ImageNotFound
-from sandbox.images import ensure_base_image, find_base_image, has_image
+from sandbox.images import (
+    BUILD_NET,
+    CONTAINER_CA,
+    ImageBuildError,
+    base_tag_for,
+    build_image,
+    copy_host_ca,
+    has_image,
+    image_exists,
+)
 
 from .sources import EXPORT_RECIPE, export_commit, read_at, repo_source
 from .specs import SpecTable, digest
@@ -34,14 +41,6 @@ _tag_locks: dict[str, threading.Lock] = {}
 _tag_locks_lock = threading.Lock()
 
 
-class ImageBuildError(Exception):
-    """An image build failed; `log` holds the build output."""
-
-    def __init__(self, message: str, log: str):
-        super().__init__(message)
-        self.log = log
-
-
 def _tag_part(text: str) -> str:
     clean = "".join(c if c.isalnum() or c in "._-" else "_" for c in text)
     return clean.strip(".-")[:90] or "x"
@@ -50,53 +49,6 @@ def _tag_part(text: str) -> str:
 def _lock_for(tag: str) -> threading.Lock:
     with _tag_locks_lock:
         return _tag_locks.setdefault(tag, threading.Lock())
-
-
-def image_exists(tag: str) -> bool:
-    return has_image(docker_client(), tag)
-
-
-# a concurrent cleanup (e.g. `doctor --cleanup` elsewhere on the engine) can remove a build's
-# intermediate image or kill its step container (exit 137): such a build is tried again
-_VANISHED = ("unknown parent image", "No such image", "failed to get digest", "No such container",
-             "returned a non-zero code: 137")
-_STEP_FAILED = re.compile(r"The command '(?:/bin/sh -c )?(.*)' returned a non-zero code: (\d+)", re.S)
-
-
-def _build_error(tag: str, error: str) -> str:
-    """One line: which step of which image failed, with its exit code."""
-    m = _STEP_FAILED.search(error)
-    if not m:
-        return f"building {tag} failed: {error.strip().splitlines()[-1][:200]}"
-    cmd = m.group(1).replace(_NET, "").strip()
-    cmd = cmd if len(cmd) <= 120 else cmd[:117] + "..."
-    return f"building {tag} failed: `{cmd}` exited {m.group(2)} (see image_build.log)"
-
-
-def build_image(tag: str, context_dir: str, labels: dict[str, str]) -> str:
-    """`docker build` of a context directory (with its Dockerfile), network on; returns the build log.
-
-    Raises ImageBuildError with the log when a step fails. A build whose intermediate image
-    vanished (a concurrent `doctor --cleanup` removes dangling images) is tried again.
-    """
-    client = docker_client(timeout=3600)
-    for attempt in range(3):
-        lines: list[str] = []
-        error = None
-        for chunk in client.api.build(path=context_dir, tag=tag, labels=labels, rm=True, forcerm=True,
-                                      decode=True, network_mode="bridge"):
-            if "stream" in chunk:
-                lines.append(chunk["stream"])
-            if "error" in chunk:
-                error = chunk["error"]
-                lines.append(error + "\n")
-        log = "".join(lines)
-        if error is None:
-            return log
-        if attempt < 2 and any(m in error for m in _VANISHED):
-            continue
-        raise ImageBuildError(_build_error(tag, error), log)
-    raise AssertionError("unreachable")
 
 
 def _requirements_text(spec, source, commit: str) -> str:
@@ -123,28 +75,16 @@ def _skip_req(line: str) -> bool:
     return not s or s.startswith(("#", "-e .", "-e ..", ".[", "-c ", "-r ")) or s in (".", "..")
 
 
-CONTAINER_CA = "/usr/local/share/patchwright/host-ca.crt"
-# build steps that download (pip, apt) trust the host's CA bundle (a TLS-inspecting proxy may sit
-# between the engine and the registries); the images' runtime environment is left as it is
-_NET = (f"export PIP_CERT={CONTAINER_CA} SSL_CERT_FILE={CONTAINER_CA} REQUESTS_CA_BUNDLE={CONTAINER_CA}; "
-        "[ -s $PIP_CERT ] || unset PIP_CERT SSL_CERT_FILE REQUESTS_CA_BUNDLE; ")
-
-
-def _copy_host_ca(ctx: str) -> None:
-    ca = host_ca_bundle()
-    Path(ctx, "host-ca.crt").write_bytes(Path(ca).read_bytes() if ca else b"")
-
-
 def env_dockerfile(base: str, spec, has_requirements: bool) -> str:
-    lines = [f"FROM {base}", f"COPY host-ca.crt {CONTAINER_CA}", f"RUN {_NET}python -m pip install -q -U pip"]
+    lines = [f"FROM {base}", f"COPY host-ca.crt {CONTAINER_CA}", f"RUN {BUILD_NET}python -m pip install -q -U pip"]
     if spec.apt_packages:
         lines.append("RUN apt-get update && apt-get install -y --no-install-recommends "
                      + " ".join(shlex.quote(p) for p in spec.apt_packages) + " && rm -rf /var/lib/apt/lists/*")
     if has_requirements:
         lines += ["COPY requirements.txt /tmp/patchwright-requirements.txt",
-                  f"RUN {_NET}python -m pip install -r /tmp/patchwright-requirements.txt"]
+                  f"RUN {BUILD_NET}python -m pip install -r /tmp/patchwright-requirements.txt"]
     if spec.pip_packages:
-        lines.append(f"RUN {_NET}python -m pip install " + " ".join(shlex.quote(p) for p in spec.pip_packages))
+        lines.append(f"RUN {BUILD_NET}python -m pip install " + " ".join(shlex.quote(p) for p in spec.pip_packages))
     return "\n".join(lines) + "\n"
 
 
@@ -155,7 +95,7 @@ def instance_dockerfile(env: str, spec) -> str:
               "'patchwright: environment setup'")
     return (f"FROM {env}\nCOPY repo {TESTBED}\nWORKDIR {TESTBED}\n"
             f"RUN git config --global --add safe.directory '*'\n"
-            f"RUN {_NET}{script}\nRUN {commit}\n")
+            f"RUN {BUILD_NET}{script}\nRUN {commit}\n")
 
 
 def env_image_tag(instance, spec, source) -> tuple[str, str, str]:
@@ -167,11 +107,6 @@ def env_image_tag(instance, spec, source) -> tuple[str, str, str]:
     h = digest(dockerfile, reqs)
     tag = f"{ENV_REPO}:{_tag_part(instance.repo_slug.lower())}-{_tag_part(instance.version or 'any')}-{h}"
     return tag, dockerfile, reqs
-
-
-def base_tag_for(python: str) -> str:
-    """The base image for a Python version: an existing one, else the one ensure_base_image builds."""
-    return find_base_image(python) or ensure_base_image(python)
 
 
 _failed_builds: dict[str, ImageBuildError] = {}
@@ -193,7 +128,7 @@ def ensure_env_image(instance, spec, source, say=None) -> tuple[str, bool]:
             say(f"building {tag}")
         with tempfile.TemporaryDirectory(prefix="patchwright-env-") as ctx:
             Path(ctx, "Dockerfile").write_text(dockerfile)
-            _copy_host_ca(ctx)
+            copy_host_ca(ctx)
             if reqs:
                 Path(ctx, "requirements.txt").write_text(reqs)
             labels = {LABEL: "1", LABEL_KIND: "env", LABEL_ENV: f"{instance.repo}@{instance.version}"}

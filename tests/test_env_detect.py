@@ -336,7 +336,7 @@ def test_tag_hashes_recipe_and_dependency_files_only(tmp_path):
         return env_tag(recipe_for(DirTree(tmp_path), PYTHONS), DirTree(tmp_path), "demo", "base:1")
 
     first = tag()
-    assert first.startswith("patchwright/env:demo-py3.13-")
+    assert first.startswith("patchwright/repo-env:demo-py3.13-")
     (tmp_path / "src/demo/core.py").write_text("x = 2\n")
     (tmp_path / "tests/test_a.py").write_text("def test_a():\n    assert 1\n")
     assert tag() == first

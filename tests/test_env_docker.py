@@ -77,11 +77,11 @@ def built(docker_engine, base_image, tmp_path_factory):
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_each_kind_builds_and_its_tests_run(built, kind):
-    from harness.docker_workspace import DockerWorkspace
+    from sandbox.docker_workspace import DockerWorkspace
     from sandbox.environment.check import check
 
     repo, env = built[kind]
-    assert env.recipe.python == "3.11" and env.image.startswith("patchwright/env:")
+    assert env.recipe.python == "3.11" and env.image.startswith("patchwright/repo-env:")
     assert not env.missing and not env.note
     with DockerWorkspace(env.image, repo) as ws:
         res = check(ws, env.recipe, budget=120)
@@ -91,7 +91,7 @@ def test_each_kind_builds_and_its_tests_run(built, kind):
 
 def test_editable_install_sees_the_workspace_source(built):
     """The workspace's copy of the tree is what the tests import (an edit there is seen)."""
-    from harness.docker_workspace import DockerWorkspace
+    from sandbox.docker_workspace import DockerWorkspace
     from sandbox.environment.check import RESTORE
 
     repo, env = built["setuptools-extra"]

@@ -6,6 +6,11 @@ import json
 
 import click
 
+from sandbox.docker_workspace import DockerWorkspace
+from sandbox.environment import environment_for
+from sandbox.environment.check import check
+from sandbox.workspace import resolve_repo
+
 
 def _summary(recipe) -> list[tuple[str, str]]:
     """(label, line) rows of what detection decided and where it read it."""
@@ -55,9 +60,6 @@ def env(repo, python, rebuild, do_check, budget, as_json):
 
     Example: patchwright env . --check
     """
-    from harness.workspace import resolve_repo
-    from sandbox.environment import environment_for
-
     source = resolve_repo(repo)
 
     def say(message: str) -> None:
@@ -68,9 +70,6 @@ def env(repo, python, rebuild, do_check, budget, as_json):
     recipe = environment.recipe
     result = None
     if do_check and recipe.test is not None:
-        from harness.docker_workspace import DockerWorkspace
-        from sandbox.environment.check import check
-
         say("collecting and running the tests")
         with DockerWorkspace(environment.image, source) as ws:
             result = check(ws, recipe, budget)

@@ -11,24 +11,11 @@ from __future__ import annotations
 
 from .config import EnvConfig, EnvironmentConfigError, apply_config, read_config
 from .detect import PYTHONS, detect, parse_test_command
+from .prepare import Environment, environment_for, recipe_for
 from .recipe import Fact, Recipe, RecipeTests
 from .tag import env_tag
 from .tree import DirTree, GitTree, Tree
 
-
-def recipe_for(tree: Tree, pythons: list[str] | None = None, python: str | None = None) -> Recipe:
-    """Detection, then the repository's own config, then `python` (a caller's override) on top."""
-    recipe = detect(tree, pythons)
-    found = read_config(tree)
-    if found:
-        recipe = apply_config(recipe, found[0], found[1])
-    if python:
-        recipe = apply_config(recipe, EnvConfig(python=python), "--python")
-    return recipe
-
-
-__all__ = ["DirTree", "EnvConfig", "Environment", "EnvironmentConfigError", "environment_for", "Fact", "GitTree", "PYTHONS", "Recipe", "RecipeTests",
-           "Tree", "apply_config", "detect", "env_tag", "read_config", "recipe_for", "parse_test_command"]
-
-
-from .prepare import Environment, environment_for  # noqa: E402
+__all__ = ["DirTree", "EnvConfig", "Environment", "EnvironmentConfigError", "Fact", "GitTree", "PYTHONS",
+           "Recipe", "RecipeTests", "Tree", "apply_config", "detect", "env_tag", "environment_for",
+           "parse_test_command", "read_config", "recipe_for"]

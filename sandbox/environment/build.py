@@ -21,18 +21,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.docker_util import LABEL, LABEL_KIND
-from harness.errors import UserError
-from harness.images import (
-    _NET,
+from ..docker_util import LABEL, LABEL_KIND, docker_client
+from ..errors import UserError
+from ..images import (
+    BUILD_NET,
     CONTAINER_CA,
     ImageBuildError,
-    _copy_host_ca,
     base_tag_for,
     build_image,
+    copy_host_ca,
+    ensure_base_image,
     image_exists,
 )
-
 from .recipe import Recipe
 from .tag import env_tag
 from .tree import DirTree, GitTree, Tree
@@ -126,8 +126,6 @@ class EnvironmentBuildError(UserError):
 
 def base_image_for(python: str, say=None) -> str:
     """The base image of a Python version (built when missing)."""
-    from harness.images import ensure_base_image
-
     return ensure_base_image(python, progress=say)
 
 
@@ -153,23 +151,23 @@ def project_target(recipe: Recipe) -> str:
 def dockerfile(recipe: Recipe, base: str) -> str:
     lines = [f"FROM {base}", f"COPY host-ca.crt {CONTAINER_CA}", f"RUN mkdir -p {STATE}"]
     if recipe.apt_packages:
-        lines.append(f"RUN {_NET}apt-get update -qq && apt-get install -y -qq --no-install-recommends "
+        lines.append(f"RUN {BUILD_NET}apt-get update -qq && apt-get install -y -qq --no-install-recommends "
                      + " ".join(shlex.quote(p) for p in recipe.apt_packages) + " >/dev/null && rm -rf /var/lib/apt/lists/*")
     lines += [f"COPY requirements.txt constraints.txt optional.txt deps.sh {STATE}/",
-              f"RUN {_NET}sh {STATE}/deps.sh",
+              f"RUN {BUILD_NET}sh {STATE}/deps.sh",
               f"COPY repo {TESTBED}", f"WORKDIR {TESTBED}",
               # git knows which files the install adds (they are kept in GENERATED)
               "RUN git config --global --add safe.directory '*' && git init -q . && git add -A >/dev/null 2>&1; "
               "git -c user.name=patchwright -c user.email=patchwright@localhost commit -qm base >/dev/null 2>&1; true"]
     for cmd in recipe.prepare:
-        lines.append(f"RUN {_NET}{cmd}")
+        lines.append(f"RUN {BUILD_NET}{cmd}")
     if recipe.install is not None:
         if recipe.install.strip():
-            lines.append(f"RUN {_NET}{recipe.install}")
+            lines.append(f"RUN {BUILD_NET}{recipe.install}")
     elif recipe.project:
-        lines += [f"COPY project.sh {STATE}/", f"RUN {_NET}sh {STATE}/project.sh {shlex.quote(project_target(recipe))}"]
+        lines += [f"COPY project.sh {STATE}/", f"RUN {BUILD_NET}sh {STATE}/project.sh {shlex.quote(project_target(recipe))}"]
     for cmd in recipe.setup:
-        lines.append(f"RUN {_NET}{cmd}")
+        lines.append(f"RUN {BUILD_NET}{cmd}")
     lines.append(f"RUN git ls-files -o -z | grep -zv -E '(^|/)(__pycache__|\\.git)/|\\.pyc$|^build/' "
                  f"| tar --null -T - -cf {GENERATED}; rm -rf .git; touch {STATE}/report.txt")
     return "\n".join(lines) + "\n"
@@ -184,7 +182,7 @@ def _context(ctx: Path, recipe: Recipe, tree: Tree, base: str) -> None:
     ctx.joinpath("deps.sh").write_text(_DEPS_SCRIPT.format(state=STATE, report=REPORT, compiler=_COMPILER_MISSING))
     ctx.joinpath("project.sh").write_text(_PROJECT_SCRIPT.format(testbed=TESTBED, report=REPORT,
                                                                  compiler=_COMPILER_MISSING))
-    _copy_host_ca(str(ctx))
+    copy_host_ca(str(ctx))
     export_tree(tree, ctx / "repo")
 
 
@@ -239,8 +237,6 @@ def ensure_env_image(recipe: Recipe, tree: Tree, name: str, *, rebuild: bool = F
 
 def _report(tag: str) -> dict:
     """What the image's build noted: missing requirements and how the project was installed."""
-    from harness.docker_util import docker_client
-
     client = docker_client()
     try:
         out = client.containers.run(tag, ["cat", REPORT], remove=True, network_mode="none").decode(errors="replace")

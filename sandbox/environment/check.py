@@ -10,10 +10,10 @@ summary repeat.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import asdict, dataclass, field
 
-from harness.log_parsers import ERROR, FAILED, PASSED, SKIPPED, XFAIL, get_parser
-
+from ..log_parsers import ERROR, FAILED, PASSED, SKIPPED, XFAIL, get_parser
 from .build import GENERATED, TESTBED
 from .recipe import Recipe
 
@@ -124,8 +124,6 @@ def run_command(recipe: Recipe) -> str:
 
 def check(ws, recipe: Recipe, budget: float = 600) -> CheckResult:
     """Collect and run the repository's tests in a workspace started from its environment image."""
-    import time
-
     res = CheckResult()
     if recipe.test is None:
         return res

@@ -23,8 +23,8 @@ import tomllib
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from harness.errors import UserError
-
+from ..errors import UserError
+from .detect import parse_test_command
 from .recipe import Fact, Recipe
 from .tree import Tree
 
@@ -133,8 +133,6 @@ def apply_config(recipe: Recipe, config: EnvConfig, origin: str, pythons: list[s
         for s in config.setup:
             fact("setup", s)
     if config.test_command:
-        from .detect import parse_test_command
-
         r.test = parse_test_command(config.test_command)
         fact("test command", config.test_command)
     if config.image:

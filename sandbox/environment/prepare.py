@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from ..images import OFFLINE_RELEASES, find_base_image
+from .build import base_image_for, ensure_env_image
+from .config import EnvConfig, apply_config, read_config
+from .detect import PYTHONS, detect
 from .recipe import Recipe
-from .tree import DirTree
+from .tree import DirTree, Tree
+
+
+def recipe_for(tree: Tree, pythons: list[str] | None = None, python: str | None = None) -> Recipe:
+    """Detection, then the repository's own config, then `python` (a caller's override) on top."""
+    recipe = detect(tree, pythons)
+    found = read_config(tree)
+    if found:
+        recipe = apply_config(recipe, found[0], found[1])
+    if python:
+        recipe = apply_config(recipe, EnvConfig(python=python), "--python")
+    return recipe
 
 
 def environment_for(repo, *, python: str | None = None, rebuild: bool = False, say=None):
@@ -14,11 +30,6 @@ def environment_for(repo, *, python: str | None = None, rebuild: bool = False, s
     `repo` is a directory (its files as on disk). A repository that is not a Python project gets
     the base image and a note. Raises EnvironmentConfigError / EnvironmentBuildError (one line).
     """
-    from pathlib import Path
-
-    from . import recipe_for
-    from .build import base_image_for, ensure_env_image
-
     tree = DirTree(repo)
     recipe = recipe_for(tree, available_pythons(), python=python)
     if recipe.kind == "none" and not recipe.image:
@@ -48,8 +59,4 @@ class Environment:
 def available_pythons() -> list[str]:
     """The Python versions detection chooses from: those a base image can be built for anywhere
     (the offline Debian bases) and those whose base image is already here."""
-    from harness.images import OFFLINE_RELEASES, find_base_image
-
-    from .detect import PYTHONS
-
     return [v for v in PYTHONS if v in OFFLINE_RELEASES or find_base_image(v)]

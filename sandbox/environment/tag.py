@@ -13,7 +13,7 @@ import re
 from .recipe import Recipe
 from .tree import Tree
 
-ENV_REPO = "patchwright/env"
+ENV_REPO = "patchwright/repo-env"
 BUILDER_VERSION = "1"
 """Bumped when the image layout changes, so that old images are not reused."""
 
@@ -31,5 +31,5 @@ def slug(name: str) -> str:
 
 
 def env_tag(recipe: Recipe, tree: Tree, name: str, base: str = "") -> str:
-    """`patchwright/env:<name>-py<version>-<digest>`."""
+    """`patchwright/repo-env:<name>-py<version>-<digest>`."""
     return f"{ENV_REPO}:{slug(name)}-py{recipe.python}-{dependency_digest(recipe, tree, base)}"
