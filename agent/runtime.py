@@ -104,6 +104,8 @@ class Runtime:
     (those are brought in file by file); None when a command or a test run may have changed files."""
     issue: str = ""
     """The issue's text as the agent reads it (cut to `max_issue_chars`)."""
+    environment: str = ""
+    """What the environment lacks (one line, or empty), said with the task."""
     conversation: Conversation | None = None
     """The attempt's conversation (its messages live in the run's conversation log)."""
     redactor: Redactor = NO_SECRETS

@@ -31,8 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox.docker_workspace import DockerWorkspace  # noqa: E402
-from sandbox.environment import DirTree, Recipe, RecipeTests, recipe_for  # noqa: E402
+from sandbox.environment import DirTree, Environment, Recipe, RecipeTests, open_environment, recipe_for  # noqa: E402
 from sandbox.environment.build import EnvironmentBuildError, ensure_env_image  # noqa: E402
 from sandbox.environment.check import check  # noqa: E402
 from sandbox.environment.detect import PYTHONS  # noqa: E402
@@ -92,7 +91,7 @@ def one(repo: str, commit: str, mirrors: Path, budget: float, one_liner: bool) -
         row.update(rebuild_s=round(time.monotonic() - t, 2), rebuilt=again.built, same_tag=again.tag == img.tag)
         if src:
             subprocess.run(["git", "-C", str(path), "checkout", "-q", "--", src], check=True)
-        with DockerWorkspace(img.tag, path) as ws:
+        with open_environment(Environment(recipe=recipe, image=img.tag), path) as ws:
             res = check(ws, recipe, budget)
         row.update(collected=res.collected, collection_errors=res.collection_errors, passed=res.passed,
                    failed=res.failed, errors=res.errors, skipped=res.skipped, timed_out=res.timed_out,

@@ -77,13 +77,13 @@ def built(docker_engine, base_image, tmp_path_factory):
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_each_kind_builds_and_its_tests_run(built, kind):
-    from sandbox.docker_workspace import DockerWorkspace
+    from sandbox.environment import open_environment
     from sandbox.environment.check import check
 
     repo, env = built[kind]
     assert env.recipe.python == "3.11" and env.image.startswith("patchwright/repo-env:")
     assert not env.missing and not env.note
-    with DockerWorkspace(env.image, repo) as ws:
+    with open_environment(env, repo) as ws:
         res = check(ws, env.recipe, budget=120)
     assert res.complete, res.to_dict()
     assert res.collected >= 1 and res.passed == res.collected and res.failed == res.errors == 0
@@ -91,13 +91,12 @@ def test_each_kind_builds_and_its_tests_run(built, kind):
 
 def test_editable_install_sees_the_workspace_source(built):
     """The workspace's copy of the tree is what the tests import (an edit there is seen)."""
-    from sandbox.docker_workspace import DockerWorkspace
-    from sandbox.environment.check import RESTORE
+    from sandbox.environment import open_environment
 
     repo, env = built["setuptools-extra"]
     assert env.install == "editable"
-    with DockerWorkspace(env.image, repo) as ws:
-        ws.run(RESTORE)
+    with open_environment(env, repo) as ws:
+        assert ws.diff() == ""  # what the install generated is put back, and is no part of a diff
         ws.write_file("demo/__init__.py", "def add(a, b):\n    return a - b\n")
         res = ws.run("python -m pytest -q -p no:cacheprovider tests/test_demo.py::test_add")
     assert res.exit_code == 1 and "1 failed" in res.output

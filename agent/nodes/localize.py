@@ -65,7 +65,7 @@ def localize(rt: Runtime, state: AgentState) -> dict:
         rt.retrieval = retrieve(rt.workspace, rt.issue, max(cfg.top_files, cfg.pick_files), cfg.repo_map_tokens)
     found = rt.retrieval
     system = Message.system(rt.system_prompt())
-    task = Message.user(render("task", issue=rt.issue))
+    task = Message.user(render("task", issue=rt.issue, environment=rt.environment))
     files: list[str] = found.files[: cfg.pick_files]
     defs: list[str] = []
     if cfg.localize and found.files:

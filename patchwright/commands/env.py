@@ -6,8 +6,7 @@ import json
 
 import click
 
-from sandbox.docker_workspace import DockerWorkspace
-from sandbox.environment import environment_for
+from sandbox.environment import environment_for, open_environment
 from sandbox.environment.check import check
 from sandbox.workspace import resolve_repo
 
@@ -71,9 +70,11 @@ def env(repo, python, rebuild, do_check, budget, as_json):
     result = None
     if do_check and recipe.test is not None:
         say("collecting and running the tests")
-        with DockerWorkspace(environment.image, source) as ws:
-            result = check(ws, recipe, budget)
+        with open_environment(environment, source) as ws:
+            result = check(ws, recipe, budget, environment.missing)
     notes = [n for n in (environment.note, result.note() if result else "") if n] + recipe.notes
+    if environment.missing and result is None:
+        notes.append("could not install " + ", ".join(environment.missing))
     if do_check and recipe.test is None:
         notes.append("environment: no tests found")
     incomplete = do_check and (result is None or not result.complete)

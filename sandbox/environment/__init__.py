@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from .config import EnvConfig, EnvironmentConfigError, apply_config, read_config
 from .detect import PYTHONS, detect, parse_test_command
-from .prepare import Environment, environment_for, recipe_for
+from .prepare import RESTORE, Environment, environment_for, open_environment, recipe_for
 from .recipe import Fact, Recipe, RecipeTests
 from .tag import env_tag
 from .tree import DirTree, GitTree, Tree
 
 __all__ = ["DirTree", "EnvConfig", "Environment", "EnvironmentConfigError", "Fact", "GitTree", "PYTHONS",
            "Recipe", "RecipeTests", "Tree", "apply_config", "detect", "env_tag", "environment_for",
+           "open_environment", "RESTORE",
            "parse_test_command", "read_config", "recipe_for"]

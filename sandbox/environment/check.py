@@ -14,11 +14,8 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from ..log_parsers import ERROR, FAILED, PASSED, SKIPPED, XFAIL, get_parser
-from .build import GENERATED, TESTBED
 from .recipe import Recipe
 
-RESTORE = f"[ -f {GENERATED} ] && tar --skip-old-files -xf {GENERATED} -C {TESTBED} 2>/dev/null; true"
-"""Shell line that puts back what the install generated into a freshly copied repository."""
 _MISSING = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '([\w.]+)'")
 
 
@@ -30,6 +27,8 @@ class CheckResult:
     collection_errors: list[str] = field(default_factory=list)
     """One line per file that cannot be collected: `path: No module named 'x'` or its error line."""
     missing_modules: list[str] = field(default_factory=list)
+    not_installed: list[str] = field(default_factory=list)
+    """Requirements the image's build could not install."""
     passed: int = 0
     failed: int = 0
     errors: int = 0
@@ -61,6 +60,8 @@ class CheckResult:
     def note(self) -> str:
         """`environment: cannot import xmlschema; 3 test files cannot be collected` (empty when complete)."""
         parts = []
+        if self.not_installed:
+            parts.append("could not install " + ", ".join(self.not_installed[:5]))
         if self.missing_modules:
             parts.append("cannot import " + ", ".join(self.missing_modules[:5]))
         if self.collection_errors:
@@ -122,20 +123,26 @@ def run_command(recipe: Recipe) -> str:
     return recipe.test.command
 
 
-def check(ws, recipe: Recipe, budget: float = 600) -> CheckResult:
-    """Collect and run the repository's tests in a workspace started from its environment image."""
-    res = CheckResult()
-    if recipe.test is None:
-        return res
-    start = time.monotonic()
-    ws.run(RESTORE, 120)
-    collect = collect_command(recipe)
-    if collect:
-        out = ws.run(collect, min(budget, 600), max_output=20_000_000)
+def collect(ws, recipe: Recipe, timeout: float = 600, not_installed: list[str] | None = None) -> CheckResult:
+    """Collect the tests (pytest) in a workspace started from the environment image: what is missing."""
+    res = CheckResult(not_installed=list(not_installed or []))
+    command = collect_command(recipe)
+    if command:
+        out = ws.run(command, timeout, max_output=20_000_000)
         res.collected = collected_count(out.output)
         res.collection_errors, res.missing_modules = collection_errors(out.output)
         if out.exit_code not in (0, 5) and not res.collection_errors:  # pytest itself could not start
             res.collection_errors.append(_last_error(out.output))
+    return res
+
+
+def check(ws, recipe: Recipe, budget: float = 600, not_installed: list[str] | None = None) -> CheckResult:
+    """Collect and run the repository's tests in a workspace started from its environment image."""
+    if recipe.test is None:
+        return CheckResult(not_installed=list(not_installed or []))
+    start = time.monotonic()
+    res = collect(ws, recipe, min(budget, 600), not_installed)
+    collect_cmd = collect_command(recipe)
     remaining = max(30.0, budget - (time.monotonic() - start))
     cmd = run_command(recipe)
     res.command = cmd
@@ -152,7 +159,7 @@ def check(ws, recipe: Recipe, budget: float = 600) -> CheckResult:
         counts[s] = counts.get(s, 0) + 1
     res.passed, res.failed, res.errors = counts[PASSED], counts[FAILED], counts[ERROR]
     res.skipped = counts[SKIPPED] + counts[XFAIL]
-    if not collect:
+    if not collect_cmd:
         res.collected = len(statuses)
         if run.exit_code != 0 and not statuses:
             res.collection_errors.append(_last_error(run.output))

@@ -712,7 +712,7 @@ def detect(tree: Tree, pythons: list[str] | None = None) -> Recipe:
     if not (has_python or d.pyproject or d.setup_cfg.sections()):
         d.r.kind = "none"
         d.r.project = False
-        d.r.python = sorted(d.pythons, key=pyversion.key)[-1]
+        d.r.python = "3.11" if "3.11" in d.pythons else sorted(d.pythons, key=pyversion.key)[-1]
         d.r.notes.append("not a Python project (no .py files, pyproject.toml or setup.py): the base image is used")
         return d.r
     d.python()
