@@ -194,7 +194,7 @@ def ensure_instance_image(instance, spec=None, *, mirrors=None, specs=None, imag
     if image_source == "official":
         return InstanceImage(pull_image(official_image_name(instance.instance_id)), "official")
     if spec is None:
-        spec = (specs or SpecTable()).for_instance(instance)
+        spec = (specs or SpecTable()).for_instance(instance, mirrors, online)
     source = repo_source(instance, mirrors, online=online)
     built: list[str] = []
     env_tag, env_built = ensure_env_image(instance, spec, source, say)

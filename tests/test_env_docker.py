@@ -164,3 +164,35 @@ def test_env_check_exits_non_zero_naming_the_missing_module(built, tmp_path):
     assert res.returncode == 1, res.stdout + res.stderr
     assert "cannot collect tests/test_missing.py: No module named 'xmlschema'" in res.stdout
     assert "environment: cannot import xmlschema; 1 test file cannot be collected" in res.stdout
+
+
+def test_harness_default_spec_detects_a_self_made_task(docker_engine, base_image, tmp_path):
+    """An instance whose repository no spec names is built and graded with the detected environment:
+    its test extra's pytest is installed, so gold resolves it."""
+    from conftest import git
+    from harness.evaluation import EvalOptions, evaluate_instance
+    from harness.instance import Instance, Prediction
+    from harness.specs import SpecTable
+
+    repo = make_repo(tmp_path / "mirrors" / "someone__calc", {
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+                          f'[project]\nname = "calc"\nversion = "1"\n{PY311}'
+                          '[project.optional-dependencies]\ntest = ["pytest>=7", "six"]\n'
+                          '[tool.setuptools]\npackages = ["calc"]\n',
+        "calc/__init__.py": "def mean(xs):\n    return sum(xs) / (len(xs) + 1)\n",
+        "tests/test_calc.py": "import six\nfrom calc import mean\n\n\ndef test_one():\n    assert mean([2]) == 2\n",
+    })
+    base = git(repo, "rev-parse", "HEAD").strip()
+    gold = ("diff --git a/calc/__init__.py b/calc/__init__.py\n--- a/calc/__init__.py\n+++ b/calc/__init__.py\n"
+            "@@ -1,2 +1,2 @@\n def mean(xs):\n-    return sum(xs) / (len(xs) + 1)\n+    return sum(xs) / len(xs)\n")
+    test_patch = ("diff --git a/tests/test_more.py b/tests/test_more.py\nnew file mode 100644\n--- /dev/null\n"
+                  "+++ b/tests/test_more.py\n@@ -0,0 +1,5 @@\n+from calc import mean\n+\n+\n"
+                  "+def test_three():\n+    assert mean([1, 2, 3]) == 2\n")
+    inst = Instance(instance_id="someone__calc-1", repo="someone/calc", base_commit=base, version="1",
+                    problem_statement="mean() is off", patch=gold, test_patch=test_patch,
+                    FAIL_TO_PASS=["tests/test_more.py::test_three"], PASS_TO_PASS=[])
+    spec = SpecTable().for_instance(inst, tmp_path / "mirrors")
+    assert spec.note.startswith("detected from the repository") and "pytest>=7" in spec.pip_packages
+    out = evaluate_instance(inst, Prediction(instance_id=inst.instance_id, model_patch=gold),
+                            EvalOptions(mirrors=tmp_path / "mirrors", online=False, report_dir=tmp_path / "report"))
+    assert out.status == "resolved", out

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..docker_workspace import DockerWorkspace
+from ..errors import UserError
 from ..images import OFFLINE_RELEASES, find_base_image
 from .build import GENERATED, TESTBED, base_image_for, ensure_env_image
 from .config import EnvConfig, apply_config, read_config
@@ -66,7 +67,10 @@ class Environment:
 def available_pythons() -> list[str]:
     """The Python versions detection chooses from: those a base image can be built for anywhere
     (the offline Debian bases) and those whose base image is already here."""
-    return [v for v in PYTHONS if v in OFFLINE_RELEASES or find_base_image(v)]
+    try:
+        return [v for v in PYTHONS if v in OFFLINE_RELEASES or find_base_image(v)]
+    except UserError:  # no engine answers: the versions any machine can build
+        return [v for v in PYTHONS if v in OFFLINE_RELEASES]
 
 
 def open_environment(env: Environment, source, *, network: bool = False, timeout: float = 600,

@@ -80,7 +80,9 @@ class GitTree(Tree):
     """One commit of a git directory (bare or not)."""
 
     def __init__(self, git_dir: str | os.PathLike, commit: str = "HEAD"):
-        self.git_dir = str(git_dir)
+        """`git_dir`: a bare repository, a `.git` directory, or a work tree (its `.git` is used)."""
+        dot_git = Path(git_dir) / ".git"
+        self.git_dir = str(dot_git if dot_git.exists() else git_dir)
         self.commit = commit
         res = subprocess.run(["git", "--git-dir", self.git_dir, "ls-tree", "-r", "-z", "--name-only", commit],
                              capture_output=True)
