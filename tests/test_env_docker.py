@@ -196,3 +196,59 @@ def test_harness_default_spec_detects_a_self_made_task(docker_engine, base_image
     out = evaluate_instance(inst, Prediction(instance_id=inst.instance_id, model_patch=gold),
                             EvalOptions(mirrors=tmp_path / "mirrors", online=False, report_dir=tmp_path / "report"))
     assert out.status == "resolved", out
+
+
+CALC = {
+    "setup.py": "from setuptools import setup\nsetup(name='calc', version='1', packages=['calc'],\n"
+                "      python_requires='>=3.9,<3.12', extras_require={'test': ['pytest', 'six']})\n",
+    "calc/__init__.py": "",
+    "calc/stats.py": "def mean(values):\n    return sum(values) / (len(values) + 1)\n",
+    "tests/test_stats.py": "import six\n\nfrom calc.stats import mean\n\n\ndef test_mean_of_three():\n"
+                           "    assert mean([1, 2, 3]) == 2\n\n\ndef test_six():\n    assert six.PY3\n",
+    ".gitignore": "__pycache__/\n*.egg-info/\n",
+}
+GOOD_MEAN = "def mean(values):\n    return sum(values) / len(values)\n"
+
+
+def test_fix_in_docker_runs_the_real_tests_in_the_detected_environment(docker_engine, base_image, tmp_path):
+    """`fix` with a replayed model, Docker by default: the workspace is the detected environment, so the
+    suite (pytest and six, from the test extra) really runs before and after the edit."""
+    from agent.runtime import AgentConfig
+    from patchwright import api
+
+    repo = make_repo(tmp_path / "calc", CALC)
+    cassette = tmp_path / "cassette.jsonl"
+    turns = [
+        {"tool_calls": [{"name": "select_files", "arguments": {"paths": ["calc/stats.py"]}}]},
+        {"tool_calls": [{"name": "select_definitions", "arguments": {"names": ["calc/stats.py:mean"]}}]},
+        {"tool_calls": [{"name": "replace_symbol", "arguments": {"name": "calc/stats.py:mean",
+                                                                   "new_source": GOOD_MEAN}}]},
+        {"text": "Fixed mean."},
+    ]
+    cassette.write_text("".join(json.dumps(t) + "\n" for t in turns))
+    out = api.fix(repo, "mean([1, 2, 3]) returns 1.5", f"replay:{cassette}", out=tmp_path / "run",
+                  agent=AgentConfig(max_review_rounds=0))
+    assert out.status == "resolved", out.message
+    assert out.test_command.startswith("python -m pytest -rA") and out.environment == ""
+    assert out.tests_before["tests/test_stats.py::test_mean_of_three"] == "FAILED"
+    assert out.tests_before["tests/test_stats.py::test_six"] == "PASSED"  # six is installed
+    assert out.tests_after["tests/test_stats.py::test_mean_of_three"] == "PASSED"
+    assert out.files_changed == ["calc/stats.py"]  # nothing the install generated is in the patch
+
+
+def test_an_incomplete_environment_is_said_in_the_first_observation(built):
+    from agent.fix import FixRequest
+    from agent.prompting import render
+    from patchwright.api import with_environment
+    from sandbox.factory import open_workspace
+
+    repo, _ = built["pep735-groups"]
+    (repo / "tests/test_missing.py").write_text("if True:\n    import xmlschema\n\n\ndef test_m():\n    pass\n")
+    try:
+        with open_workspace(str(repo), "docker", None) as ws:
+            request = with_environment(FixRequest(repo=str(repo), issue="x", model="replay:x"), ws)
+    finally:
+        (repo / "tests/test_missing.py").unlink()
+    note = "environment: cannot import xmlschema; 1 test file cannot be collected"
+    assert request.environment == note and request.test_cmd.startswith("python -m pytest")
+    assert note in render("task", issue="x", environment=request.environment)

@@ -23,7 +23,8 @@ _MISSING = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '([
 class CheckResult:
     """What `env --check` found."""
 
-    collected: int = 0
+    collected: int | None = None
+    """Tests collected (pytest's --collect-only; for unittest, the tests that ran); None: not collected."""
     collection_errors: list[str] = field(default_factory=list)
     """One line per file that cannot be collected: `path: No module named 'x'` or its error line."""
     missing_modules: list[str] = field(default_factory=list)
@@ -44,18 +45,18 @@ class CheckResult:
     @property
     def complete(self) -> bool:
         """Tests were found, all of them collect, and none fails to run for a missing module."""
-        return self.collected > 0 and not self.collection_errors and not self.missing_modules
+        return bool(self.collected) and not self.collection_errors and not self.missing_modules
 
     @property
     def succeeded(self) -> bool:
         """The benchmark's bar: complete, and at least 95% of the collected tests that are not
         skipped (by the project's own skip marks) pass."""
-        return self.complete and self.passed >= 0.95 * max(1, self.collected - self.skipped)
+        return self.complete and self.passed >= 0.95 * max(1, (self.collected or 0) - self.skipped)
 
     @property
     def succeeded_strict(self) -> bool:
         """Complete, and at least 95% of all collected tests pass (skipped ones count against)."""
-        return self.complete and self.passed >= 0.95 * self.collected
+        return self.complete and self.passed >= 0.95 * (self.collected or 0)
 
     def note(self) -> str:
         """`environment: cannot import xmlschema; 3 test files cannot be collected` (empty when complete)."""

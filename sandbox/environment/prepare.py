@@ -42,6 +42,11 @@ def environment_for(repo, *, python: str | None = None, rebuild: bool = False, s
         recipe = apply_config(recipe, EnvConfig(setup=[*recipe.setup, *setup]), "setup given")
     if recipe.kind == "none" and not recipe.image:
         return Environment(recipe=recipe, image=base_image_for(recipe.python, say), note=recipe.notes[0])
+    if recipe.nothing_to_install():
+        # nothing to install: the base image itself (the default Python unless the repository names one)
+        python = recipe.python if any(f.source != "newest available" for f in recipe.sources("python")) else "3.11"
+        recipe = recipe.model_copy(update={"python": python})
+        return Environment(recipe=recipe, image=base_image_for(python, say))
     img = ensure_env_image(recipe, tree, Path(repo).resolve().name, rebuild=rebuild, say=say)
     missing = [m.split(" ", 1)[1] for m in img.missing]
     return Environment(recipe=recipe, image=img.tag, built=img.built, seconds=img.seconds, missing=missing,

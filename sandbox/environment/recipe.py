@@ -78,5 +78,10 @@ class Recipe(BaseModel):
         return self.model_dump(include={"kind", "python", "apt_packages", "requirements", "constraints", "prepare",
                                         "optional", "project", "extras", "editable", "install", "setup", "image"})
 
+    def nothing_to_install(self) -> bool:
+        """Whether the image would be the base image with the repository copied in."""
+        return not (self.project or self.requirements or self.optional or self.apt_packages or self.setup
+                    or self.prepare or self.install or self.image)
+
     def sources(self, what: str) -> list[Fact]:
         return [f for f in self.facts if f.what == what]
