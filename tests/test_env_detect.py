@@ -227,7 +227,7 @@ def test_unittest_suite(tmp_path):
     r = recipe(tmp_path, {"demo/__init__.py": "", "demo/tests/__init__.py": "",
                           "demo/tests/test_core.py": "import unittest\nclass T(unittest.TestCase):\n    pass\n",
                           "setup.py": "from setuptools import setup\nsetup(name='demo')\n"})
-    assert r.test.parser == "unittest" and r.test.command == "python -m unittest discover -v"
+    assert r.test.parser == "unittest" and r.test.command == "python -m unittest -v" and r.test.takes_files
     assert "pytest" not in names(r)
     r2 = recipe(tmp_path / "t", {"tests/test_x.py": "import unittest\n", "x.py": ""})
     assert r2.test.command == "python -m unittest discover -v -s tests"

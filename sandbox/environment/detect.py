@@ -473,11 +473,12 @@ class _Detector:
             self.fact("test command", cmd, runner[1])
             return
         dirs = sorted({f.split("/")[0] for f in test_files if "/" in f and re.fullmatch(r"tests?", f.split("/")[0])})
-        cmd = "python -m unittest discover -v"
-        if dirs:
-            start = dirs[0]
-            cmd += f" -s {start}" + (" -t ." if self.tree.exists(f"{start}/__init__.py") else "")
-        self.r.test = RecipeTests(command=cmd, parser="unittest", takes_files=False)
+        if dirs and not self.tree.exists(f"{dirs[0]}/__init__.py"):
+            # a test directory that is not a package: discovery must start there (files cannot be named)
+            cmd, takes_files = f"python -m unittest discover -v -s {dirs[0]}", False
+        else:
+            cmd, takes_files = "python -m unittest -v", True
+        self.r.test = RecipeTests(command=cmd, parser="unittest", takes_files=takes_files)
         self.fact("test command", cmd, "test files without pytest (unittest)")
 
     # -- imports of test files that nothing declares ------------------------------------------
