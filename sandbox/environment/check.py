@@ -176,11 +176,10 @@ _VERBOSE = re.compile(r"^(\S+::.+?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b"
 
 
 def pytest_statuses(output: str) -> dict[str, str]:
-    """Per-test status from pytest's verbose lines (`id PASSED`), completed by its `-rA` summary."""
+    """Per-test status from pytest's verbose lines (`id PASSED`), else from its `-rA` summary (the two
+    spell some ids differently, so they are not mixed)."""
     out = {m.group(1): PASSED if m.group(2) == "XPASS" else m.group(2) for m in _VERBOSE.finditer(output)}
-    for test, status in get_parser("pytest")(output).items():
-        out.setdefault(test, status)
-    return out
+    return out or get_parser("pytest")(output)
 
 
 def _last_error(output: str) -> str:
