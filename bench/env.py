@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sandbox.environment import DirTree, Environment, Recipe, RecipeTests, open_environment, recipe_for  # noqa: E402
 from sandbox.environment.build import EnvironmentBuildError, ensure_env_image  # noqa: E402
 from sandbox.environment.check import check  # noqa: E402
-from sandbox.environment.detect import PYTHONS  # noqa: E402
+from sandbox.environment.prepare import available_pythons  # noqa: E402
 
 ONE_LINER = Recipe(python="3.11", requirements=["pytest"], extras=["test", "tests", "testing", "dev"],
                    test=RecipeTests(command="python -m pytest -rA -p no:cacheprovider"))
@@ -100,7 +100,7 @@ def one(repo: str, commit: str, mirrors: Path, budget: float, one_liner: bool) -
     return row
 
 
-PYTHONS_HERE = PYTHONS
+PYTHONS_HERE: list[str] = []
 
 
 def remove_image(recipe: Recipe, tree: DirTree, name: str) -> None:
@@ -125,12 +125,12 @@ def main() -> None:
     ap.add_argument("--only", default="")
     ap.add_argument("--budget", type=float, default=600)
     ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--pythons", default="", help="comma-separated Python versions the bases offer (default: all)")
+    ap.add_argument("--pythons", default="", help="comma-separated Python versions to choose from "
+                    "(default: those a base image can be built for here, as `patchwright env` does)")
     ap.add_argument("--one-liner", action="store_true")
     ap.add_argument("--json", default="")
     a = ap.parse_args()
-    if a.pythons:
-        PYTHONS_HERE = a.pythons.split(",")
+    PYTHONS_HERE = a.pythons.split(",") if a.pythons else available_pythons()
     entries = []
     for line in Path(a.repos).read_text().splitlines():
         line = line.split("#", 1)[0].strip()
