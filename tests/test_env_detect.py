@@ -326,6 +326,14 @@ def test_git_tree_reads_a_commit(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[project]\nname="d"\ndependencies=["attrs"]\n')
     assert "six" in recipe_for(GitTree(tmp_path / ".git"), PYTHONS).requirements
     assert "attrs" in recipe_for(DirTree(tmp_path), PYTHONS).requirements
+    # the newest release tag is the version a tag-versioned build gets in the image (which has no tags)
+    assert recipe_for(DirTree(tmp_path), PYTHONS).version is None
+    subprocess.run([*git, "tag", "v1.4.0"], check=True)
+    before = env_tag(recipe_for(DirTree(tmp_path), PYTHONS), DirTree(tmp_path), "d")
+    assert recipe_for(DirTree(tmp_path), PYTHONS).version == "1.4.0"
+    assert recipe_for(GitTree(tmp_path), PYTHONS).version == "1.4.0"
+    subprocess.run([*git, "tag", "v1.5.0"], check=True)
+    assert env_tag(recipe_for(DirTree(tmp_path), PYTHONS), DirTree(tmp_path), "d") == before  # not in the tag
 
 
 def test_tag_hashes_recipe_and_dependency_files_only(tmp_path):

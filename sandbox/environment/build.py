@@ -165,7 +165,12 @@ def dockerfile(recipe: Recipe, base: str) -> str:
         if recipe.install.strip():
             lines.append(f"RUN {BUILD_NET}{recipe.install}")
     elif recipe.project:
-        lines += [f"COPY project.sh {STATE}/", f"RUN {BUILD_NET}sh {STATE}/project.sh {shlex.quote(project_target(recipe))}"]
+        pretend = ""
+        if recipe.version:  # the image's repository has no tags: versions from git tags are given
+            v = shlex.quote(recipe.version)
+            pretend = f"SETUPTOOLS_SCM_PRETEND_VERSION={v} PDM_BUILD_SCM_VERSION={v} "
+        lines += [f"COPY project.sh {STATE}/",
+                  f"RUN {BUILD_NET}{pretend}sh {STATE}/project.sh {shlex.quote(project_target(recipe))}"]
     for cmd in recipe.setup:
         lines.append(f"RUN {BUILD_NET}{cmd}")
     lines.append(f"RUN git ls-files -o -z | grep -zv -E '(^|/)(__pycache__|\\.git)/|\\.pyc$|^build/' "

@@ -731,6 +731,8 @@ def detect(tree: Tree, pythons: list[str] | None = None) -> Recipe:
     if not d.r.project and not d.r.requirements:
         d.r.notes.append("no pyproject.toml, setup.py or requirements file: nothing is installed")
     d.r.dependency_files = sorted(d.dep_files)
+    if d.r.project:
+        d.r.version = tree.version()
     return d.r
 
 

@@ -68,6 +68,9 @@ class Recipe(BaseModel):
     """An image named by the repository (`[tool.patchwright] image`): used as it is, nothing is built."""
     dependency_files: list[str] = []
     """Files of the repository the dependencies were read from (the image tag hashes them)."""
+    version: str | None = None
+    """The project's version from the newest release tag, given to tag-versioned builds
+    (setuptools_scm, hatch-vcs, pdm-backend), which see no tags in the image; not part of the tag."""
     facts: list[Fact] = []
     """Where each decision came from."""
     notes: list[str] = []

@@ -8,6 +8,7 @@ time. Neither runs anything from the repository.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -24,6 +25,20 @@ class Tree:
 
     def read(self, path: str) -> str | None:
         raise NotImplementedError
+
+    def version(self) -> str | None:
+        """The newest release tag reachable from the tree's commit (`v1.2.3` -> `1.2.3`), or None."""
+        return None
+
+    def _describe(self, args: list[str]) -> str | None:
+        res = subprocess.run(["git", *args, "describe", "--tags", "--abbrev=0", *self._describe_rev()],
+                             capture_output=True, text=True)
+        tag = res.stdout.strip()
+        m = re.search(r"\d+(\.\d+)+", tag) if res.returncode == 0 else None
+        return m.group(0) if m else None
+
+    def _describe_rev(self) -> list[str]:
+        return []
 
     def exists(self, path: str) -> bool:
         return path in self._set
@@ -65,6 +80,9 @@ class DirTree(Tree):
                     return out
         return out
 
+    def version(self) -> str | None:
+        return self._describe(["-C", str(self.root)]) if (self.root / ".git").exists() else None
+
     def read(self, path: str) -> str | None:
         if path not in self._cache:
             full = self.root / path
@@ -90,6 +108,12 @@ class GitTree(Tree):
             raise ValueError(f"cannot list {commit} in {git_dir}: {res.stderr.decode(errors='replace').strip()[:200]}")
         self.files = sorted(n for n in res.stdout.decode(errors="replace").split("\0") if n)[:MAX_FILES]
         self._cache: dict[str, str | None] = {}
+
+    def version(self) -> str | None:
+        return self._describe(["--git-dir", self.git_dir])
+
+    def _describe_rev(self) -> list[str]:
+        return [self.commit]
 
     def read(self, path: str) -> str | None:
         if path not in self._cache:
