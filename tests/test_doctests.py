@@ -158,7 +158,7 @@ def test_pytest_doctest_modules_a_broken_doctest_is_a_new_failure(tmp_path):
         assert "1 passed, 0 failed, 0 errors, 0 skipped." in text
         assert "Doctests: ran `" in text and "--doctest-modules" in text and " calc/ops.py` on" in text
         assert "on 1 changed file(s): 0 passed, 2 failed, 0 errors, 0 skipped." in text
-        assert "New failures (not failing before your change, or new tests): calc/ops.py::calc.ops.add\n" in text
+        assert "New failures (not failing before your change, or new tests): calc/ops.py::calc.ops.add.\n" in text
         assert "Failing before your change too (1): calc/ops.py::calc.ops.mul" in text
         # the model names the doctest as pre-existing: it runs again on the base tree
         assert loop.recheck(["calc/ops.py::calc.ops.add"], ws.diff()) == {"calc/ops.py::calc.ops.add": "PASSED"}
