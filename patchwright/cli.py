@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except PatchwrightError as exc:
-        if exc.exit_code == UserError.exit_code:  # the user's to fix: one line, exit 2
+        if isinstance(exc, UserError):  # the user's to fix: one line (exit 2, or the error's own code)
             click.echo(f"patchwright: error: {exc}", err=True)
         elif os.environ.get("PATCHWRIGHT_DEBUG"):
             raise

@@ -228,7 +228,7 @@ def test_fix_in_docker_runs_the_real_tests_in_the_detected_environment(docker_en
     cassette.write_text("".join(json.dumps(t) + "\n" for t in turns))
     out = api.fix(repo, "mean([1, 2, 3]) returns 1.5", f"replay:{cassette}", out=tmp_path / "run",
                   agent=AgentConfig(max_review_rounds=0))
-    assert out.status == "resolved", out.message
+    assert out.status == "verified", out.message
     assert out.test_command.startswith("python -m pytest -rA") and out.environment == ""
     assert out.tests_before["tests/test_stats.py::test_mean_of_three"] == "FAILED"
     assert out.tests_before["tests/test_stats.py::test_six"] == "PASSED"  # six is installed
