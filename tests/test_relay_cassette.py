@@ -8,12 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
+import test_relay_e2e
 from relay_helpers import Answerer
-from test_relay_e2e import KVCONF, calc, fix_args, solve_calc, solve_kvconf  # noqa: F401 (calc: a fixture)
+from test_relay_e2e import KVCONF, fix_args, solve_calc, solve_kvconf
 
 from agent.models.relay import cassette_lines
 from conftest import run_cli
 from sandbox.errors import UserError
+
+calc, kvconf_image = test_relay_e2e.calc, test_relay_e2e.kvconf_image  # its fixtures: the same repository, image
 
 MALFORMED = '{"content": "look", "tool_calls": [{"name": "view_fil", "arguments": {}}]}'
 
@@ -108,14 +111,6 @@ def test_replay_dir_names_the_instance_without_a_cassette(calc, tmp_path):
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "name one cassette file here" in res.stderr
 
 
-@pytest.fixture
-def kvconf_image(base_image):
-    from harness.images import ensure_instance_image
-    from harness.instance import load_instances
-
-    return ensure_instance_image(next(i for i in load_instances("builtin") if i.instance_id == KVCONF)).tag
-
-
 def batch(model: str, out: Path) -> tuple[dict, dict]:
     """`run` over kvconf-1 with --eval: (summary, the instance's prediction)."""
     res = run_cli("run", "--dataset", "builtin", "--instances", KVCONF, "--model", model, "--eval", "--out", str(out),
@@ -139,3 +134,9 @@ def test_relay_batch_becomes_cassettes_that_replay_to_the_same_patch(kvconf_imag
     assert "+    return value in TRUE" in relayed_row["model_patch"]
     assert replayed_row["model_patch"] == relayed_row["model_patch"]
     assert replayed_row["model_name_or_path"] == f"replay:{cassettes}"
+
+
+def test_help_names_cassettes_and_replay_dirs():
+    assert "replay:DIR: DIR/INSTANCE_ID.jsonl for each instance" in " ".join(run_cli("run", "--help").stdout.split())
+    top = run_cli("--help").stdout
+    assert "cassette" in top and "replay cassettes" in top
