@@ -25,7 +25,7 @@ from typing import Any
 
 from sandbox.errors import UserError
 
-from . import human, relay
+from . import human, relay, replay
 from .base import ModelClient, ModelOptions
 from .prices import PriceTable
 
@@ -124,12 +124,10 @@ def _anthropic(target: str, *, prices: PriceTable | None = None, **options: Any)
 
 def _replay(target: str, *, instance: str | None = None, prices: PriceTable | None = None,
             **options: Any) -> ModelClient:
-    from .replay import ReplayModel, cassette_for
-
     if not target:
         raise UserError("model spec 'replay:' needs a cassette path: replay:PATH.jsonl (or replay:DIR, one "
                         "DIR/INSTANCE_ID.jsonl per instance of a batch run)")
-    return ReplayModel(cassette_for(target, instance), ModelOptions(**options), prices)
+    return replay.ReplayModel(replay.cassette_for(target, instance), ModelOptions(**options), prices)
 
 
 register_provider("openai", _openai)
