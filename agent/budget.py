@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict
 from agent.models.errors import BudgetExhausted
 from agent.models.types import ModelTurn
 
+from . import limits
+
 log = logging.getLogger("agent.budget")
 
 
@@ -40,6 +42,10 @@ class BudgetLimits(BaseModel):
     """US dollars in all (see the module's guarantee)."""
     max_time: float | None = None
     """Seconds of wall time since the run started (time before a resume included)."""
+
+
+DEFAULT_LIMITS = BudgetLimits(max_steps=limits.MAX_STEPS, max_cost=limits.MAX_COST, max_time=limits.MAX_TIME)
+"""The budget of a run when none is given (agent.limits)."""
 
 
 class Spent(BaseModel):

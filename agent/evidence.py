@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from sandbox.diffs import changed_lines
 from sandbox.log_parsers import ERROR, FAILED, PASSED
 
 from .testplan import split_repro
@@ -49,15 +50,6 @@ class Evidence(BaseModel):
         if self.repro is not None and self.repro != PASSED:
             return False
         return bool(self.fixed) or self.repro == PASSED
-
-
-def changed_lines(diff: str) -> int:
-    """Added plus removed lines of a unified diff."""
-    n = 0
-    for line in diff.splitlines():
-        if (line.startswith("+") and not line.startswith("+++")) or (line.startswith("-") and not line.startswith("---")):
-            n += 1
-    return n
 
 
 def evaluate(diff: str, before: dict[str, str] | None, after: dict[str, str] | None,

@@ -31,13 +31,14 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from sandbox.diffs import files_changed
 from sandbox.errors import UserError
 from sandbox.hygiene import PatchPolicy, clean_patch
-from sandbox.patching import apply_patch, files_changed
+from sandbox.patching import apply_patch
 from sandbox.workspace import Workspace
 from tools.context import ToolContext
 
-from .budget import Budget, BudgetExhausted, BudgetLimits, Spent
+from .budget import DEFAULT_LIMITS, Budget, BudgetExhausted, BudgetLimits, Spent
 from .conversation import FILE as CONVERSATION
 from .conversation import Conversation, ConversationLog
 from .evidence import best
@@ -48,6 +49,7 @@ from .nodes.check import tool_runner
 from .runtime import AgentConfig, Progress, Runtime, quiet
 from .secrets import Redactor
 from .state import AttemptOutcome
+from .testloop import TestLoop
 from .testplan import TestPlan, detect
 from .trajectory import TrajectoryWriter
 
@@ -55,7 +57,6 @@ RUN_FILE, CHECKPOINTS, TRAJECTORY, PATCH, SUMMARY = (
     "run.json", "checkpoints.sqlite", "trajectory.jsonl", "patch.diff", "summary.json")
 ATTEMPT_TEMPERATURE = 0.8
 """Temperature of attempts after the first, where the provider takes one (OpenAI-style servers)."""
-DEFAULT_LIMITS = BudgetLimits(max_steps=50, max_cost=3.0, max_time=3600)
 
 
 class FixRequest(BaseModel):
@@ -250,7 +251,8 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
         trajectory.write("issue", chars=len(request.issue), shown=request.agent.max_issue_chars, cut=cut)
     rt = Runtime(model=model, workspace=workspace, trajectory=trajectory, config=request.agent, plan=plan,
                  run_budget=Budget(request.limits), attempt_budget=Budget(request.limits), files=files,
-                 progress=progress or quiet, redactor=redactor, issue=issue)
+                 progress=progress or quiet, redactor=redactor, issue=issue,
+                 tests=TestLoop(plan, workspace, baseline=request.agent.baseline_tests) if plan else None)
     graph = build_graph(rt, SqliteSaver(conn, serde=_ScrubbingSerializer(redactor)))
     limit = 100_000 if request.limits.max_steps is None else 4 * request.limits.max_steps + 100
     outcomes: list[AttemptOutcome] = []
@@ -261,6 +263,8 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
             config = {"configurable": {"thread_id": f"attempt-{i}"}, "recursion_limit": limit}
             saved = graph.get_state(config)
             values = saved.values or {}
+            if rt.tests is not None and values.get("test_loop"):
+                rt.tests.load(values["test_loop"])  # what the test runs so far know (base tree, environment)
             if values.get("outcome") and not saved.next:  # finished before a resume
                 outcomes.append(AttemptOutcome.model_validate(values["outcome"]))
                 rt.run_budget = Budget(request.limits, spent=Spent(**values["spent_run"]))
@@ -324,7 +328,9 @@ def _start(rt: Runtime, request: FixRequest, attempt: int, outcomes: list[Attemp
     state = {"attempt": attempt, "earlier": _earlier(outcomes),
              "limits_attempt": limits.model_dump(), "review_rounds": 0, "malformed": 0, "diff": "", **rt.spent()}
     if attempt > 1:
-        state["tests_before"] = tests_before  # the suite ran once, in the first attempt
+        state["tests_before"] = tests_before  # the base tree's statuses known so far
+        if rt.tests is not None:
+            state["test_loop"] = rt.tests.to_dict()
     return state
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from sandbox.patching import splice_diff
+from sandbox.diffs import splice_diff
 from sandbox.workspace import Workspace
 from tools.context import ToolContext
 from tools.registry import ToolSpec
@@ -24,8 +24,8 @@ from .models import Message, ModelClient, ModelTurn
 from .models.errors import DeadlineExceeded
 from .prompting import render
 from .secrets import NO_SECRETS, Redactor
-from .testplan import REPRO_TEST, SCRATCH, SCRATCH_DIR, TestPlan, TestResults, is_scratch
-from .testplan import run as run_plan
+from .testloop import TestLoop, find_repro
+from .testplan import REPRO_NAME, SCRATCH, SCRATCH_DIR, TestPlan, is_scratch
 from .trajectory import TrajectoryWriter
 
 
@@ -62,11 +62,20 @@ class AgentConfig(BaseModel):
     max_review_rounds: int = 2
     """Times the review may send a failing change back to the edit loop."""
     baseline_tests: bool = True
-    """Run the test suite before any change (the `tests_before` of the summary)."""
+    """Run each chosen test on the base tree too (the change's source files put back, once per test
+    file, cached), so that every answer tells new failures from pre-existing ones (`tests_before`)."""
     final_tests: bool = True
-    """Run the test suite on the final patch (the `tests_after` of the summary)."""
-    test_timeout: float = 900
-    """Seconds one test run may take."""
+    """Run the chosen tests on the final patch (the `tests_after` of the summary)."""
+    full_tests: bool = False
+    """Run the whole suite instead of the tests chosen for the change (`--full-tests`)."""
+    short_suite: float = 60
+    """A whole suite measured to finish within this many seconds runs in place of the chosen tests
+    (measured once per repository and test command, at the first final test run; 0: never)."""
+    max_test_files: int = 12
+    """Test files chosen for a change (its reproduction tests come on top)."""
+    test_timeout: float = 300
+    """Seconds one test run may take (a spec's `agent_test_timeout` sets it in batch runs); a run
+    cut by it says which tests ran and which did not."""
     max_tool_calls: int = 20
     """Tool calls run per model turn; calls past it are answered with a note saying so, not run."""
     max_issue_chars: int = 65_536
@@ -111,6 +120,9 @@ class Runtime:
     """The attempt's conversation (its messages live in the run's conversation log)."""
     redactor: Redactor = NO_SECRETS
     """The secrets nothing written or shown to the model may carry (agent.secrets)."""
+    tests: TestLoop | None = None
+    """The test loop (selected tests, their base-tree statuses, the environment's broken files);
+    None without a test command."""
 
     # -- the model -------------------------------------------------------------------------------
     def complete(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> ModelTurn:
@@ -142,7 +154,7 @@ class Runtime:
 
     # -- prompts ---------------------------------------------------------------------------------
     def system_prompt(self) -> str:
-        return render("system", test_command=self.plan.command if self.plan else None, repro_path=REPRO_TEST,
+        return render("system", test_command=self.plan.command if self.plan else None, repro_name=REPRO_NAME,
                       scratch_dir=SCRATCH_DIR)
 
     # -- the workspace ---------------------------------------------------------------------------
@@ -165,15 +177,9 @@ class Runtime:
         self.known_diff = spliced
         return spliced
 
-    def run_tests(self, targets: list[str] | None = None) -> TestResults | None:
-        """Run the tests (all, or `targets`); None when the repository has no test command."""
-        self.known_diff = None  # a test run may write files
-        if self.plan is None:
-            return None
-        return run_plan(self.plan, self.workspace, targets)
-
-    def repro_exists(self) -> bool:
-        return self.workspace.exists(REPRO_TEST)
+    def repro_files(self) -> list[str]:
+        """The agent's reproduction test files, wherever it put them."""
+        return find_repro(self.workspace)
 
     def say(self, event: str, **data: Any) -> None:
         """Report progress (the model's text and tool arguments included), secrets scrubbed."""

@@ -29,7 +29,10 @@ class AgentState(TypedDict, total=False):
     earlier: list[dict[str, Any]]
     """Earlier attempts' focus and result ({focus, result}), to vary this attempt's localization."""
     tests_before: dict[str, str] | None
-    """Status per test before any change (None: not run, or no tests)."""
+    """Status on the base tree of the tests run so far (None: none ran, or no tests)."""
+    test_loop: dict[str, Any]
+    """What the test runs know (agent.testloop.TestLoop.to_dict()): base-tree statuses, the
+    environment's broken test files, the last failures."""
     focus_files: list[str]
     """Files localization chose."""
     focus_defs: list[str]

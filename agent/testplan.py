@@ -6,8 +6,10 @@ unittest discovery). Running and parsing go through `sandbox.testing` (a `TestCo
 parsers; a command whose output no parser knows is judged by its exit code alone, as one pseudo-test
 named after the command.
 
-The agent's own reproduction test lives at `REPRO_TEST` (repository root) and throwaway files
-under `SCRATCH_DIR`; both are left out of the patch (`SCRATCH`).
+`select_tests` chooses the test files a change needs (agent.testloop runs them, with their status
+on the base tree). The agent's own reproduction test is a file named `REPRO_NAME` placed where the
+repository's runner collects it (next to the tests of the module it exercises), and throwaway
+files live under `SCRATCH_DIR`; both are left out of the patch (`SCRATCH`).
 """
 
 from __future__ import annotations
@@ -15,28 +17,30 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sandbox.log_parsers import ERROR, FAILED, PASSED
-from sandbox.testing import TestCommand, run_tests
+from sandbox.testfiles import is_test_module, is_test_path
+from sandbox.testing import TestCommand
 from sandbox.workspace import Workspace
 
-REPRO_TEST = "test_patchwright_repro.py"
-"""Where the agent writes its reproduction test (a test file the test command can run)."""
+REPRO_NAME = "test_patchwright_repro.py"
+"""The name of the agent's reproduction test file, in a test directory the runner collects."""
 SCRATCH_DIR = ".patchwright"
 """Where the agent keeps throwaway scripts."""
-SCRATCH = [REPRO_TEST, SCRATCH_DIR, "*.pyc"]
+SCRATCH = ["*" + REPRO_NAME, SCRATCH_DIR, "*.pyc"]
 """Paths (git pathspecs) left out of the final patch."""
 TEST_ENV = {"PYTHONDONTWRITEBYTECODE": "1"}
 EXIT_CODE = "exit_code"
 """The pseudo parser of a command whose output no log parser reads."""
 
-_TEST_FILE = re.compile(r"(^|/)(test_[^/]*\.py|[^/]*_test\.py|tests?\.py)$")
-
 
 @dataclass(frozen=True)
 class TestPlan:
     """How to run the tests of one repository."""
+
+    __test__ = False  # not a pytest test class
 
     command: str
     """The command that runs the whole suite; test files or ids are appended to it."""
@@ -44,23 +48,30 @@ class TestPlan:
     """A log parser of sandbox.log_parsers (pytest, unittest, ...) or `exit_code`."""
     takes_files: bool = True
     """Whether test files and test ids can be appended to the command."""
-    timeout: float = 900
-    """Seconds one run may take."""
+    timeout: float = 300
+    """Seconds one run may take (the time budget of a test run; a cut run says what did not run)."""
     env: dict[str, str] = field(default_factory=lambda: dict(TEST_ENV))
     """Environment variables of the test command."""
+    pre_test: tuple[str, ...] = ()
+    """Shell lines run before the command in the same shell."""
+    django: bool = False
+    """Test files are given as django test modules (`directives: django` of a spec)."""
+    doctest: str | None = None
+    """The command that runs the doctests of source files given to it (sympy's `bin/doctest`), when
+    the project runs them apart; pytest's `--doctest-modules`, when configured, needs none."""
 
-    def to_dict(self) -> dict:
-        return {"command": self.command, "parser": self.parser, "takes_files": self.takes_files,
-                "timeout": self.timeout, "env": dict(self.env)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TestPlan:
-        return cls(**d)
+    def test_command(self) -> TestCommand:
+        """The plan as `sandbox.testing` runs it."""
+        directives = "django" if self.django else "files" if self.takes_files else "none"
+        return TestCommand(self.command, "pytest" if self.parser == EXIT_CODE else self.parser,
+                           max(1, int(self.timeout)), directives, dict(self.env), tuple(self.pre_test))
 
 
 @dataclass
 class TestResults:
-    """One run of the tests."""
+    """One run of the tests, with each test's status on the base tree (agent.testloop)."""
+
+    __test__ = False  # not a pytest test class
 
     command: str
     statuses: dict[str, str]
@@ -70,6 +81,24 @@ class TestResults:
     duration: float
     output: str
     """The end of the output (failures and the summary are there)."""
+    base: dict[str, str] = field(default_factory=dict)
+    """Status on the base tree (the change's source files put back) of the tests that ran."""
+    new_tests: list[str] = field(default_factory=list)
+    """Tests in files the change adds (the reproduction test's included)."""
+    collection_errors: list[str] = field(default_factory=list)
+    """Test files that could not be collected on the changed tree but could on the base tree
+    (`path: why`): the change's doing."""
+    environment: list[str] = field(default_factory=list)
+    """Test files the environment cannot collect (the same error on the base tree; `path: why`):
+    left out of later runs."""
+    no_results: list[str] = field(default_factory=list)
+    """Requested test files that yielded no result (not collected, not run)."""
+    not_run: list[str] = field(default_factory=list)
+    """Requested test files that did not run because the run was cut by its time budget."""
+    not_announced: int | None = None
+    """Tests the runner announced that did not finish in a cut run (when it announced a count)."""
+    selected: dict[str, str] = field(default_factory=dict)
+    """The test files run and why each was chosen (empty: the whole suite or the given ids)."""
 
     @property
     def failing(self) -> list[str]:
@@ -78,6 +107,29 @@ class TestResults:
     @property
     def passing(self) -> list[str]:
         return sorted(t for t, s in self.statuses.items() if s == PASSED)
+
+    @property
+    def new_failures(self) -> list[str]:
+        """Failing now but not on the base tree, or a new test failing: what the change introduced."""
+        new = set(self.new_tests)
+        return [t for t in self.failing if t in new or self.base.get(t) not in (FAILED, ERROR)]
+
+    @property
+    def pre_existing(self) -> list[str]:
+        """Failing now and on the base tree (tests that were there before)."""
+        new = set(self.new_tests)
+        return [t for t in self.failing if t not in new and self.base.get(t) in (FAILED, ERROR)]
+
+    @property
+    def fixed(self) -> list[str]:
+        """Failing on the base tree, passing now."""
+        return [t for t in self.passing if self.base.get(t) in (FAILED, ERROR)]
+
+    @property
+    def introduced(self) -> bool:
+        """Whether the change broke something the model should look at: a new failure, a test file
+        that no longer collects, or a requested test file that yields no result."""
+        return bool(self.new_failures or self.collection_errors or self.no_results)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -94,8 +146,9 @@ class TestResults:
         return {"counts": counts, "repro": repro}
 
     def to_dict(self) -> dict:
-        return {"command": self.command, "statuses": self.statuses, "exit_code": self.exit_code,
-                "timed_out": self.timed_out, "duration": round(self.duration, 3), "output": self.output}
+        d = dict(self.__dict__)
+        d["duration"] = round(self.duration, 3)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> TestResults:
@@ -105,12 +158,12 @@ class TestResults:
 def is_scratch(path: str) -> bool:
     """Whether a file (relative to the root) is one of the agent's scratch files that `SCRATCH`
     leaves out of the patch."""
-    return path == REPRO_TEST or path.startswith(SCRATCH_DIR + "/") or path.endswith(".pyc")
+    return posixpath.basename(path) == REPRO_NAME or path.startswith(SCRATCH_DIR + "/") or path.endswith(".pyc")
 
 
 def is_repro(test: str) -> bool:
     """Whether a test name belongs to the agent's reproduction test file."""
-    return REPRO_TEST.removesuffix(".py") in test
+    return REPRO_NAME.removesuffix(".py") in test
 
 
 def split_repro(statuses: dict[str, str]) -> tuple[dict[str, str], str | None]:
@@ -123,7 +176,7 @@ def split_repro(statuses: dict[str, str]) -> tuple[dict[str, str], str | None]:
     return rest, next((s for s in repro if s in (FAILED, ERROR)), PASSED if PASSED in repro else repro[0])
 
 
-def plan_for_command(command: str, timeout: float = 900) -> TestPlan:
+def plan_for_command(command: str, timeout: float = 300) -> TestPlan:
     """A plan for a user's test command: pytest gets `-rA` (its per-test summary) when it lacks it,
     unittest gets `-v`; anything else is judged by its exit code."""
     words = shlex.split(command)
@@ -140,19 +193,20 @@ def plan_for_command(command: str, timeout: float = 900) -> TestPlan:
     return TestPlan(command, EXIT_CODE, False, timeout)
 
 
-def plan_for_test_command(test: TestCommand) -> TestPlan:
-    """The plan of a test command given from outside (batch runs: an environment spec's)."""
-    return TestPlan(test.command, test.parser, test.directives == "files", float(test.timeout),
-                    {**TEST_ENV, **test.env})
+def plan_for_test_command(test: TestCommand, timeout: float = 300, doctest: str | None = None) -> TestPlan:
+    """The plan of a test command given from outside (batch runs: an environment spec's), with the
+    agent's own time budget per run (`timeout`; the command's own is the grading's)."""
+    return TestPlan(test.command, test.parser, test.directives != "none", float(timeout),
+                    {**TEST_ENV, **test.env}, tuple(test.pre_test), test.directives == "django", doctest)
 
 
-def detect(ws: Workspace, files: list[str], test_cmd: str | None = None, timeout: float = 900) -> TestPlan | None:
+def detect(ws: Workspace, files: list[str], test_cmd: str | None = None, timeout: float = 300) -> TestPlan | None:
     """The plan for the repository in `ws` (its file list given): the user's command when given,
     else pytest when the repository has test files and pytest is installed, else unittest; None
     when the repository has no test files."""
     if test_cmd:
         return plan_for_command(test_cmd, timeout)
-    if not any(_TEST_FILE.search(f) for f in files):
+    if not any(is_test_module(f) for f in files):
         return None
     has_pytest = ws.run("python -c 'import pytest'", 60).exit_code == 0
     if has_pytest:
@@ -160,51 +214,98 @@ def detect(ws: Workspace, files: list[str], test_cmd: str | None = None, timeout
     return TestPlan("python -m unittest -v", "unittest", True, timeout)
 
 
-def run(plan: TestPlan, ws: Workspace, targets: list[str] | None = None, tail: int = 6000) -> TestResults:
-    """Run the whole suite, or `targets` (test files or test ids) when the command takes them."""
-    test = TestCommand(plan.command, "pytest" if plan.parser == EXIT_CODE else plan.parser, max(1, int(plan.timeout)),
-                       "files" if plan.takes_files else "none", plan.env)
-    res = run_tests(ws, test, files=targets if (targets and plan.takes_files) else None)
-    statuses = dict(res.statuses)
-    if plan.parser == EXIT_CODE:
-        statuses = {plan.command: PASSED if res.exit_code == 0 and not res.timed_out else FAILED}
-    elif not statuses and (res.exit_code not in (0, 5) or res.timed_out):
-        # nothing parsed and the command failed: a collection or import error, or a timeout
-        statuses = {res.command: ERROR}
-    return TestResults(res.command, statuses, res.exit_code, res.timed_out, res.duration, res.output[-tail:])
+def _module_stem(path: str) -> tuple[str, str]:
+    """(the module's short name, its dotted name) of a source file; a package's `__init__` is the package."""
+    stem = posixpath.splitext(posixpath.basename(path))[0]
+    if stem == "__init__":
+        stem = posixpath.basename(posixpath.dirname(path)) or stem
+    return stem, posixpath.splitext(path)[0].replace("/", ".").removesuffix(".__init__")
 
 
-def is_test_file(path: str) -> bool:
-    return bool(_TEST_FILE.search(path)) or "/tests/" in f"/{path}" or "/test/" in f"/{path}"
-
-
-def covering_tests(changed: list[str], files: list[str], read_many) -> list[str]:
-    """Test files that cover the changed source files: named after a changed module, or importing
-    it. `read_many(paths) -> {path: bytes}` reads the test files in one go (only those not matched by
-    name). The agent's reproduction test is not included."""
-    modules = {}
-    for path in changed:
-        if not path.endswith(".py") or is_test_file(path):
-            continue
-        stem = posixpath.splitext(posixpath.basename(path))[0]
-        if stem == "__init__":
-            stem = posixpath.basename(posixpath.dirname(path)) or stem
-        modules[stem] = posixpath.splitext(path)[0].replace("/", ".").removesuffix(".__init__")
-    if not modules:
-        return []
-    tests = [f for f in files if f != REPRO_TEST and f.endswith(".py") and _TEST_FILE.search(f)]
-    named = {f for f in tests
-             if any(re.search(rf"(^|_){re.escape(stem)}(_|\.py$)", posixpath.basename(f)) for stem in modules)}
-    texts = read_many([f for f in tests if f not in named]) if len(named) < len(tests) else {}
-    imports = []
+def _importers(modules: dict[str, str], texts: dict[str, bytes]) -> list[str]:
+    """Test files (of `texts`) that import one of `modules` ({stem: dotted})."""
+    patterns = []
     for stem, dotted in modules.items():
         package = dotted.rsplit(".", 1)[0] if "." in dotted else ""
-        imports.append(re.compile(rf"^\s*(from|import)\s+[\w.]*\b{re.escape(stem)}\b", re.M))
+        patterns.append(re.compile(rf"^\s*(from|import)\s+[\w.]*\b{re.escape(stem)}\b", re.M))
         if package:
-            imports.append(re.compile(rf"from\s+{re.escape(package)}\s+import\s+[^\n]*\b{re.escape(stem)}\b"))
-    found = set(named)
-    for f, data in texts.items():
-        text = data.decode("utf-8", errors="replace")
-        if any(p.search(text) for p in imports):
-            found.add(f)
-    return [f for f in tests if f in found]
+            patterns.append(re.compile(rf"from\s+{re.escape(package)}\s+import\s+[^\n]*\b{re.escape(stem)}\b"))
+    return [f for f, data in texts.items() if any(p.search(data.decode("utf-8", errors="replace")) for p in patterns)]
+
+
+_ISSUE_PATH = re.compile(r"[\w./-]+\.py")
+_ISSUE_TEST = re.compile(r"\btest_\w+")
+_COMMON = frozenset({"__init__", "__call__", "__repr__", "__str__", "__eq__", "__hash__", "setUp", "tearDown",
+                     "main", "self", "name", "value", "args", "kwargs", "test", "data", "result"})
+
+
+@dataclass
+class Selection:
+    """The test files a change needs, each with the reason it was chosen, best first."""
+
+    files: list[str] = field(default_factory=list)
+    why: dict[str, str] = field(default_factory=dict)
+
+    def add(self, path: str, why: str) -> None:
+        if path not in self.why:
+            self.files.append(path)
+            self.why[path] = why
+
+
+def select_tests(files: list[str], changed: list[str], read_many, *, candidates: Sequence[str] = (),
+                 repro: Sequence[str] = (), issue: str = "", failed_before: Sequence[str] = (),
+                 references: dict[str, set[str]] | None = None, touched_names: Sequence[str] = (),
+                 limit: int = 12) -> Selection:
+    """The test modules a change needs, best first, at most `limit` besides the reproduction tests:
+
+    1. the agent's reproduction tests (`repro`), and test modules the change itself adds or edits;
+    2. the files of the tests that failed last time (`failed_before`, test ids);
+    3. test modules the issue names by path;
+    4. `test_<module>.py` of each changed source module, then of each candidate (`candidates`:
+       the files localization chose);
+    5. test modules defining a test (`test_x`) the issue names (`references`: {test file: the names
+       it defines or references}, from the symbol index);
+    6. test modules that import a changed or candidate module (`read_many(paths) -> {path: bytes}`);
+    7. test modules that reference a touched name (`touched_names`), most names first.
+    """
+    tests = [f for f in files if is_test_module(f) and posixpath.basename(f) != REPRO_NAME]
+    known = set(tests)
+    sel = Selection()
+    for f in repro:
+        sel.add(f, "reproduction test")
+    for f in changed:
+        if is_test_module(f) and posixpath.basename(f) != REPRO_NAME:
+            sel.add(f, "changed by the patch")
+    for t in failed_before:
+        path = t.split("::", 1)[0]
+        if path in known:
+            sel.add(path, "failed last time")
+    for path in _ISSUE_PATH.findall(issue):
+        path = path.removeprefix("./")
+        if path in known:
+            sel.add(path, "named in the issue")
+    sources = [f for f in changed if f.endswith(".py") and not is_test_path(f)]
+    cands = [f for f in candidates if f.endswith(".py") and not is_test_path(f) and f not in sources]
+    modules = dict(_module_stem(f) for f in [*sources, *cands])
+    by_name: dict[str, list[str]] = {}
+    for f in tests:
+        by_name.setdefault(posixpath.basename(f), []).append(f)
+    for f in [*sources, *cands]:
+        for t in by_name.get(f"test_{_module_stem(f)[0]}.py", []):
+            sel.add(t, f"named after {f}")
+    named_tests = set(_ISSUE_TEST.findall(issue))
+    if named_tests and references:
+        for f in tests:
+            if named_tests & references.get(f, set()):
+                sel.add(f, "holds a test the issue names")
+    if modules and len(sel.files) < limit + len(repro):
+        rest = [f for f in tests if f not in sel.why]
+        for f in _importers(modules, read_many(rest) if rest else {}):
+            sel.add(f, "imports a changed or candidate module")
+    names = {n for n in touched_names if len(n) > 3 and n not in _COMMON}
+    if names and references:
+        scored = sorted((-len(names & refs), f) for f, refs in references.items() if f in known and names & refs)
+        for _, f in scored:
+            sel.add(f, "references a changed name")
+    keep = list(repro) + [f for f in sel.files if f not in repro][:limit]
+    return Selection(keep, {f: sel.why[f] for f in keep})

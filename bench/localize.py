@@ -335,10 +335,10 @@ def add_shown(rec: dict, tree: dict[str, bytes], issue: str, cache) -> None:
     from agent.nodes.localize import candidates, outline_budget
     from agent.prompting import render
     from agent.runtime import AgentConfig
-    from agent.testplan import REPRO_TEST, SCRATCH_DIR
+    from agent.testplan import REPRO_NAME, SCRATCH_DIR
 
     cfg = AgentConfig()
-    system = Message.system(render("system", test_command="python -m pytest", repro_path=REPRO_TEST,
+    system = Message.system(render("system", test_command="python -m pytest", repro_name=REPRO_NAME,
                                    scratch_dir=SCRATCH_DIR))
     task = Message.user(render("task", issue=issue))
     budget = outline_budget(cfg, system, task)
@@ -462,7 +462,8 @@ def prepare(r: dict, tree: dict[str, bytes], gold: tuple, cache, semantic: bool)
     from a real run."""
     import numpy as np
 
-    from tools.corpus import Corpus, is_test_path
+    from sandbox.testfiles import is_test_path
+    from tools.corpus import Corpus
     from tools.issue_query import IssueQuery, resolve
     from tools.retrieval import (
         _prior,
@@ -774,7 +775,8 @@ def semantic_index_time(mirrors: Path, r: dict, sample: int) -> None:
     `sample` of each kind embedded and timed, the whole extrapolated by tokens (0: embed them all)."""
     import random
 
-    from tools.corpus import Corpus, is_test_path
+    from sandbox.testfiles import is_test_path
+    from tools.corpus import Corpus
     from tools.embed import default_encoder
     from tools.retrieval import function_definitions
     from tools.semantic import FILE_TOKENS, FUNCTION_TOKENS, file_text, function_text

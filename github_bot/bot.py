@@ -56,6 +56,10 @@ TOKEN_VARS = ("GITHUB_TOKEN", "GH_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPR
               "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
 """Variables taken out of the environment while the fixer runs (plus any other that holds the token)."""
 
+BOT_IDENTITY = {"GIT_AUTHOR_NAME": "patchwright", "GIT_AUTHOR_EMAIL": "patchwright@users.noreply.github.com",
+                "GIT_COMMITTER_NAME": "patchwright", "GIT_COMMITTER_EMAIL": "patchwright@users.noreply.github.com"}
+"""Who the bot's pushed commits are by: GitHub's no-reply form, never a local address."""
+
 
 class BotConfig(BaseModel):
     """Everything a bot run needs besides the event, the fixer and the GitHub client."""
@@ -220,7 +224,8 @@ class _Run:
     def _publish(self, pushing: Path, base: str, url: str | None, title: str, outcome: FixOutcome,
                  open_pull: dict | None) -> BotResult:
         t = self.t
-        sha = commit_patch(pushing, outcome.patch, render.commit_message(t.issue, title, outcome), base=base)
+        sha = commit_patch(pushing, outcome.patch, render.commit_message(t.issue, title, outcome), base=base,
+                           identity=BOT_IDENTITY)
         self.log("commit", sha=sha, base=base, branch=self.branch)
         base = self.client.get_repo().get("default_branch") or "main"
         pr_title = render.pr_title(t.issue, title)

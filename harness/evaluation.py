@@ -17,10 +17,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from sandbox.diffs import new_paths, patch_files
 from sandbox.docker_workspace import DockerWorkspace
 from sandbox.errors import UserError
-from sandbox.patching import apply_patch, patch_files, put_file_script
-from sandbox.testing import changed_test_files, run_tests
+from sandbox.patching import apply_patch, put_file_script
+from sandbox.testing import run_tests
 
 from .grading import (
     APPLY_PATCH_FAIL,
@@ -140,7 +141,7 @@ def run_eval(ws, instance: Instance, spec: Spec, model_patch: str, *, timeout: f
         if not ok:
             lines.append(f"{APPLY_PATCH_FAIL} (test patch)\n")
             return "".join(lines), applied.method, False, durations
-        run = run_tests(ws, spec.test_command(), files=changed_test_files(instance.test_patch), timeout=timeout, prelude=prelude)
+        run = run_tests(ws, spec.test_command(), files=new_paths(instance.test_patch), timeout=timeout, prelude=prelude)
         durations["tests"] = run.duration
         lines.append(f"+ {run.command}\n{START_TEST_OUTPUT}\n{run.output}\n{END_TEST_OUTPUT}\n")
         timed_out, exit_code = run.timed_out, run.exit_code

@@ -15,9 +15,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.docker_util import LABEL, LABEL_KIND, docker_client, remove_unused_images
-from sandbox.docker_workspace import host_ca_bundle
+from sandbox.docker_util import LABEL, LABEL_KIND, ca_env, docker_client, host_ca_bundle, remove_unused_images
 from sandbox.errors import ImageNotFound
+from sandbox.git import IDENTITY
 from sandbox.images import ensure_base_image, find_base_image, has_image
 
 from .sources import EXPORT_RECIPE, export_commit, read_at, repo_source
@@ -123,11 +123,12 @@ def _skip_req(line: str) -> bool:
     return not s or s.startswith(("#", "-e .", "-e ..", ".[", "-c ", "-r ")) or s in (".", "..")
 
 
-CONTAINER_CA = "/usr/local/share/patchwright/host-ca.crt"
+BUILD_CA_PATH = "/usr/local/share/patchwright/host-ca.crt"
+"""Where the build steps of environment and instance images find the host's CA bundle (copied in)."""
 # build steps that download (pip, apt) trust the host's CA bundle (a TLS-inspecting proxy may sit
 # between the engine and the registries); the images' runtime environment is left as it is
-_NET = (f"export PIP_CERT={CONTAINER_CA} SSL_CERT_FILE={CONTAINER_CA} REQUESTS_CA_BUNDLE={CONTAINER_CA}; "
-        "[ -s $PIP_CERT ] || unset PIP_CERT SSL_CERT_FILE REQUESTS_CA_BUNDLE; ")
+_NET = ("export " + " ".join(f"{k}={v}" for k, v in ca_env(BUILD_CA_PATH).items()) + "; "
+        "[ -s $PIP_CERT ] || unset " + " ".join(ca_env(BUILD_CA_PATH)) + "; ")
 
 
 def _copy_host_ca(ctx: str) -> None:
@@ -136,7 +137,7 @@ def _copy_host_ca(ctx: str) -> None:
 
 
 def env_dockerfile(base: str, spec, has_requirements: bool) -> str:
-    lines = [f"FROM {base}", f"COPY host-ca.crt {CONTAINER_CA}", f"RUN {_NET}python -m pip install -q -U pip"]
+    lines = [f"FROM {base}", f"COPY host-ca.crt {BUILD_CA_PATH}", f"RUN {_NET}python -m pip install -q -U pip"]
     if spec.apt_packages:
         lines.append("RUN apt-get update && apt-get install -y --no-install-recommends "
                      + " ".join(shlex.quote(p) for p in spec.apt_packages) + " && rm -rf /var/lib/apt/lists/*")
@@ -151,8 +152,8 @@ def env_dockerfile(base: str, spec, has_requirements: bool) -> str:
 def instance_dockerfile(env: str, spec) -> str:
     steps = [*spec.pre_install, *( [spec.install] if spec.install else [])]
     script = " && ".join(f"({s})" for s in steps) if steps else "true"
-    commit = ("git -c user.name=patchwright -c user.email=patchwright@localhost commit -q --allow-empty -am "
-              "'patchwright: environment setup'")
+    commit = (f"git -c user.name={IDENTITY['GIT_AUTHOR_NAME']} -c user.email={IDENTITY['GIT_AUTHOR_EMAIL']} "
+              "commit -q --allow-empty -am 'patchwright: environment setup'")
     return (f"FROM {env}\nCOPY repo {TESTBED}\nWORKDIR {TESTBED}\n"
             f"RUN git config --global --add safe.directory '*'\n"
             f"RUN {_NET}{script}\nRUN {commit}\n")

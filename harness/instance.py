@@ -7,6 +7,7 @@ spec). A `Prediction` is one line of SWE-bench's predictions JSONL.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from .builtin import builtin_records
 from .paths import check_id, id_problem
 
 BUILTIN = "builtin"
+HF_PREFIX = "hf:"
 """The dataset name of the built-in task suite."""
 
 
@@ -185,13 +187,22 @@ def _read_jsonl(path: Path, model: type[BaseModel]) -> tuple[list[tuple[int, Any
 
 
 def load_instances(dataset: str | Path, ids: list[str] | None = None, *, strict: bool = True) -> list[Instance]:
-    """The instances of a dataset: a JSONL path, or `builtin` for the built-in suite.
+    """The instances of a dataset: `builtin` (the built-in suite), a JSONL path, or hf:NAME[:SPLIT]
+    (a Hugging Face dataset through the optional `datasets` library; SPLIT: test).
 
     `ids` keeps only those instances (in the dataset's order); an id the dataset lacks is a
     UserError. With strict=True a malformed line is a UserError naming its line number.
     """
-    if str(dataset) == BUILTIN:
+    name = str(dataset).strip()
+    if name.startswith(HF_PREFIX):
+        instances = _load_hf(name[len(HF_PREFIX):])
+    elif name == BUILTIN:
         instances = [Instance(**record) for record in builtin_records()]
+    elif not Path(name).is_file():
+        if name.endswith((".jsonl", ".json")) or "/" in name:
+            raise UserError(f"no such file: {name} (the dataset file does not exist)")
+        raise UserError(f"unknown dataset {name!r}: give `builtin`, a JSONL file of SWE-bench instances, "
+                        "or hf:NAME[:SPLIT]")
     else:
         rows, errors = _read_jsonl(Path(dataset), Instance)
         instances = [inst for _n, inst in rows]
@@ -248,3 +259,33 @@ def synthetic_predictions(instances: list[Instance], kind: str) -> dict[str, Pre
         raise ValueError(kind)
     return {i.instance_id: Prediction(instance_id=i.instance_id, model_name_or_path=kind,
                                       model_patch=i.patch if kind == "gold" else "") for i in instances}
+
+
+def _load_hf(ref: str) -> list[Instance]:
+    hf_name, _, split = ref.partition(":")
+    if not hf_name:
+        raise UserError("write a Hugging Face dataset as hf:NAME[:SPLIT], e.g. hf:princeton-nlp/SWE-bench_Lite:test")
+    if importlib.util.find_spec("datasets") is None:
+        raise UserError(f"hf:{ref} needs the `datasets` package (pip install datasets), or download the "
+                        "dataset as JSONL and pass its path")
+    # the Hugging Face datasets package is optional: imported for hf: datasets only
+    import datasets
+
+    try:
+        rows = datasets.load_dataset(hf_name, split=split or "test")
+    except Exception as exc:  # offline, unknown name, unknown split: the library's own words, one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise UserError(f"cannot load hf:{ref} from Hugging Face ({first}); offline, use a JSONL file of the "
+                        "dataset instead") from None
+    out = []
+    for n, row in enumerate(rows, 1):
+        try:
+            out.append(Instance.model_validate(dict(row)))
+        except ValidationError as exc:
+            raise UserError(f"hf:{ref} row {n} is not a SWE-bench instance: {exc.errors()[0]['msg']}") from None
+    seen: set[str] = set()
+    for inst in out:
+        if inst.instance_id in seen:
+            raise UserError(f"instance id {inst.instance_id} appears twice in hf:{ref}")
+        seen.add(inst.instance_id)
+    return out

@@ -10,15 +10,15 @@ cannot reach outside the directory.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
+from sandbox.cachedir import cache_dir
 from sandbox.errors import UserError
 
-CACHE_DIR = Path(os.environ.get("PATCHWRIGHT_CACHE", Path.home() / ".cache" / "patchwright"))
+CACHE_DIR = cache_dir()
 """Where the harness keeps the repositories it makes or clones (built-in projects, clones of datasets'
-repositories); PATCHWRIGHT_CACHE moves it."""
+repositories): `sandbox.cachedir` (PATCHWRIGHT_CACHE_DIR moves it)."""
 
 SAFE_ID = re.compile(r"[A-Za-z0-9._-]+")
 """What an instance id may hold (SWE-bench's ids, `owner__name-NUMBER`, all fit)."""

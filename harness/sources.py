@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sandbox.errors import UserError
-from sandbox.gitcmd import git
+from sandbox.git import Result, run
 
 from .builtin import builtin_source, is_builtin
 from .instance import Instance
@@ -34,23 +34,22 @@ def repo_source(instance: Instance, mirrors: str | Path | None = None, *, online
     dest = CACHE_DIR / "repos" / f"{instance.repo_slug}.git"
     if not dest.is_dir():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        res = git("clone", "--bare", "-q", f"https://github.com/{instance.repo}.git", str(dest), check=False,
-                  timeout=3600)
-        if res.returncode != 0:
-            raise UserError(f"could not clone {instance.repo} ({res.stderr.decode(errors='replace').strip()[:120]}); "
+        res = run(None, "clone", "--bare", "-q", f"https://github.com/{instance.repo}.git", str(dest),
+                  isolated=True, timeout=3600)
+        if not res.ok:
+            raise UserError(f"could not clone {instance.repo} ({res.stderr.strip()[:120]}); "
                             "pass --mirrors DIR with a bare git mirror named owner__name")
     return dest
 
 
 def has_commit(source: Path, commit: str) -> bool:
-    return git("--git-dir", str(_git_dir(source)), "cat-file", "-e", f"{commit}^{{commit}}",
-               check=False).returncode == 0
+    return _in(source, "cat-file", "-e", f"{commit}^{{commit}}").ok
 
 
 def read_at(source: Path, commit: str, path: str) -> str | None:
     """A file's text at a commit, or None when it does not exist there."""
-    res = git("--git-dir", str(_git_dir(source)), "show", f"{commit}:{path}", check=False)
-    return res.stdout.decode("utf-8", errors="replace") if res.returncode == 0 else None
+    res = _in(source, "show", f"{commit}:{path}")
+    return res.stdout.decode("utf-8", errors="replace") if res.ok else None
 
 
 EXPORT_RECIPE = "one-commit+nearest-tag"
@@ -66,21 +65,24 @@ def export_commit(source: Path, commit: str, dest: Path) -> None:
     if not has_commit(source, commit):
         raise UserError(f"commit {commit[:12]} is not in {source}; update the mirror")
     dest.mkdir(parents=True, exist_ok=True)
-    git("init", "-q", str(dest))
+    run(None, "init", "-q", str(dest), isolated=True, check=True)
     # a local fetch of one commit, shallow: the image carries no history beyond base_commit
-    res = git("-C", str(dest), "fetch", "-q", "--depth", "1", "--no-tags",
+    res = run(dest, "fetch", "-q", "--depth", "1", "--no-tags",
               "--upload-pack", "git -c uploadpack.allowAnySHA1InWant=true upload-pack",
-              f"file://{_git_dir(source).resolve()}", commit, check=False)
-    if res.returncode != 0:
-        last = res.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
-        raise UserError(f"cannot take commit {commit[:12]} from {source} (incomplete mirror? {last[0].strip()[:120]}); "
+              f"file://{_git_dir(source).resolve()}", commit, isolated=True)
+    if not res.ok:
+        raise UserError(f"cannot take commit {commit[:12]} from {source} (incomplete mirror? {res.last_line()[:120]}); "
                         "complete the mirror with `git fetch` there")
-    git("-C", str(dest), "checkout", "-q", "-B", "main", commit)
-    near = git("--git-dir", str(_git_dir(source)), "describe", "--tags", "--abbrev=0", commit, check=False)
-    tag = near.stdout.decode(errors="replace").strip()
-    if near.returncode == 0 and tag:
-        git("-C", str(dest), "tag", tag, commit, check=False)
-    git("-C", str(dest), "gc", "-q", "--prune=now", check=False)
+    run(dest, "checkout", "-q", "-B", "main", commit, isolated=True, check=True)
+    near = _in(source, "describe", "--tags", "--abbrev=0", commit)
+    if near.ok and near.out:
+        run(dest, "tag", near.out, commit, isolated=True)
+    run(dest, "gc", "-q", "--prune=now", isolated=True)
+
+
+def _in(source: Path, *args: str) -> Result:
+    """A git command in the repository (bare or not) at `source`."""
+    return run(None, "--git-dir", str(_git_dir(source)), *args, isolated=True)
 
 
 def _git_dir(source: Path) -> Path:

@@ -18,10 +18,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from unidiff import PatchSet
-from unidiff.errors import UnidiffParseError
-
-from sandbox.patching import file_path, patch_files
+from sandbox.diffs import DiffParseError, file_path, parse, touched_files
 
 from .instance import Instance
 
@@ -41,8 +38,8 @@ def suspicious_changes(patch: str, instance: Instance) -> list[str]:
     if not patch or not patch.strip():
         return []
     try:
-        files = PatchSet(patch)
-    except UnidiffParseError:
+        files = parse(patch)
+    except DiffParseError:
         return []
     own = instance_test_files(instance)
     reasons = []
@@ -62,8 +59,7 @@ def suspicious_changes(patch: str, instance: Instance) -> list[str]:
 
 def instance_test_files(instance: Instance) -> set[str]:
     """The files the instance's test patch touches and those its tests (`path::name` ids) are in."""
-    files = {p for pair in patch_files(instance.test_patch) for p in pair if p != "/dev/null"} \
-        if instance.test_patch.strip() else set()
+    files = set(touched_files(instance.test_patch)) if instance.test_patch.strip() else set()
     for test in [*instance.FAIL_TO_PASS, *instance.PASS_TO_PASS]:
         if "::" in test:
             files.add(test.split("::", 1)[0])

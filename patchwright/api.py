@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import swebench_runner.oracle  # noqa: F401  (registers the `oracle` provider: `fix --model oracle` says why not)
-from agent.budget import BudgetLimits
-from agent.fix import DEFAULT_LIMITS, FixOutcome, FixRequest, load_request, run_fix, write_summary
+from agent.budget import DEFAULT_LIMITS, BudgetLimits
+from agent.fix import FixOutcome, FixRequest, load_request, run_fix, write_summary
 from agent.models import make_model
 from agent.models.registry import absolute_spec
 from agent.runtime import AgentConfig, Progress

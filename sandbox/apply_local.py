@@ -4,27 +4,21 @@ apply. Otherwise nothing is changed and the error says why in one line."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
+from .diffs import touched_files
 from .errors import UserError
-from .patching import patch_files
-
-
-def _git(repo: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True, text=True,
-                          encoding="utf-8", errors="surrogateescape", env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+from .git import run
 
 
 def dirty_files(repo: Path, files: list[str]) -> list[str]:
     """Those of `files` (and files under them) with uncommitted changes or untracked, read from
     `git status -z`, so that no name is quoted or split (quotes, tabs, newlines, non-ASCII)."""
-    res = _git(repo, "--literal-pathspecs", "status", "--porcelain=v1", "-z", "--untracked-files=all",
-               "--", *files)
-    if res.returncode != 0:
+    res = run(repo, "--literal-pathspecs", "status", "--porcelain=v1", "-z", "--untracked-files=all",
+              "--", *files)
+    if not res.ok:
         raise UserError(f"git status failed in {repo}: {res.stderr.strip()[:200]}")
-    dirty, fields = set(), iter(res.stdout.split("\0"))
+    dirty, fields = set(), iter(res.stdout.decode("utf-8", "surrogateescape").split("\0"))
     for entry in fields:
         if len(entry) < 4:
             continue
@@ -32,11 +26,6 @@ def dirty_files(repo: Path, files: list[str]) -> list[str]:
         if entry[0] in "RC":  # a rename or copy: the next field is its source
             dirty.add(next(fields, ""))
     return sorted(d for d in dirty if d)
-
-
-def touched_files(patch: str) -> list[str]:
-    """Every path a patch reads or writes (both sides of renames; /dev/null left out)."""
-    return sorted({p for pair in patch_files(patch) for p in pair if p != "/dev/null"})
 
 
 def apply_to_tree(repo: str | Path, patch: str) -> list[str]:
@@ -52,11 +41,11 @@ def apply_to_tree(repo: str | Path, patch: str) -> list[str]:
         names = ", ".join(repr(d) if not d.isprintable() else d for d in dirty)
         raise UserError(f"not applied: {names} {'has' if len(dirty) == 1 else 'have'} uncommitted "
                         f"changes in {repo}; commit or stash them and run again (nothing was changed)")
-    check = _git(repo, "apply", "--check", "--whitespace=nowarn", "-", stdin=patch)
-    if check.returncode != 0:
+    check = run(repo, "apply", "--check", "--whitespace=nowarn", "-", input=patch)
+    if not check.ok:
         first = (check.stderr.strip().splitlines() or ["git apply --check failed"])[0]
         raise UserError(f"not applied: the patch does not apply to {repo} ({first}); nothing was changed")
-    done = _git(repo, "apply", "--whitespace=nowarn", "-", stdin=patch)
-    if done.returncode != 0:
+    done = run(repo, "apply", "--whitespace=nowarn", "-", input=patch)
+    if not done.ok:
         raise UserError(f"git apply failed in {repo}: {done.stderr.strip()[:200]}")
     return files

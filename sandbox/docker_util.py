@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import time
 from datetime import UTC, datetime
 
@@ -149,3 +150,19 @@ def cleanup(remove_images: bool = False, label: str = LABEL) -> tuple[list[str],
         images.append((img.tags[0] if img.tags else img.short_id, img.id))
     removed_images, kept = remove_unused_images(client, images)
     return removed_containers, removed_images, kept
+
+
+def host_ca_bundle() -> str | None:
+    """The host's CA bundle (a TLS-inspecting proxy may sit between the engine and the registries):
+    mounted into workspace containers given the network, and copied into image builds."""
+    candidates = [os.environ.get("SSL_CERT_FILE"), ssl.get_default_verify_paths().cafile,
+                  "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
+    for c in candidates:
+        if c and os.path.isfile(c):
+            return c
+    return None
+
+
+def ca_env(path: str) -> dict[str, str]:
+    """The variables that make pip, OpenSSL and requests trust the CA bundle at `path`."""
+    return {"PIP_CERT": path, "SSL_CERT_FILE": path, "REQUESTS_CA_BUNDLE": path}

@@ -31,7 +31,6 @@ import secrets
 import select
 import shlex
 import socket
-import ssl
 import struct
 import subprocess
 import tarfile
@@ -43,7 +42,7 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from .docker_util import base_labels, docker_client
+from .docker_util import base_labels, ca_env, docker_client, host_ca_bundle
 from .errors import ImageNotFound
 from .workspace import (
     DEFAULT_MAX_OUTPUT,
@@ -64,7 +63,8 @@ from .workspace import (
 
 PRIVATE = "/run/patchwright"
 """patchwright's scratch area in the container (a tmpfs): command outputs, the diff index, writes in transit."""
-CONTAINER_CA = "/etc/ssl/certs/patchwright-host-ca.crt"
+WORKSPACE_CA_MOUNT = "/etc/ssl/certs/patchwright-host-ca.crt"
+"""Where a workspace container given the network finds the host's CA bundle (mounted read-only)."""
 IN_MEMORY_MAX = 512 * 1024 * 1024  # repositories up to this size live in memory (tmpfs) by default
 CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE"]
 """The capabilities a workspace keeps (every other is dropped): root's power over files owned by
@@ -129,16 +129,6 @@ def _human(n: int) -> str:
         if n >= size and n % size == 0:
             return f"{n // size}{unit}"
     return f"{n / 1024 ** 2:.0f}m"
-
-
-def host_ca_bundle() -> str | None:
-    """The host's CA bundle, mounted into containers that are given the network."""
-    candidates = [os.environ.get("SSL_CERT_FILE"), ssl.get_default_verify_paths().cafile,
-                  "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
-    for c in candidates:
-        if c and os.path.isfile(c):
-            return c
-    return None
 
 
 def _repo_tar(repo: Path, with_git: bool):
@@ -503,9 +493,8 @@ class DockerWorkspace(Workspace):
         if network:
             ca = host_ca_bundle()
             if ca:
-                volumes[ca] = {"bind": CONTAINER_CA, "mode": "ro"}
-                environment.update({"PIP_CERT": CONTAINER_CA, "SSL_CERT_FILE": CONTAINER_CA,
-                                    "REQUESTS_CA_BUNDLE": CONTAINER_CA})
+                volumes[ca] = {"bind": WORKSPACE_CA_MOUNT, "mode": "ro"}
+                environment.update(ca_env(WORKSPACE_CA_MOUNT))
         tar = size = None
         if source_path is not None:
             tar, size = _repo_tar(source_path, with_git_history)

@@ -9,62 +9,38 @@ written to a git config, never on a command line, and never in what the push pri
 The GitHub bot publishes from repositories it makes itself, not from the checkout: `clean_clone`
 (the tracked files of one commit, for the sandbox) and `push_repository` (a bare repository holding
 that commit, for the commit and the push). Neither has hooks (an empty template, and
-`core.hooksPath=/dev/null` on every command that could run one) or any of the checkout's config.
+`core.hooksPath=/dev/null` on every command, see `sandbox.git`) or any of the checkout's config.
 """
 
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
 import tempfile
 from pathlib import Path
 
 from .errors import UserError
-
-_IDENTITY = {"GIT_AUTHOR_NAME": "patchwright", "GIT_AUTHOR_EMAIL": "patchwright@users.noreply.github.com",
-             "GIT_COMMITTER_NAME": "patchwright", "GIT_COMMITTER_EMAIL": "patchwright@users.noreply.github.com"}
+from .git import Result, run
 
 
-def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    # no tracing (it would print headers), no prompts, no config injected by the caller's environment
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GIT_TRACE", "GIT_CURL", "GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
-           and k not in ("GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS", "GIT_INDEX_FILE", "GIT_DIR")}
-    env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GCM_INTERACTIVE": "never"})
-    env.update(extra or {})
-    return env
-
-
-def _git(repo: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None,
-         timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(repo), *NO_HOOKS, *args], capture_output=True, text=True, input=input,
-                          env=_env(env), timeout=timeout)
-
-
-NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}")
-"""Given to every git command here: no hook of any repository or config runs."""
-
-
-def _checked(res: subprocess.CompletedProcess, what: str) -> None:
-    if res.returncode != 0:
-        raise UserError(f"{what} failed: {_last_line(res.stderr)}")
+def _checked(res: Result, what: str) -> None:
+    if not res.ok:
+        raise UserError(f"{what} failed: {res.last_line()}")
 
 
 def clean_clone(repo: Path, commit: str, dest: Path) -> Path:
     """A new repository at `dest` with the tracked files of `commit` of `repo` checked out (HEAD
     detached there): none of the checkout's untracked or ignored files, hooks or config."""
-    _checked(_git(dest.parent, "clone", "--quiet", "--no-checkout", "--template=", str(repo), str(dest)),
+    _checked(run(dest.parent, "clone", "--quiet", "--no-checkout", "--template=", str(repo), str(dest)),
              f"copying {repo}")
-    _checked(_git(dest, "checkout", "--quiet", "--detach", commit), f"checking out {commit[:12]}")
+    _checked(run(dest, "checkout", "--quiet", "--detach", commit), f"checking out {commit[:12]}")
     return dest
 
 
 def push_repository(repo: Path, commit: str, dest: Path) -> Path:
     """A new bare repository at `dest` holding `commit` of `repo` (fetched with its tree, depth 1):
     where the bot builds its commit and pushes from, with no hook and none of the checkout's config."""
-    _checked(_git(dest.parent, "init", "--quiet", "--bare", "--template=", str(dest)), "git init")
-    res = _git(dest, "fetch", "--quiet", "--no-tags", "--depth=1", Path(repo).resolve().as_uri(),
+    _checked(run(dest.parent, "init", "--quiet", "--bare", "--template=", str(dest)), "git init")
+    res = run(dest, "fetch", "--quiet", "--no-tags", "--depth=1", Path(repo).resolve().as_uri(),
                f"+{commit}:refs/patchwright/base")
     _checked(res, f"fetching {commit[:12]} from {repo}")
     return dest
@@ -72,54 +48,53 @@ def push_repository(repo: Path, commit: str, dest: Path) -> Path:
 
 def local_changes(repo: Path) -> list[str]:
     """Tracked files with uncommitted changes (the patch is made against HEAD, so these would be lost)."""
-    res = _git(repo, "status", "--porcelain", "--untracked-files=no")
-    return [ln[3:] for ln in res.stdout.splitlines() if ln.strip()]
+    res = run(repo, "status", "--porcelain", "--untracked-files=no")
+    return [ln[3:] for ln in res.stdout.decode("utf-8", "surrogateescape").splitlines() if ln.strip()]
 
 
 def head_commit(repo: Path) -> str:
-    res = _git(repo, "rev-parse", "--verify", "HEAD")
-    if res.returncode != 0:
+    res = run(repo, "rev-parse", "--verify", "HEAD")
+    if not res.ok:
         raise UserError(f"{repo} has no commit checked out")
-    return res.stdout.strip()
+    return res.out
 
 
 def commit_patch(repo: Path, patch: str, message: str, *, base: str = "HEAD",
                  identity: dict[str, str] | None = None) -> str:
-    """A new commit on top of `base` holding `patch`; returns its sha. No ref, index or file changes."""
-    base_sha = _git(repo, "rev-parse", "--verify", f"{base}^{{commit}}").stdout.strip()
+    """A new commit on top of `base` holding `patch`; returns its sha. No ref, index or file changes.
+    The author and committer are `sandbox.git.IDENTITY` unless `identity` (GIT_AUTHOR_* variables) says."""
+    base_sha = run(repo, "rev-parse", "--verify", f"{base}^{{commit}}").out
     if not base_sha:
         raise UserError(f"no commit {base} in {repo}")
     with tempfile.TemporaryDirectory(prefix="patchwright-index-") as tmp:
-        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), **_IDENTITY, **(identity or {})}
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), **(identity or {})}
         steps = [
             (("read-tree", base_sha), None),
             (("apply", "--cached", "--whitespace=nowarn", "-"), patch if patch.endswith("\n") else patch + "\n"),
         ]
         for args, stdin in steps:
-            res = _git(repo, *args, env=env, input=stdin)
-            if res.returncode != 0:
-                raise UserError(f"the patch does not apply to {base} ({base_sha[:12]}): "
-                                f"{_last_line(res.stderr)}")
-        tree = _git(repo, "write-tree", env=env).stdout.strip()
-        res = _git(repo, "commit-tree", tree, "-p", base_sha, "-F", "-", env=env, input=message)
-        if res.returncode != 0:
-            raise UserError(f"git commit-tree failed: {_last_line(res.stderr)}")
-        return res.stdout.strip()
+            res = run(repo, *args, env=env, input=stdin)
+            if not res.ok:
+                raise UserError(f"the patch does not apply to {base} ({base_sha[:12]}): {res.last_line()}")
+        tree = run(repo, "write-tree", env=env).out
+        res = run(repo, "commit-tree", tree, "-p", base_sha, "-F", "-", env=env, input=message)
+        _checked(res, "git commit-tree")
+        return res.out
 
 
 def remote_url(repo: Path, remote: str = "origin") -> str:
     """The push URL of `remote` as the repository's config writes it (no `insteadOf` rewriting)."""
     for key in (f"remote.{remote}.pushurl", f"remote.{remote}.url"):
-        res = _git(repo, "config", "--get", key)
-        if res.returncode == 0 and res.stdout.strip():
-            return res.stdout.strip()
+        res = run(repo, "config", "--get", key)
+        if res.ok and res.out:
+            return res.out
     raise UserError(f"{repo} has no remote `{remote}` to push to")
 
 
 def persisted_auth(repo: Path) -> bool:
     """Whether the checkout keeps an HTTP auth header in its git config (actions/checkout's default)."""
-    res = _git(repo, "config", "--local", "--name-only", "--get-regexp", r"^http\..*extraheader$")
-    return res.returncode == 0 and bool(res.stdout.strip())
+    res = run(repo, "config", "--local", "--name-only", "--get-regexp", r"^http\..*extraheader$")
+    return res.ok and bool(res.out)
 
 
 def auth_header(token: str) -> str:
@@ -137,10 +112,10 @@ def push_commit(repo: Path, sha: str, branch: str, url: str, *, token: str | Non
         key = f"http.{url}.extraheader"
         env = {"GIT_CONFIG_COUNT": "2", "GIT_CONFIG_KEY_0": key, "GIT_CONFIG_VALUE_0": "",
                "GIT_CONFIG_KEY_1": key, "GIT_CONFIG_VALUE_1": auth_header(token)}
-    res = _git(repo, "push", "--force", "--porcelain", url, f"{sha}:refs/heads/{branch}", env=env,
+    res = run(repo, "push", "--force", "--porcelain", url, f"{sha}:refs/heads/{branch}", env=env,
                timeout=timeout)
-    out = redact(res.stdout + res.stderr, token)
-    if res.returncode != 0:
+    out = redact(res.stdout.decode("utf-8", "replace") + res.stderr, token)
+    if not res.ok:
         raise UserError(f"git push to {redact(url, token)} failed: {_last_line(out)}")
     return out
 

@@ -22,10 +22,8 @@ import re
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
-from unidiff import PatchSet
-from unidiff.errors import UnidiffParseError
 
-from .patching import file_path
+from .diffs import DiffParseError, file_path, parse
 
 JUNK_NAMES = ("*.log", "*.db", "*.sqlite", "*.sqlite3", "*.pyc", "*.pyo", ".coverage", ".coverage.*")
 """File names that are junk when a patch adds them."""
@@ -98,8 +96,8 @@ def clean_patch(diff: str, policy: PatchPolicy | None = None) -> tuple[str, list
     left: list[LeftOut] = []
     for section in sections:
         try:
-            files = PatchSet(section)
-        except UnidiffParseError:
+            files = parse(section)
+        except DiffParseError:
             kept.append(section)  # not ours to judge: keep it as it is
             continue
         if len(files) != 1:

@@ -8,12 +8,12 @@ under a timeout, parsed into a status per test with the command's log parser.
 
 from __future__ import annotations
 
-import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .log_parsers import get_parser
+from .testresults import Results, TestResult, read_results
 from .workspace import Workspace
 
 NON_TEST_EXTS = (".json", ".png", "csv", ".txt", ".md", ".jpg", ".jpeg", ".pkl", ".yml", ".yaml", ".toml")
@@ -118,6 +118,64 @@ def run_tests(ws: Workspace, test: TestCommand, tests: list[str] | None = None, 
     return TestRun(cmd, res.output, res.exit_code, res.timed_out, res.duration, statuses)
 
 
-def changed_test_files(test_patch: str) -> list[str]:
-    """Files a test patch touches (the `b/` side of each `diff --git` line), as SWE-bench takes them."""
-    return list(dict.fromkeys(re.findall(r"diff --git a/.* b/(.*)", test_patch)))
+# -- structured runs (the agent's own test runs) ---------------------------------------------------
+
+JUNIT_REPORT = ".patchwright-junit.xml"
+"""Where a pytest run of `run_structured` writes its JUnit XML report (repository root; removed after)."""
+UNBUFFERED = {"PYTHONUNBUFFERED": "1"}
+"""A cut run keeps what it printed only when Python does not buffer it."""
+
+
+def runner_of(test: TestCommand) -> str | None:
+    """The structured reader (`sandbox.testresults`) of a test command: pytest, sympy (`bin/test`),
+    django (`runtests.py`, `manage.py test`) or unittest; None when none reads it (log parsing then)."""
+    words = shlex.split(test.command) if test.command.count("'") % 2 == 0 else test.command.split()
+    if "pytest" in words or any(w.endswith("/pytest") or w == "py.test" for w in words):
+        return "pytest"
+    if any(w.endswith("bin/test") or w.endswith("bin/doctest") for w in words):
+        return "sympy"
+    if any(w.endswith("runtests.py") for w in words) or ("manage.py" in " ".join(words) and "test" in words):
+        return "django"
+    if "unittest" in words or test.parser == "unittest":
+        return "unittest"
+    return None
+
+
+def structured_command(test: TestCommand) -> TestCommand:
+    """The command as the agent runs it for structured results: pytest gets `-rA`, a JUnit XML
+    report and `--continue-on-collection-errors` (a file that cannot be imported does not stop the
+    others); every runner gets unbuffered output."""
+    command = test.command
+    if runner_of(test) == "pytest":
+        words = command.split()
+        extra = [] if any(w.startswith("-r") for w in words) else ["-rA"]
+        extra += [f"--junitxml={JUNIT_REPORT}", "--continue-on-collection-errors"]
+        command = " ".join([command, *extra])
+    return replace(test, command=command, env={**test.env, **UNBUFFERED})
+
+
+def run_structured(ws: Workspace, test: TestCommand, targets: list[str] | None = None, *,
+                   timeout: float | None = None, prelude: str = "") -> tuple[TestRun, Results]:
+    """Run `targets` (test files or ids; None: the whole suite) and read per-test results from the
+    outer session only (`sandbox.testresults`); a command no reader knows is read by its log parser.
+    A requested target that yields no result is in `Results.no_results`."""
+    runner = runner_of(test)
+    test = structured_command(test)
+    if runner == "pytest":
+        ws.run(f"rm -f {JUNIT_REPORT}", 30)
+    run = run_tests(ws, test, files=targets, timeout=timeout, prelude=prelude)
+    requested = [d for d in directives_for(targets or [], test.directives)] if test.directives != "none" else []
+    if runner is None:
+        res = Results("log", "log", timed_out=run.timed_out)
+        for tid, status in run.statuses.items():
+            res.tests[tid] = TestResult(tid, _FROM_LOG.get(status, status.lower()))
+        return run, res
+    report = None
+    if runner == "pytest":
+        got = ws.run(f"cat {JUNIT_REPORT} 2>/dev/null; rm -f {JUNIT_REPORT}", 60, max_output=None)
+        report = got.output if got.output.lstrip().startswith("<") else None
+    res = read_results(runner, run.output, junit=report, requested=requested, timed_out=run.timed_out)
+    return run, res
+
+
+_FROM_LOG = {"PASSED": "passed", "FAILED": "failed", "ERROR": "error", "SKIPPED": "skipped", "XFAIL": "xfail"}

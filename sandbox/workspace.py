@@ -25,7 +25,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import spawner
+from . import git, spawner
 from .errors import UserError
 
 DEFAULT_TIMEOUT = 600.0
@@ -35,12 +35,6 @@ MAX_READ_BYTES = 16 * 1024 * 1024
 MAX_READ_MANY_BYTES = 256 * 1024 * 1024
 """Most bytes one `read_many` returns in all; the files past it are left out."""
 _SECRET_NAME = re.compile(r"(API_KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY)", re.I)
-_GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "patchwright",
-    "GIT_AUTHOR_EMAIL": "patchwright@localhost",
-    "GIT_COMMITTER_NAME": "patchwright",
-    "GIT_COMMITTER_EMAIL": "patchwright@localhost",
-}
 
 
 @dataclass
@@ -148,7 +142,7 @@ def local_env(home: str, tmp: str, base: dict[str, str] | None = None) -> dict[s
     if "PYTHONUSERBASE" not in env:
         env["PYTHONUSERBASE"] = site.getuserbase()
     env.setdefault("PATH", os.defpath)
-    return {**env, **_GIT_IDENTITY, "HOME": home, "TMPDIR": tmp}
+    return {**env, **git.IDENTITY, "HOME": home, "TMPDIR": tmp}
 
 
 class _CappedBuffer:
@@ -317,7 +311,7 @@ class Workspace(ABC):
 
         `exclude` lists paths (git pathspecs) to leave out, such as an agent's scratch files.
         `paths` (files relative to the root, taken literally) limits the diff to those files: the
-        cheap way to bring a known diff up to date after a few files changed (`patching.splice_diff`).
+        cheap way to bring a known diff up to date after a few files changed (`diffs.splice_diff`).
         """
         if paths is not None and not paths:
             return ""
@@ -328,8 +322,7 @@ class Workspace(ABC):
         return res.output
 
     def _git_env(self) -> dict[str, str]:
-        return {**_GIT_IDENTITY, "GIT_OPTIONAL_LOCKS": "0", "GIT_CONFIG_NOSYSTEM": "1",
-                "GIT_TERMINAL_PROMPT": "0"}
+        return git.WORKSPACE_ENV
 
     def _init_base(self) -> str:
         res = self._shell(_base_script(self._private_dir()), 300, self._git_env(), None, None, trusted=True)
@@ -356,11 +349,10 @@ def resolve_repo(path: str | os.PathLike) -> Path:
         raise UserError(f"no such directory: {path}")
     if not p.is_dir():
         raise UserError(f"not a directory: {path}")
-    res = subprocess.run(["git", "-C", str(p), "rev-parse", "--show-toplevel"], capture_output=True,
-                         text=True, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
-    if res.returncode != 0:
+    res = git.run(p, "rev-parse", "--show-toplevel")
+    if not res.ok:
         raise UserError(f"not a git repository: {path} (run `git init` there, or pass a repository)")
-    return Path(res.stdout.strip()).resolve()
+    return Path(res.out).resolve()
 
 
 def repo_files(repo: Path) -> list[str]:
@@ -368,14 +360,13 @@ def repo_files(repo: Path) -> list[str]:
 
     Read-only: nothing in the repository (not even its index) is written.
     """
-    res = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "-co", "--exclude-standard"],
-                         capture_output=True, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
-    if res.returncode != 0:
-        raise UserError(f"git ls-files failed in {repo}: {res.stderr.decode(errors='replace').strip()[:200]}")
+    listed = git.list_files(repo)
+    if listed is None:
+        raise UserError(f"git ls-files failed in {repo} (not a git repository?)")
     out = []
-    for rel in dict.fromkeys(res.stdout.decode("utf-8", errors="surrogateescape").split("\0")):
+    for rel in listed:
         full = repo / rel
-        if rel and os.path.lexists(full) and (full.is_symlink() or not full.is_dir()):
+        if os.path.lexists(full) and (full.is_symlink() or not full.is_dir()):
             out.append(rel)
     return out
 
@@ -426,15 +417,11 @@ class LocalWorkspace(Workspace):
             raise
 
     def _copy(self) -> None:
-        env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", **self._git_env()}
-        has_head = subprocess.run(["git", "-C", str(self.source), "rev-parse", "-q", "--verify", "HEAD"],
-                                  capture_output=True, env=env).returncode == 0
-        if has_head:
-            res = subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(self.source), self.root],
-                                 capture_output=True, text=True, env=env)
-            if res.returncode != 0:
+        if git.run(self.source, "rev-parse", "-q", "--verify", "HEAD", isolated=True).ok:
+            res = git.run(None, "clone", "-q", "--shared", "--no-checkout", str(self.source), self.root, isolated=True)
+            if not res.ok:
                 raise UserError(f"could not copy {self.source}: {res.stderr.strip()[:200]}")
-            subprocess.run(["git", "-C", self.root, "read-tree", "HEAD"], check=True, capture_output=True, env=env)
+            git.run(self.root, "read-tree", "HEAD", isolated=True, check=True)
         else:
             os.makedirs(self.root)
         for rel in repo_files(self.source):

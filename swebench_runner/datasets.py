@@ -10,64 +10,19 @@ expression searched in each id), then `--slice A:B` (Python's slice of what is l
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
-from pydantic import ValidationError
-
-from harness.instance import BUILTIN, Instance, load_instances
+from harness.instance import Instance, load_instances
 from sandbox.errors import UserError
-
-HF_PREFIX = "hf:"
 
 
 def load_dataset(name: str) -> list[Instance]:
-    """The instances of a dataset named as above; a UserError (one line) when it cannot be read or
-    holds no instance."""
-    name = name.strip()
-    if name.startswith(HF_PREFIX):
-        instances = _load_hf(name[len(HF_PREFIX):])
-    elif name == BUILTIN or Path(name).is_file():
-        instances = load_instances(name)
-    elif name.endswith((".jsonl", ".json")) or "/" in name:
-        raise UserError(f"dataset file {name} does not exist")
-    else:
-        raise UserError(f"unknown dataset {name!r}: give `builtin`, a JSONL file of SWE-bench instances, "
-                        "or hf:NAME[:SPLIT]")
+    """The instances of a dataset named as above (`harness.instance.load_instances`, the one loader);
+    a UserError (one line) when it cannot be read or holds no instance."""
+    instances = load_instances(name)
     if not instances:
         raise UserError(f"dataset {name} holds no instances")
     return instances
-
-
-def _load_hf(ref: str) -> list[Instance]:
-    hf_name, _, split = ref.partition(":")
-    if not hf_name:
-        raise UserError("write a Hugging Face dataset as hf:NAME[:SPLIT], e.g. hf:princeton-nlp/SWE-bench_Lite:test")
-    if importlib.util.find_spec("datasets") is None:
-        raise UserError(f"hf:{ref} needs the `datasets` package (pip install datasets), or download the "
-                        "dataset as JSONL and pass its path")
-    # the Hugging Face datasets package is optional: imported for hf: datasets only
-    import datasets
-
-    try:
-        rows = datasets.load_dataset(hf_name, split=split or "test")
-    except Exception as exc:  # offline, unknown name, unknown split: the library's own words, one line
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise UserError(f"cannot load hf:{ref} from Hugging Face ({first}); offline, use a JSONL file of the "
-                        "dataset instead") from None
-    out = []
-    for n, row in enumerate(rows, 1):
-        try:
-            out.append(Instance.model_validate(dict(row)))
-        except ValidationError as exc:
-            raise UserError(f"hf:{ref} row {n} is not a SWE-bench instance: {exc.errors()[0]['msg']}") from None
-    seen: set[str] = set()
-    for inst in out:
-        if inst.instance_id in seen:
-            raise UserError(f"instance id {inst.instance_id} appears twice in hf:{ref}")
-        seen.add(inst.instance_id)
-    return out
 
 
 def parse_slice(text: str) -> slice:

@@ -15,11 +15,11 @@ file, so that the line numbers of what is still to change stay valid.
 from __future__ import annotations
 
 import difflib
-import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from sandbox import diffs
 from tools import guard
 from tools.context import ToolError, match_definitions
 from tools.edit_text import (
@@ -70,92 +70,30 @@ class FilePatch:
         return self.new_path or self.old_path or ""
 
 
-def _strip_prefix(name: str) -> str | None:
-    name = name.rstrip("\r\n").split("\t")[0]
-    if name == "/dev/null":
-        return None
-    if name.startswith('"'):
-        raise DeriveError(f"quoted file names are not supported: {name}")
-    return name[2:] if name[:2] in ("a/", "b/") else name
-
-
 def parse_patch(patch: str) -> list[FilePatch]:
-    """The files of a unified diff (git's format, or plain ---/+++ headers)."""
-    lines = split_lines(patch)
-    files: list[FilePatch] = []
-    cur: FilePatch | None = None
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("diff --git "):
-            cur = None
-            files.append(FilePatch(None, None))
-            cur = files[-1]
-            parts = line.rstrip("\r\n").split(" ")
-            if len(parts) == 4:
-                cur.old_path, cur.new_path = _strip_prefix(parts[2]), _strip_prefix(parts[3])
-            i += 1
-            continue
-        if line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
-            if cur is None or cur.hunks:
-                files.append(FilePatch(None, None))
-                cur = files[-1]
-            cur.old_path = _strip_prefix(line[4:])
-            cur.new_path = _strip_prefix(lines[i + 1][4:])
-            i += 2
-            continue
-        if line.startswith("new file mode") and cur is not None:
-            cur.old_path = None
-        elif line.startswith("deleted file mode") and cur is not None:
-            cur.new_path = None
-        elif (line.startswith("Binary files") or line.startswith("GIT binary patch")) and cur is not None:
-            cur.binary = True
-        elif line.startswith("@@"):
-            if cur is None:
-                raise DeriveError("a hunk comes before any file header")
-            i = _read_hunk(lines, i, cur)
-            continue
-        i += 1
-    return [f for f in files if f.hunks or f.binary or f.old_path is None or f.new_path is None]
-
-
-def _read_hunk(lines: list[str], i: int, fp: FilePatch) -> int:
-    m = re.match(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", lines[i])
-    if not m:
-        raise DeriveError(f"malformed hunk header: {lines[i].strip()[:80]}")
-    h = Hunk(int(m.group(1)), int(m.group(2) or 1), int(m.group(3)), int(m.group(4) or 1))
-    fp.hunks.append(h)
-    old_left, new_left = h.old_len, h.new_len
-    i += 1
-    while i < len(lines) and (old_left > 0 or new_left > 0):
-        line = lines[i]
-        tag, text = (line[0], line[1:]) if line not in ("\n", "\r\n") else (" ", line)
-        if tag == "\\":
-            _drop_newline(h)
-        elif tag == " ":
-            old_left -= 1
-            new_left -= 1
-        elif tag == "-":
-            old_left -= 1
-        elif tag == "+":
-            new_left -= 1
-        else:
-            raise DeriveError(f"malformed hunk line: {line.strip()[:80]}")
-        if tag != "\\":
-            h.lines.append((tag, text))
-        i += 1
-    if old_left or new_left:
-        raise DeriveError("a hunk is shorter than its header says")
-    while i < len(lines) and lines[i].startswith("\\"):
-        _drop_newline(h)
-        i += 1
-    return i
-
-
-def _drop_newline(h: Hunk) -> None:
-    if h.lines:
-        tag, text = h.lines[-1]
-        h.lines[-1] = (tag, text[:-1] if text.endswith("\n") else text)
+    """The files of a unified diff (git's format, or plain ---/+++ headers), read by `sandbox.diffs`."""
+    try:
+        files = diffs.parse(patch)
+    except diffs.DiffParseError as exc:
+        why = "a hunk is shorter than its header says" if "shorter than expected" in str(exc) else str(exc)
+        raise DeriveError(f"malformed patch: {why}") from None
+    out = []
+    for f in files:
+        old, new = diffs.file_paths(f)
+        fp = FilePatch(None if f.is_added_file or old == "/dev/null" else old,
+                       None if f.is_removed_file or new == "/dev/null" else new, binary=f.is_binary_file)
+        for h in f:
+            hunk = Hunk(h.source_start, h.source_length, h.target_start, h.target_length)
+            for line in h:
+                if line.line_type == "\\":  # "\ No newline at end of file": the line before ends without one
+                    if hunk.lines:
+                        tag, text = hunk.lines[-1]
+                        hunk.lines[-1] = (tag, text[:-1] if text.endswith("\n") else text)
+                else:
+                    hunk.lines.append((line.line_type, line.value))
+            fp.hunks.append(hunk)
+        out.append(fp)
+    return [f for f in out if f.hunks or f.binary or f.old_path is None or f.new_path is None]
 
 
 @dataclass(frozen=True)

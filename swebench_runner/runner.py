@@ -30,8 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.budget import BudgetLimits
-from agent.fix import DEFAULT_LIMITS
+from agent.budget import DEFAULT_LIMITS, BudgetLimits
 from agent.models import make_model, parse_spec
 from agent.models.registry import absolute_spec, stand_in
 from harness.evaluation import EvalOptions, evaluate
@@ -91,6 +90,10 @@ class RunOptions(BaseModel):
     """Grade each patch with the harness as it finishes (and finished, ungraded ones at the end)."""
     executor: str = "local"
     """`local` (a process pool), `ray` (a local Ray instance) or `ray://ADDRESS`."""
+    full_tests: bool = False
+    """The agent runs the whole suite instead of the tests chosen for the change."""
+    test_timeout: float | None = None
+    """Seconds one of the agent's test runs may take (None: the spec's `agent_test_timeout`)."""
 
 
 class _Run:
@@ -122,7 +125,7 @@ class _Run:
         return InstanceTask(instance=inst, model=o.model, attempts=o.attempts,
                             limits=BudgetLimits(max_steps=o.max_steps, max_cost=max_cost, max_time=o.max_time),
                             mirrors=o.mirrors, spec_files=o.spec_files, online=o.online, evaluate=o.evaluate,
-                            work_root=str(self.store.work_root))
+                            work_root=str(self.store.work_root), full_tests=o.full_tests, test_timeout=o.test_timeout)
 
     def fill(self, pending: list[Instance]) -> None:
         while pending and len(self.inflight) < self.executor.workers and not self.stopped:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from agent.budget import BudgetLimits
 from agent.fix import FixRequest, run_fix
 from agent.models import make_model, model_label
+from agent.runtime import AgentConfig
 from agent.testplan import plan_for_test_command
 from harness.evaluation import EvalOptions, Outcome, evaluate_instance
 from harness.images import ImageBuildError, ensure_instance_image
@@ -58,6 +59,10 @@ class InstanceTask(BaseModel):
     """Whether a repository without a mirror may be cloned."""
     evaluate: bool = False
     """Grade the patch with the harness right after the agent (in a fresh container)."""
+    full_tests: bool = False
+    """The agent runs the whole suite instead of the tests chosen for the change."""
+    test_timeout: float | None = None
+    """Seconds one of the agent's test runs may take (None: the spec's `agent_test_timeout`)."""
     work_root: str | None = None
     """Where the agent writes while it runs (WORK_ROOT/INSTANCE_ID; else a temporary directory);
     removed afterwards."""
@@ -215,13 +220,14 @@ def _run(task: InstanceTask, work: Path, rec: InstanceRecord, result: InstanceRe
             report("step", {"id": inst.instance_id, "cost": getattr(spent, "cost", None),
                             "steps": getattr(spent, "steps", None)})
 
+    test_timeout = task.test_timeout or spec.agent_test_timeout
     request = FixRequest(repo=inst.repo, issue=inst.problem_statement or "(no problem statement)", model=task.model,
                          workspace="docker", image=image.tag, test_cmd=spec.test_cmd, attempts=task.attempts,
-                         limits=task.limits)
+                         limits=task.limits, agent=AgentConfig(full_tests=task.full_tests, test_timeout=test_timeout))
     with DockerWorkspace(image.tag, network=False) as ws:
         model = make_model(task.model, **model_options(task.model, inst, ws))
         try:
-            outcome = run_fix(request, ws, work, model=model, progress=progress, plan=plan_for_test_command(spec.test_command()))
+            outcome = run_fix(request, ws, work, model=model, progress=progress, plan=plan_for_test_command(spec.test_command(), test_timeout))
         finally:
             model.close()
     rec.finished = True

@@ -93,3 +93,11 @@ def stub_llm():
 
     with StubLLM() as stub:
         yield stub
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    """patchwright's user cache (symbols, suite times) goes to a directory of this session."""
+    if "PATCHWRIGHT_CACHE_DIR" not in os.environ:
+        os.environ["PATCHWRIGHT_CACHE_DIR"] = str(tmp_path_factory.mktemp("patchwright-cache"))
+    yield

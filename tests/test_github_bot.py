@@ -75,6 +75,10 @@ def test_a_labeled_issue_gets_a_branch_a_pull_request_and_a_comment(sc):
     parent = subprocess.run(["git", "--git-dir", str(sc.bare), "rev-parse", f"{sha}^"], capture_output=True,
                             text=True, check=True).stdout.strip()
     assert parent == sc.gh.branch_sha(REPO, "main") == head_before
+    # by GitHub's no-reply address, never a local one
+    who = subprocess.run(["git", "--git-dir", str(sc.bare), "log", "-1", "--format=%an <%ae> / %cn <%ce>", sha],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert who == "patchwright <patchwright@users.noreply.github.com> / patchwright <patchwright@users.noreply.github.com>"
     # the pull request: head, base, title, and a body with the evidence
     pr = only_pull(sc)
     assert (pr["head"]["label"], pr["base"]["ref"], pr["head"]["sha"]) == ("acme:patchwright/issue-1", "main", sha)

@@ -14,9 +14,10 @@ from harness.builtin import HERE as BUILTIN_DIR
 from harness.images import env_image_tag, instance_image_tag, official_image_name
 from harness.instance import load_instances, load_predictions, synthetic_predictions
 from harness.specs import DEFAULT_SPEC, SpecTable, read_spec_file, shipped_specs
+from sandbox.diffs import new_paths
 from sandbox.errors import UserError
 from sandbox.images import OFFLINE_RELEASES
-from sandbox.testing import changed_test_files, directives_for, files_of_tests
+from sandbox.testing import directives_for, files_of_tests
 
 ROW = {"instance_id": "o__r-1", "repo": "o/r", "base_commit": "a" * 40, "FAIL_TO_PASS": '["t.py::test_a"]',
        "PASS_TO_PASS": [], "version": 1.0, "patch": "p", "test_patch": "diff --git a/t.py b/t.py\n"}
@@ -104,8 +105,8 @@ def test_shipped_specs_cover_the_nine_repositories_with_offline_pythons():
 def test_test_directives():
     patch = ("diff --git a/tests/test_a.py b/tests/test_a.py\n--- a/tests/test_a.py\n+++ b/tests/test_a.py\n"
              "diff --git a/tests/data.json b/tests/data.json\n")
-    assert changed_test_files(patch) == ["tests/test_a.py", "tests/data.json"]
-    assert directives_for(changed_test_files(patch), "files") == ["tests/test_a.py"]
+    assert new_paths(patch) == ["tests/test_a.py", "tests/data.json"]
+    assert directives_for(new_paths(patch), "files") == ["tests/test_a.py"]
     assert directives_for(["tests/admin_views/tests.py"], "django") == ["admin_views.tests"]
     assert files_of_tests(["a.py::T::x", "a.py::y", "b.py::z[1]", "test_name"]) == ["a.py", "b.py"]
 

@@ -12,7 +12,8 @@ import os
 import pytest
 
 from conftest import make_repo, run_cli
-from tools.corpus import Corpus, is_test_path, scan
+from sandbox.testfiles import is_test_path
+from tools.corpus import Corpus, scan
 from tools.issue_query import IssueQuery
 from tools.repomap import count_tokens, pagerank, rank_files, repo_map
 from tools.retrieval import localize
@@ -668,3 +669,50 @@ def run_items(session, items):
     loc = localize(repo, "Crash when collecting\n\n```\nValueError: cannot run a skipped item twice\n```\n",
                    cache=cache)
     assert loc.functions[0].name == "run_items" and "message" in loc.functions[0].signals
+
+
+def test_an_options_dest_and_the_callback_its_handler_hands_on_are_reached(tmp_path, cache):
+    repo = make_repo(tmp_path / "runner", {
+        "runner/__init__.py": "",
+        "runner/cli.py": '''def add_options(group):
+    group.addoption(
+        "--fixtures",
+        "--funcargs",
+        action="store_true",
+        dest="showfixtures",
+        help="show the available fixtures (with --verbose, their location)",
+    )
+    group.addoption("--quiet", dest="quiet", action="store_true")
+
+
+def showfixtures(config):
+    return wrap_session(config, _show_main)
+
+
+def wrap_session(config, doit):
+    return doit(config)
+
+
+def _show_main(config):
+    for name in sorted(config.fixtures):
+        print(name)
+
+
+def _unrelated(config, name):
+    return name
+''',
+    })
+    from tools.issue_query import option_destinations
+
+    corpus = Corpus.load(repo, cache=False)
+    try:
+        assert option_destinations(["--fixtures", "--funcargs"], corpus, list(corpus.files)) == \
+            {"showfixtures": "--fixtures"}  # the alias's declaration is the same call; --quiet's is not
+    finally:
+        corpus.close()
+    loc = localize(repo, "Show fixture scopes with `pytest --fixtures`\n\nThe listing should say each "
+                   "fixture's scope.", cache=cache)
+    sig = {f.name: f.signals for f in loc.functions}
+    assert "name" in sig["showfixtures"]                 # the name the option is stored under
+    assert sig["_show_main"].get("callee", 0) > 0        # handed to wrap_session, not called
+    assert "callee" not in sig["_unrelated"]             # nothing calls it or hands it on

@@ -311,7 +311,7 @@ def test_bad_sources_are_user_errors(tmp_path):
 
 
 def test_a_diff_brought_up_to_date_file_by_file_equals_the_whole_diff(open_ws, tmp_path):
-    from sandbox.patching import splice_diff
+    from sandbox.diffs import splice_diff
 
     repo = make_repo(tmp_path / "repo", {"a.b": "1\n", "a/c.py": "x = 1\n", "a/d/e.py": "y = 2\n",
                                         "name with space.txt": "s\n", "é.txt": "e\n", "z.txt": "z\n",

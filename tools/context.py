@@ -17,11 +17,11 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sandbox.diffs import touched_files
 from sandbox.workspace import FileTooLarge, NotRegularFile, OutsideWorkspace
 
 from . import guard
 from .symbols import Definition, FileSymbols, SymbolIndex, build_index, extract, language_of
-from .text import split_lines
 
 NUL_SNIFF = 8192
 
@@ -192,7 +192,7 @@ class ToolContext:
         return self._index
 
     def _refresh_index(self) -> None:
-        changed = _diff_paths(self.workspace.diff())
+        changed = set(touched_files(self.workspace.diff()))
         paths = sorted(p for p in changed | self._index_touched if language_of(p) is not None)
         got = self.workspace.read_many(paths) if paths else {}
         for p in paths:
@@ -374,16 +374,3 @@ def ambiguity_message(name: str, found: list[Definition], limit: int = 15) -> st
     more = f"\n  ... and {len(found) - limit} more" if len(found) > limit else ""
     return (f"'{name}' matches {len(found)} definitions:\n" + "\n".join(lines) + more
             + "\nCall again with one of these names.")
-
-
-def _diff_paths(diff: str) -> set[str]:
-    """The files a unified diff touches (both sides of each file)."""
-    out = set()
-    for line in split_lines(diff):
-        for prefix in ("--- a/", "+++ b/"):
-            if line.startswith(prefix):
-                p = line[len(prefix):].rstrip("\r\n")
-                if p.startswith('"'):
-                    continue
-                out.add(p.split("\t")[0])
-    return out

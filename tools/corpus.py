@@ -18,6 +18,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from sandbox.testfiles import is_test_path
+
 from .symbols import (
     _KEYWORDS,
     DEFAULT_MAX_BYTES,
@@ -40,9 +42,6 @@ _WORD_BYTES = bytes(b if (48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122 or b 
                     for b in range(256))
 _OTHER_DEF = re.compile(rb"\b(class|interface|struct|enum|trait|type|function|func|fn|def)[ \t]+"
                         rb"(?:\([^)\n]*\)[ \t]*)?([A-Za-z_]\w*)")
-_TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testcases"})
-_TEST_FILE = re.compile(r"(^test_.*\.py$|.*_tests?\.py$|^conftest\.py$|.*_test\.go$|.*\.(test|spec)\.[jt]sx?$|"
-                        r".*Tests?\.java$)")
 
 
 _SUBWORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -72,14 +71,6 @@ def word_terms(word: str) -> tuple[str, ...]:
     if len(parts) <= 1:
         return (low,)
     return (low, *dict.fromkeys(p for p in parts if len(p) > 1 and p not in STOPWORDS and not p.isdigit()))
-
-
-def is_test_path(path: str) -> bool:
-    """Whether `path` is a test file: under a tests directory (or a top-level `testing/`; nested,
-    that name is usually a package of test helpers), or named like a test module."""
-    parts = path.split("/")
-    return _TEST_FILE.match(parts[-1]) is not None or any(p in _TEST_DIRS for p in parts[:-1]) or \
-        (len(parts) > 1 and parts[0] == "testing")
 
 
 @dataclass

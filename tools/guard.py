@@ -121,18 +121,6 @@ def _undefined_names(tree: ast.AST) -> list[tuple[int, str]]:
     return sorted((m.lineno, str(m.message_args[0])) for m in found if isinstance(m, kinds))
 
 
-def syntax_issues(path: str, data: bytes) -> list[SyntaxIssue]:
-    """The syntax errors of a file's bytes (empty for languages the guard does not parse, and for
-    files over CHECK_MAX_BYTES)."""
-    lang = language_of(path)
-    if lang is None or len(data) > CHECK_MAX_BYTES:
-        return []
-    ts_issues, compile_issue, _ = _analyze(lang, data)
-    if lang == "python":
-        return [compile_issue] if compile_issue else []
-    return list(ts_issues)
-
-
 def check(path: str, old: bytes | None, new: bytes) -> Verdict:
     """Judge replacing `old` (None: a new file) by `new` in `path`."""
     lang = language_of(path)

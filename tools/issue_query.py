@@ -319,6 +319,31 @@ def resolve_path(written: str, corpus) -> list[str]:
     return []
 
 
+_DEST = re.compile(rb"""\bdest\s*=\s*["']([A-Za-z_]\w*)["']""")
+_NEXT_OPTION = re.compile(rb"""\(\s*["']--?\w""")  # the next declaration: a call opening on an option
+
+
+def option_destinations(options: list[str], corpus, paths: list[str]) -> dict[str, str]:
+    """{name: option}: the names under which the code declaring an option the issue writes stores
+    it (`addoption("--fixtures", dest="showfixtures")`: the code that acts on `--fixtures` reads
+    `showfixtures`). The `dest=` of the same declaration only: before the next call that opens on an option."""
+    out: dict[str, str] = {}
+    for opt in options:
+        needles = [q + opt.encode() + q for q in (b'"', b"'")]
+        for p in paths:
+            data = corpus.files[p]
+            for needle in needles:
+                at = data.find(needle)
+                while at >= 0:
+                    seg = data[at + len(needle): at + len(needle) + 400]
+                    nxt = _NEXT_OPTION.search(seg)
+                    m = _DEST.search(seg, 0, nxt.start() if nxt else len(seg))
+                    if m:
+                        out.setdefault(m.group(1).decode(), opt)
+                    at = data.find(needle, at + 1)
+    return out
+
+
 def resolve(query: IssueQuery, corpus, definers: dict[str, list[tuple[int, str]]], paths: list[str],
             df=None) -> Mentions:
     """Resolve `query`'s paths, dotted names, frames and identifiers against `corpus`; `definers`,
@@ -358,7 +383,13 @@ def resolve(query: IssueQuery, corpus, definers: dict[str, list[tuple[int, str]]
         top = max(out.frames.values())
         out.frames = {p: v / top for p, v in out.frames.items()}
     n = max(len(paths), 1)
-    for ident, w in query.identifiers.items():
+    identifiers = dict(query.identifiers)
+    code_names = set(query.code_names)
+    for dest, opt in option_destinations(query.options, corpus, paths).items():
+        snake = opt.lstrip("-").replace("-", "_")
+        identifiers[dest] = max(identifiers.get(dest, 0.0), query.identifiers.get(snake, 1.0))
+        code_names.add(dest)
+    for ident, w in identifiers.items():
         found = definers.get(ident)
         if not found:
             continue
@@ -366,8 +397,8 @@ def resolve(query: IssueQuery, corpus, definers: dict[str, list[tuple[int, str]]
         # a name many files use (`Symbol`, `get`) says less than a rare one (`apart`)
         idf = math.log(1 + n / max(1, df(ident.lower()) if df else len(files)))
         weight = w * idf
-        out.names[ident] = weight * (1.0 if ident in query.code_names else 0.5) / math.sqrt(len(files))
-        if ident not in query.code_names:
+        out.names[ident] = weight * (1.0 if ident in code_names else 0.5) / math.sqrt(len(files))
+        if ident not in code_names:
             continue
         for i, kw in found:
             boost = 1.0 if kw in ("class", "struct", "interface", "trait", "enum", "type") else 0.8

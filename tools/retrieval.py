@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from .corpus import Corpus, is_test_path, word_terms
+from sandbox.testfiles import is_test_path
+
+from .corpus import Corpus, word_terms
 from .issue_query import IssueQuery, Mentions, resolve
 from .repomap import pagerank, personalization
 from .semantic import (
@@ -40,6 +42,9 @@ from .symbols import Definition
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CALL = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+# a name handed to a call as an argument (`wrap_session(config, _main)`, `add_argument(type=_parse)`):
+# a callback, run by the callee on the caller's behalf
+_HANDED = re.compile(rb"[(,]\s*(?:[A-Za-z_][A-Za-z0-9_]*\s*=\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*(?=[,)])")
 _NON_CODE_DIRS = frozenset({"doc", "docs", "example", "examples", "benchmarks", "bench", "release", "scripts",
                             "tools", "contrib", "ci", "misc", "asv_bench", "build", "static", "vendor", "vendored",
                             "_vendor", "packages", "third_party", "thirdparty", "extern", "external", "node_modules", "dist"})
@@ -397,8 +402,16 @@ def _body_terms(d: Definition, data: bytes) -> list[str]:
     return out
 
 
-CHUNKS_VERSION = "1"
+CHUNKS_VERSION = "2"
 _CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__"})
+
+
+def _called(d: Definition, data: bytes) -> set[bytes]:
+    """The names one function calls, and the names it hands to a call as arguments (callbacks),
+    its own parameters excepted (`data`: its file's bytes)."""
+    body = data[d.start_byte:d.end_byte]
+    params = {w.encode() for w in _WORD.findall(d.signature)}
+    return set(_CALL.findall(body)) | {n for n in _HANDED.findall(body) if n not in params}
 
 
 def _file_chunks(corpus: Corpus, symbols, paths: list[str]) -> dict[str, list[tuple[Definition, list[str], set[bytes]]]]:
@@ -408,8 +421,7 @@ def _file_chunks(corpus: Corpus, symbols, paths: list[str]) -> dict[str, list[tu
 
     def compute(path: str) -> bytes:
         data = corpus.files[path]
-        return marshal.dumps([(_body_terms(d, data), sorted(set(_CALL.findall(data[d.start_byte:d.end_byte]))))
-                              for d in defs[path]])
+        return marshal.dumps([(_body_terms(d, data), sorted(_called(d, data))) for d in defs[path]])
 
     blobs = corpus.memo(f"chunks{CHUNKS_VERSION}", list(defs), compute)
     out = {}
@@ -514,8 +526,8 @@ CALLEE_DECAY = 0.5
 
 
 def _add_callees(hits: list[FunctionHit], chunks: list[tuple[str, Definition]], calls: list[set[bytes]]) -> None:
-    """The `callee` signal: a function called by one the issue points at (by name or stack frame)
-    is where the work of that entry point happens; shared among same-named candidates. Two calls
+    """The `callee` signal: a function called by one the issue points at (by name or stack frame),
+    or handed by it to a call as a callback, is where the work of that entry point happens; shared among same-named candidates. Two calls
     deep, the second × `CALLEE_DECAY` (`sqf_list` -> `_generic_factor_list` -> `_symbolic_factor_list`)."""
     by_name: dict[bytes, list[int]] = {}
     for i, (_, d) in enumerate(chunks):

@@ -21,13 +21,14 @@ import os
 import pickle
 import re
 import sqlite3
-import subprocess
 import threading
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox import git
+from sandbox.cachedir import cache_dir
 from sandbox.workspace import read_regular
 
 PARSER_VERSION = "2"
@@ -396,17 +397,11 @@ def content_digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("PATCHWRIGHT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchwright")
-    return Path(base)
-
-
 class SymbolCache:
     """FileSymbols by content hash, in one SQLite file. Any cache failure just means a re-parse."""
 
     def __init__(self, path: str | os.PathLike | None = None):
-        self.path = Path(path) if path else default_cache_dir() / "symbols.sqlite"
+        self.path = Path(path) if path else cache_dir() / "symbols.sqlite"
         self._db = None
         self._lock = threading.Lock()
         try:
@@ -491,12 +486,6 @@ class IndexStats:
     @property
     def skipped(self) -> int:
         return self.skipped_binary + self.skipped_non_utf8 + self.skipped_huge + self.skipped_unreadable
-
-
-class AmbiguousSymbol(LookupError):
-    def __init__(self, name: str, matches: list[Definition]):
-        super().__init__(name)
-        self.name, self.matches = name, matches
 
 
 class SymbolIndex:
@@ -726,10 +715,9 @@ def read_sources(source, paths: list[str] | None = None) -> dict[str, bytes | No
 
 
 def _list_dir_sources(root: Path) -> list[str]:
-    res = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "-co", "--exclude-standard"],
-                         capture_output=True, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
-    if res.returncode == 0:
-        return [p for p in res.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+    listed = git.list_files(root)
+    if listed is not None:
+        return listed
     found = []
     base = str(root).rstrip(os.sep) + os.sep
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):

@@ -58,10 +58,6 @@ def indent_unit(lines: list[str]) -> str:
     return " " * (steps.most_common(1)[0][0] if steps else 4)
 
 
-def ends_with_newline(text: str) -> bool:
-    return text.endswith("\n")
-
-
 def strip_blank_edges(source: str) -> str:
     """`source` without the whitespace-only lines at its start and its end (its last line keeps its
     ending)."""

@@ -1,88 +1,147 @@
-"""`test` and `review`: run the tests that cover the change, and decide whether to go back to
-`edit` with a summary of the failures or on to `submit`."""
+"""`test` and `review`: run the tests the change needs (with their status on the base tree), and
+decide whether to go back to `edit` with the failures the change introduced or on to `submit`."""
 
 from __future__ import annotations
 
+import re
 import time
 
-from sandbox.patching import files_changed
+from sandbox.diffs import files_changed
 
 from ..budget import BudgetExhausted
-from ..evidence import evaluate
 from ..models import Message
 from ..prompting import render
 from ..runtime import Runtime
 from ..state import AgentState
-from ..testplan import REPRO_TEST, TestResults, covering_tests, is_repro
+from ..testloop import SuiteTimes, touched_names, whole_suite_known_short
+from ..testplan import TestResults, select_tests, split_repro
 
 MAX_LISTED = 30
 
 
-def targets(rt: Runtime, diff: str) -> list[str] | None:
-    """Test files to run for a patch: those covering the changed files, and the reproduction test;
-    None (the whole suite) when no test file covers the change."""
-    if not rt.plan.takes_files:
+def whole_suite(rt: Runtime) -> bool:
+    """Whether the whole suite runs in place of the chosen tests: asked for, or known to be short."""
+    if rt.config.full_tests:
+        return True
+    return bool(rt.config.short_suite and whole_suite_known_short(rt.tests, SuiteTimes(), rt.config.short_suite))
+
+
+def choose(rt: Runtime, diff: str, state: AgentState | None = None) -> tuple[list[str] | None, dict[str, str]]:
+    """The targets of a test run for `diff` and why each was chosen; (None, {}) for the whole suite,
+    ([], {}) when no test file relates to the change."""
+    if whole_suite(rt) or not rt.plan.takes_files:
+        return None, {}
+    index = rt.ctx.index()
+    files = rt.ctx.file_list()
+    references = {p: set(fs.references) | {d.name for d in fs.definitions} for p, fs in index.files.items()}
+    candidates = list((state or {}).get("focus_files") or [])
+    sel = select_tests(files, files_changed(diff), rt.workspace.read_many, candidates=candidates,
+                       repro=rt.repro_files(), issue=rt.issue, failed_before=rt.tests.last_failing,
+                       references=references, touched_names=touched_names(diff, index),
+                       limit=rt.config.max_test_files)
+    return sel.files, sel.why
+
+
+def check(rt: Runtime, diff: str, ids: list[str] | None = None, state: AgentState | None = None) -> TestResults | None:
+    """Run the given test ids, else the tests chosen for `diff`; None when there is nothing to run."""
+    rt.known_diff = None  # a test run may write files
+    if rt.tests is None:
         return None
-    covering = covering_tests(files_changed(diff), rt.ctx.file_list(), rt.workspace.read_many)
-    if covering and rt.repro_exists():
-        covering.append(REPRO_TEST)
-    return covering or None
+    if ids:
+        targets, why = list(ids), {}
+    else:
+        targets, why = choose(rt, diff, state)
+        if targets == []:
+            return None
+    return rt.tests.run(targets, diff, why=why)
 
 
-def run_checks(rt: Runtime, selected: list[str] | None) -> TestResults | None:
-    """Run `selected` (None: the whole suite), and the reproduction test when it exists and the
-    run did not include it."""
-    res = rt.run_tests(selected)
-    if res is None or not rt.plan.takes_files or not rt.repro_exists():
-        return res
-    if not any(is_repro(t) for t in res.statuses):
-        extra = rt.run_tests([REPRO_TEST])
-        res.statuses.update(extra.statuses)
-        res.duration += extra.duration
-        res.output = res.output + "\n" + extra.output
-    return res
-
-
-def feedback(res: TestResults, before: dict[str, str] | None, diff: str) -> str:
+def feedback(res: TestResults | None, checked: dict[str, str] | None = None) -> str:
     """The test results as the model reads them (test_feedback.j2)."""
-    ev = evaluate(diff, before, res.statuses)
-    failing = ev.failing + [t for t, s in res.statuses.items() if is_repro(t) and s in ("FAILED", "ERROR")]
-    return render("test_feedback", command=res.command, counts=res.counts(), failing=failing[:MAX_LISTED],
-                  more_failing=max(len(failing) - MAX_LISTED, 0), broken=ev.broken[:MAX_LISTED],
-                  fixed=ev.fixed[:MAX_LISTED], repro=ev.repro, timed_out=res.timed_out, output=res.output[-4000:])
+    if res is None:
+        return render("test_feedback", res=None, counts={}, new_failures=[], pre_existing=[], fixed=[],
+                      checked={}, repro=None, limit=MAX_LISTED, output="")
+    counts = {k: 0 for k in ("PASSED", "FAILED", "ERROR", "SKIPPED")}
+    for s in res.statuses.values():
+        counts[s] = counts.get(s, 0) + 1
+    return render("test_feedback", res=res, counts=counts, new_failures=res.new_failures,
+                  pre_existing=res.pre_existing, fixed=res.fixed, checked=checked or {},
+                  repro=split_repro(res.statuses)[1], limit=MAX_LISTED, output=res.output[-4000:])
 
 
 def tool_runner(rt: Runtime):
-    """The function behind the `run_tests` tool: given test ids, those; else the tests covering the
-    current change (the whole suite when none does)."""
+    """The function behind the `run_tests` tool: given test ids, those; else the tests chosen for
+    the current change."""
     def run(ctx, tests: list[str] | None) -> str:
         diff = rt.diff_after(ctx.take_touched())  # the known patch, brought up to date as the test node does
-        res = run_checks(rt, tests or targets(rt, diff))
-        return feedback(res, rt.tests_before, diff)
+        res = check(rt, diff, tests)
+        if res is None:
+            return ("No test file relates to the change yet (none imports, names or references the changed "
+                    "code, and there is no reproduction test). Pass test ids or files to run_tests.")
+        return feedback(res)
     return run
 
 
 def test(rt: Runtime, state: AgentState) -> dict:
     start = time.monotonic()
     diff = rt.diff_after(rt.ctx.take_touched())
-    if rt.plan is None or (not diff.strip() and not rt.repro_exists()):
+    if rt.plan is None or (not diff.strip() and not rt.repro_files()):
         rt.trajectory.write("test", skipped="no test command" if rt.plan is None else "nothing changed")
         return {"diff": diff, "last_tests": None, "edits_done": False}
-    selected = targets(rt, diff)
-    rt.say("tests", phase="change", command=rt.plan.command, targets=selected)
-    res = run_checks(rt, selected)
+    targets, why = choose(rt, diff, state)
+    if targets == []:
+        rt.trajectory.write("test", skipped="no test file relates to the change")
+        return {"diff": diff, "last_tests": None, "edits_done": False}
+    rt.say("tests", phase="change", command=rt.plan.command, targets=targets)
+    res = rt.tests.run(targets, diff, why=why)
     rt.say("tests_done", phase="change", **res.progress())
-    rt.trajectory.write("test", duration=round(time.monotonic() - start, 3), targets=selected, command=res.command,
-                        counts=res.counts(), failing=res.failing[:MAX_LISTED], timed_out=res.timed_out)
-    return {"diff": diff, "last_tests": res.to_dict(), "edits_done": False}
+    rt.trajectory.write("test", duration=round(time.monotonic() - start, 3), targets=targets, command=res.command,
+                        counts=res.counts(), failing=res.failing[:MAX_LISTED], new_failures=res.new_failures[:MAX_LISTED],
+                        pre_existing=len(res.pre_existing), fixed=len(res.fixed), environment=res.environment,
+                        no_results=res.no_results, timed_out=res.timed_out)
+    return {"diff": diff, "last_tests": res.to_dict(), "edits_done": False, "tests_before": dict(rt.tests.base),
+            "test_loop": rt.tests.to_dict()}
+
+
+def _last_words(rt: Runtime, state: AgentState) -> str:
+    """The model's last text (its summary when it stopped)."""
+    if rt.conversation is None or not state.get("conversation"):
+        return ""
+    for m in reversed(rt.conversation.messages(state["conversation"])):
+        if m.role == "assistant":
+            return m.content or ""
+    return ""
+
+
+def claimed(text: str, tests: list[str]) -> list[str]:
+    """The tests of `tests` that `text` names (by id or by the test's own name)."""
+    out = []
+    for t in tests:
+        name = re.split(r"::|\.", t)[-1].split("[")[0]
+        if t in text or (len(name) > 4 and re.search(rf"\b{re.escape(name)}\b", text)):
+            out.append(t)
+    return out
 
 
 def review(rt: Runtime, state: AgentState) -> dict:
     diff, last, rounds = state.get("diff", ""), state.get("last_tests"), state.get("review_rounds", 0)
     changed = files_changed(diff)
     res = TestResults.from_dict(last) if last else None
-    failing = bool(res and (res.failing or res.timed_out))
-    again = (not changed or failing) and rounds < rt.config.max_review_rounds
+    checked: dict[str, str] = {}
+    named: list[str] = []
+    if res is not None and res.failing and rt.config.baseline_tests:
+        # the model's own evidence: failures it names (e.g. as pre-existing) run again on the base tree
+        named = claimed(_last_words(rt, state), [t for t in res.failing if t not in res.new_tests])
+        if named:
+            checked = rt.tests.recheck(named, diff)
+            res.base.update({t: s for t, s in checked.items() if s != "MISSING"})
+            rt.trajectory.write("recheck", tests=named, on_base=checked)
+    introduced = bool(res and (res.introduced or (res.timed_out and not res.statuses)))
+    # nothing fixed yet while tests failing before still fail, and the model said nothing of them
+    unfixed = bool(res and not res.fixed and split_repro(res.statuses)[1] != "PASSED"
+                   and [t for t in res.pre_existing if t not in named])
+    introduced = introduced or unfixed
+    again = (not changed or introduced) and rounds < rt.config.max_review_rounds
     if again:
         for budget in (rt.run_budget, rt.attempt_budget):
             try:
@@ -90,12 +149,22 @@ def review(rt: Runtime, state: AgentState) -> dict:
             except BudgetExhausted as exc:  # no model call left to act on the feedback
                 rt.trajectory.write("review", verdict="submit", reason=str(exc))
                 return {"status": "budget_exhausted", "message": str(exc), "verdict": "submit"}
+    evidence = _evidence(res)
     if not again:
-        rt.trajectory.write("review", verdict="submit", changed=changed, failing=res.failing[:MAX_LISTED] if res else [])
-        return {"verdict": "submit"}
-    text = render("review", changed=changed, feedback=feedback(res, state.get("tests_before"), diff) if res else "",
+        rt.trajectory.write("review", verdict="submit", changed=changed, **evidence)
+        return {"verdict": "submit", "last_tests": res.to_dict() if res else last}
+    text = render("review", changed=changed, feedback=feedback(res, checked) if res else "",
                   rounds_left=rt.config.max_review_rounds - rounds - 1)
-    rt.trajectory.write("review", verdict="edit", changed=changed, failing=res.failing[:MAX_LISTED] if res else [])
-    rt.say("review", round=rounds + 1, failing=len(res.failing) if res else 0)
+    rt.trajectory.write("review", verdict="edit", changed=changed, **evidence)
+    rt.say("review", round=rounds + 1, failing=len(res.new_failures) if res else 0)
     length = rt.conversation.extend(state["conversation"], [Message.user(rt.redactor.scrub(text))])
-    return {"conversation": length, "review_rounds": rounds + 1, "verdict": "edit"}
+    return {"conversation": length, "review_rounds": rounds + 1, "verdict": "edit",
+            "last_tests": res.to_dict() if res else last}
+
+
+def _evidence(res: TestResults | None) -> dict:
+    """The review's evidence as the trajectory records it: counts and the first names."""
+    if res is None:
+        return {"tests": None}
+    return {"new_failures": res.new_failures[:MAX_LISTED], "fixed": len(res.fixed),
+            "pre_existing": len(res.pre_existing), "failing": res.failing[:MAX_LISTED]}

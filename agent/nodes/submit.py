@@ -8,28 +8,36 @@ from __future__ import annotations
 
 import time
 
-from sandbox.patching import files_changed
+from sandbox.diffs import files_changed
 
 from ..evidence import evaluate
 from ..runtime import Runtime
 from ..state import AgentState, AttemptOutcome
+from ..testloop import SuiteTimes, measure_whole_suite, whole_suite_known_short
 from ..testplan import TestResults, split_repro
-from .check import run_checks
+from .check import check, whole_suite
 
 
 def submit(rt: Runtime, state: AgentState) -> dict:
     start = time.monotonic()
     diff = rt.diff()
     after: dict[str, str] | None = None
+    before = state.get("tests_before")
+    update: dict = {}
+    measured: dict = {}
     if rt.plan is not None and diff.strip():
+        res = None
         if rt.config.final_tests:
             rt.say("tests", phase="after", command=rt.plan.command)
-            res = run_checks(rt, None)
-            rt.say("tests_done", phase="after", **res.progress())
-            after = res.statuses
+            res, measured = final_run(rt, diff, state)
+            if res is not None:
+                rt.say("tests_done", phase="after", **res.progress())
         elif state.get("last_tests"):
-            after = TestResults.from_dict(state["last_tests"]).statuses
-    evidence = evaluate(diff, state.get("tests_before"), after)
+            res = TestResults.from_dict(state["last_tests"])
+        if res is not None:
+            after, before = res.statuses, split_repro({**(before or {}), **res.base})[0]
+            update = {"tests_before": before, "test_loop": rt.tests.to_dict()}
+    evidence = evaluate(diff, before, after)
     status = state.get("status") or ("failed" if evidence.empty else "resolved" if evidence.resolved else "submitted")
     outcome = AttemptOutcome(attempt=state["attempt"], status=status, message=state.get("message", ""), patch=diff,
                              files_changed=files_changed(diff), evidence=evidence,
@@ -38,6 +46,22 @@ def submit(rt: Runtime, state: AgentState) -> dict:
                              steps=rt.attempt_budget.spent.steps)
     rt.trajectory.write("submit", duration=round(time.monotonic() - start, 3), status=status,
                         message=outcome.message, files_changed=outcome.files_changed,
-                        evidence=evidence.model_dump())
+                        evidence=evidence.model_dump(), **measured)
     rt.say("submitted", attempt=state["attempt"], status=status, files=outcome.files_changed)
-    return {"diff": diff, "outcome": outcome.model_dump()}
+    return {"diff": diff, "outcome": outcome.model_dump(), **update}
+
+
+def final_run(rt: Runtime, diff: str, state: AgentState) -> tuple[TestResults | None, dict]:
+    """The tests on the final patch: the whole suite when asked for or known to be short (measured
+    here the first time, within `short_suite` seconds), else the tests chosen for the change; and
+    the measurement when one was made (`suite_time` of the submit step)."""
+    if not whole_suite(rt) and rt.config.short_suite and rt.plan.takes_files:
+        times = SuiteTimes()
+        if whole_suite_known_short(rt.tests, times, rt.config.short_suite) is None:
+            res = measure_whole_suite(rt.tests, times, diff, rt.config.short_suite)
+            measured = {"suite_time": {"finished": res is not None, "limit": rt.config.short_suite,
+                                       "seconds": round(res.duration, 1) if res else None}}
+            if res is not None:
+                return res, measured
+            return check(rt, diff, state=state), measured
+    return check(rt, diff, state=state), {}

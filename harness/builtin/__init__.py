@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from sandbox.gitcmd import git
+from sandbox.git import commit_all, run
 
 from ..paths import CACHE_DIR
 
@@ -63,11 +63,8 @@ def builtin_source(repo: str) -> Path:
             for rel, data in files.items():
                 (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
                 (tmp / rel).write_bytes(data)
-            git("init", "-q", "-b", "main", cwd=tmp)
-            git("add", "-A", cwd=tmp)
             os.environ.setdefault("TZ", "UTC")
-            git("-c", "commit.gpgsign=false", "commit", "-q", "-m", f"{project}: base", cwd=tmp,
-                env={"GIT_AUTHOR_DATE": _DATE, "GIT_COMMITTER_DATE": _DATE})
+            commit_all(tmp, f"{project}: base", env={"GIT_AUTHOR_DATE": _DATE, "GIT_COMMITTER_DATE": _DATE})
             try:
                 tmp.rename(dest)
             except OSError:  # another process made it first
@@ -93,7 +90,7 @@ def builtin_records() -> list[dict]:
         project = meta["project"]
         if project not in commits:
             src = builtin_source(REPO_PREFIX + project)
-            commits[project] = git("rev-parse", "HEAD", cwd=src).stdout.decode().strip()
+            commits[project] = run(src, "rev-parse", "HEAD", isolated=True, check=True).out
         out.append(dict(
             instance_id=f"builtin__{d.name}", repo=REPO_PREFIX + project, base_commit=commits[project],
             environment_setup_commit=commits[project], version="1.0",

@@ -68,6 +68,9 @@ class Spec(BaseModel):
     tests talk to); not part of any image."""
     test_timeout: int = 1800
     """Seconds the test command may run before it is killed and graded as failed."""
+    agent_test_timeout: int = 300
+    """Seconds one of the agent's own test runs may take (its chosen tests, and the same on the base
+    tree); a cut run tells the model what ran and what did not."""
     offline: bool = True
     """False when the environment cannot be built from PyPI and Debian alone (documented why)."""
     note: str = ""
@@ -77,15 +80,6 @@ class Spec(BaseModel):
         """How the tests run, for `sandbox.testing.run_tests`."""
         return TestCommand(self.test_cmd, self.log_parser, float(self.test_timeout), self.directives, dict(self.env),
                            tuple(self.pre_test))
-
-    def env_recipe(self) -> dict[str, Any]:
-        """The fields that make up the environment image (its tag hashes them)."""
-        return {"python": self.python, "apt": self.apt_packages, "pip": self.pip_packages,
-                "requirements": self.requirements}
-
-    def install_recipe(self) -> dict[str, Any]:
-        """The fields that make up the instance image on top of the environment."""
-        return {"pre_install": self.pre_install, "install": self.install}
 
 
 DEFAULT_SPEC = Spec(note="default for a repository without a spec: pip install -e ., pytest -rA")

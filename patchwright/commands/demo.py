@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
-from sandbox.gitcmd import git
+from sandbox.git import commit_all
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 SAMPLE = DEMO_DIR / "sample"
@@ -23,9 +23,7 @@ CASSETTE = DEMO_DIR / "cassette.jsonl"
 def make_sample_repo(dest: Path) -> Path:
     """A git repository at `dest` holding the sample project, committed (ISSUE.md left out)."""
     shutil.copytree(SAMPLE, dest, ignore=shutil.ignore_patterns("ISSUE.md", "__pycache__", "*.pyc"))
-    git("init", "-q", "-b", "main", cwd=dest)
-    git("add", "-A", cwd=dest)
-    git("-c", "commit.gpgsign=false", "commit", "-q", "-m", "shop: the sample project", cwd=dest)
+    commit_all(dest, "shop: the sample project")
     return dest
 
 

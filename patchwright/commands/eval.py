@@ -36,7 +36,7 @@ def _split_ids(value: str | None) -> list[str] | None:
 
 @click.command("eval")
 @click.option("--dataset", default="builtin", show_default=True,
-              help="`builtin` or a SWE-bench JSONL file of instances.")
+              help="`builtin`, a SWE-bench JSONL file of instances, or hf:NAME[:SPLIT] (needs `datasets`).")
 @click.option("--predictions", required=True,
               help="A predictions JSONL file (instance_id, model_name_or_path, model_patch), `gold` or `empty`.")
 @click.option("--instances", "instance_ids", default=None,

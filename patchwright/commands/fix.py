@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from agent import limits
 from sandbox.errors import UserError
 from sandbox.hygiene import PatchPolicy
 
@@ -39,9 +40,9 @@ def _issue_text(issue: str | None, issue_file: str | None) -> str:
               help="Where the agent works: a Docker container or a private local copy.")
 @click.option("--image", default=None, help="Docker image holding the repository's environment (default: the base image).")
 @click.option("--test-cmd", default=None, help="The command that runs the tests (default: detected, pytest or unittest).")
-@click.option("--max-steps", type=int, default=50, show_default=True, help="Model calls in all (0: no limit).")
-@click.option("--max-cost", type=float, default=3.0, show_default=True, help="US dollars in all (0: no limit).")
-@click.option("--max-time", type=float, default=3600, show_default=True, help="Seconds of wall time (0: no limit).")
+@click.option("--max-steps", type=int, default=limits.MAX_STEPS, show_default=True, help="Model calls in all (0: no limit).")
+@click.option("--max-cost", type=float, default=limits.MAX_COST, show_default=True, help="US dollars in all (0: no limit).")
+@click.option("--max-time", type=float, default=limits.MAX_TIME, show_default=True, help="Seconds of wall time (0: no limit).")
 @click.option("--attempts", type=click.IntRange(min=1), default=1, show_default=True,
               help="Candidate patches to make; the best by test evidence is kept.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
@@ -53,9 +54,13 @@ def _issue_text(issue: str | None, issue_file: str | None) -> str:
                    "file mode changes, symbolic links leading outside the repository (repeatable).")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None,
               help="Continue the killed run in this run directory (the other options are taken from it).")
+@click.option("--full-tests", is_flag=True,
+              help="Run the whole test suite instead of the tests chosen for the change.")
+@click.option("--test-timeout", type=click.FloatRange(min=1), default=300, show_default=True,
+              help="Seconds one test run may take; a cut run says what ran and what did not.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json's content on stdout instead of the summary.")
 def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, max_cost, max_time, attempts, out,
-        apply_patch, keep, resume_dir, as_json):
+        apply_patch, keep, resume_dir, full_tests, test_timeout, as_json):
     """Resolve an issue in REPO: localize, edit, test in a sandbox, and write a patch.
 
     REPO is never changed unless --apply is given, and --apply applies only the patch of a
@@ -72,6 +77,8 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
     """
     # imported when the command runs, so --help and usage errors stay fast
     # imported when the command runs, so --help and usage errors stay fast
+    from agent.runtime import AgentConfig
+
     from .. import api
     from ..display import Progress, summary
 
@@ -95,9 +102,10 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
                                  keep_outside_symlinks="symlinks" in keep)
             try:
                 outcome = api.fix(repo, text, model_spec, workspace=kind, image=image, test_cmd=test_cmd,
-                                  max_steps=max_steps or None, max_cost=max_cost or None,
-                                  max_time=max_time or None, attempts=attempts, out=run_dir, apply=apply_patch,
-                                  patch_policy=policy, progress=progress)
+                                  max_steps=limits.from_cli(max_steps), max_cost=limits.from_cli(max_cost),
+                                  max_time=limits.from_cli(max_time), attempts=attempts, out=run_dir, apply=apply_patch,
+                                  patch_policy=policy, progress=progress,
+                                  agent=AgentConfig(full_tests=full_tests, test_timeout=test_timeout))
             except KeyboardInterrupt:
                 if (Path(run_dir) / "run.json").exists():
                     click.echo(f"patchwright: continue this run with: patchwright fix --resume {run_dir}", err=True)

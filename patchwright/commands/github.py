@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from agent import limits
 from sandbox.errors import UserError
 
 
@@ -30,7 +31,7 @@ def _default_fixer():
     from patchwright.display import Progress
 
     def fixer(repo_dir, issue_title, issue_body, options, *, redactor):
-        budget = {} if options.max_cost is None else {"max_cost": options.max_cost}
+        budget = {} if options.max_cost is None else {"max_cost": limits.from_cli(options.max_cost)}
         with Progress() as progress:
             result = fix(repo_dir, f"{issue_title}\n\n{issue_body}", options.model, workspace=options.workspace,
                          test_cmd=options.test_cmd, out=options.out_dir, progress=progress, redactor=redactor,
@@ -55,7 +56,7 @@ def _token() -> str | None:
               "push nothing, post nothing.")
 @click.option("--model", envvar="PATCHWRIGHT_MODEL", default=None, metavar="SPEC",
               help="Model spec, e.g. anthropic:claude-sonnet-5-5 [default: $PATCHWRIGHT_MODEL].")
-@click.option("--max-cost", type=float, default=None, metavar="USD", help="Dollar budget for the fix.")
+@click.option("--max-cost", type=float, default=None, metavar="USD", help=f"Dollar budget for the fix (default: {limits.MAX_COST:g}; 0: no limit).")
 @click.option("--trigger-label", default="patchwright", show_default=True, help="Label that triggers a run.")
 @click.option("--trigger-comment", default="/patchwright fix", show_default=True,
               help="Comment (first line) that triggers a run.")

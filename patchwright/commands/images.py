@@ -23,7 +23,7 @@ def images():
 
 
 @images.command("build")
-@click.option("--dataset", default="builtin", show_default=True, help="`builtin` or a SWE-bench JSONL file.")
+@click.option("--dataset", default="builtin", show_default=True, help="`builtin`, a SWE-bench JSONL file, or hf:NAME[:SPLIT] (needs `datasets`).")
 @click.option("--instances", "instance_ids", default=None, help="Only these instance ids (comma or space separated, or @FILE holding them; # comments).")
 @click.option("--mirrors", type=click.Path(file_okay=False), default=None,
               help="Directory of bare git mirrors named owner__name.")

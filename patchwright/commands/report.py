@@ -50,14 +50,8 @@ def report_cmd(output, out_dir, compare, open_):
     from patchwright.view import write_report
 
     # imported when the command runs, so --help and usage errors stay fast
-    from .view import open_page
+    from .view import write_page
 
     say = (lambda m: click.echo(m, err=True)) if sys.stderr.isatty() else None
-    try:
-        path = write_report(out_dir, output, compare=compare, say=say)
-    except OSError as exc:
-        raise UserError(f"cannot write {output or 'the report'}: {exc.strerror or exc}") from None
-    click.echo(str(path))
-    if open_ and not open_page(path):
-        click.echo("patchwright: no web browser to open it with; open the file above", err=True)
-    return 0
+    return write_page(lambda: write_report(out_dir, output, compare=compare, say=say), output or "the report",
+                      open_)

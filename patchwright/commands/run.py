@@ -21,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from agent import limits
 from sandbox.errors import UserError
 
 from .eval import _split_ids
@@ -176,12 +177,12 @@ def print_summary(s: dict) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Instances at once.")
 @click.option("--attempts", default=1, show_default=True, type=click.IntRange(min=1),
               help="Candidate patches per instance (the best by test evidence is kept).")
-@click.option("--max-cost-per-instance", type=float, default=3.0, show_default=True,
+@click.option("--max-cost-per-instance", type=float, default=limits.MAX_COST, show_default=True,
               help="US dollars one instance may spend (0: no limit).")
 @click.option("--max-total-cost", type=float, default=None,
               help="US dollars the run may spend; past it no new instance starts (default: no limit).")
-@click.option("--max-steps", type=int, default=50, show_default=True, help="Model calls per instance (0: no limit).")
-@click.option("--max-time", type=float, default=3600, show_default=True,
+@click.option("--max-steps", type=int, default=limits.MAX_STEPS, show_default=True, help="Model calls per instance (0: no limit).")
+@click.option("--max-time", type=float, default=limits.MAX_TIME, show_default=True,
               help="Seconds of the agent per instance, waits for human or relay turns included (0: no limit).")
 @click.option("--mirrors", type=click.Path(file_okay=False), default=None,
               help="Directory of bare git mirrors named owner__name (else repositories are cloned).")
@@ -195,9 +196,14 @@ def print_summary(s: dict) -> None:
 @click.option("--executor", default="local", show_default=True,
               help="local (a process pool), ray (a local Ray instance) or ray://HOST:PORT (a Ray cluster).")
 @click.option("--offline", is_flag=True, help="Never clone a repository (only --mirrors and builtin).")
+@click.option("--full-tests", is_flag=True,
+              help="The agent runs the whole test suite instead of the tests chosen for the change.")
+@click.option("--test-timeout", type=click.FloatRange(min=1), default=None,
+              help="Seconds one of the agent's test runs may take [default: the spec's agent_test_timeout, 300].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (OUT/summary.json) as JSON on stdout.")
 def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, max_cost_per_instance, max_total_cost,
-        max_steps, max_time, mirrors, spec_files, out, redo, evaluate, executor, offline, as_json):
+        max_steps, max_time, mirrors, spec_files, out, redo, evaluate, executor, offline, full_tests, test_timeout,
+        as_json):
     """Run the agent on each chosen instance of DATASET in its own container, writing
     OUT/predictions.jsonl (SWE-bench's format) and OUT/INSTANCE_ID/ (trajectory, patch, summary).
 
@@ -213,9 +219,10 @@ def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, m
         raise UserError(f"--max-total-cost must be above 0 (got {max_total_cost})")
     opts = RunOptions(dataset=dataset, model=model_spec, out=str(out or default_out(dataset, model_spec)),
                       ids=_split_ids(instance_ids), slice=slice_, filter=pattern, workers=workers, attempts=attempts,
-                      max_cost_per_instance=max_cost_per_instance or None, max_total_cost=max_total_cost,
-                      max_steps=max_steps or None, max_time=max_time or None, mirrors=mirrors,
-                      spec_files=list(spec_files), online=not offline, redo=redo, evaluate=evaluate, executor=executor)
+                      max_cost_per_instance=limits.from_cli(max_cost_per_instance), max_total_cost=max_total_cost,
+                      max_steps=limits.from_cli(max_steps), max_time=limits.from_cli(max_time), mirrors=mirrors,
+                      spec_files=list(spec_files), online=not offline, redo=redo, evaluate=evaluate, executor=executor,
+                      full_tests=full_tests, test_timeout=test_timeout)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     started = time.monotonic()
     with RunDisplay(err, live=model_spec.strip() != "human") as display:  # no bar over a person's turns

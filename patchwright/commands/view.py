@@ -14,6 +14,19 @@ def open_page(path) -> bool:
     return webbrowser.open(path.resolve().as_uri())
 
 
+def write_page(write, what: str, open_: bool) -> int:
+    """Write a page with `write()` (returns its path), print the path, and open it when asked; a
+    file that cannot be written is one line naming `what`."""
+    try:
+        path = write()
+    except OSError as exc:
+        raise UserError(f"cannot write {what}: {exc.strerror or exc}") from None
+    click.echo(str(path))
+    if open_ and not open_page(path):
+        click.echo("patchwright: no web browser to open it with; open the file above", err=True)
+    return 0
+
+
 @click.command("view")
 @click.argument("run_dir", type=click.Path())
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
@@ -32,11 +45,4 @@ def view_cmd(run_dir, output, open_):
     # imported when the command runs, so --help and usage errors stay fast
     from patchwright.view import write_run_page
 
-    try:
-        path = write_run_page(run_dir, output)
-    except OSError as exc:
-        raise UserError(f"cannot write {output or 'the page'}: {exc.strerror or exc}") from None
-    click.echo(str(path))
-    if open_ and not open_page(path):
-        click.echo("patchwright: no web browser to open it with; open the file above", err=True)
-    return 0
+    return write_page(lambda: write_run_page(run_dir, output), output or "the page", open_)

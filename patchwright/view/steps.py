@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from sandbox.patching import _diff_sections
+from sandbox.diffs import diff_sections
 
 from . import highlight, results
 from .read import dicts, mapping, num, strings, text_of
@@ -163,7 +163,7 @@ class Context:
 
 def _patch_change(ctx: Context, patch: str) -> Block:
     """The files whose part of the patch this step changed, with their part after it."""
-    old, new = _diff_sections(ctx.patch), _diff_sections(patch)
+    old, new = diff_sections(ctx.patch), diff_sections(patch)
     ctx.patch = patch
     if old is None or new is None:
         return Block("diff", title="the patch after this step", html=highlight.diff(cut(patch)[0]))

@@ -1,0 +1,262 @@
+"""The agent's test loop: run the tests a change needs, know each one's status on the base tree, and
+tell new failures from old ones and the environment's.
+
+- **What runs**: the files `agent.testplan.select_tests` chooses (or the ids the model asks for);
+  the whole suite only with `full_tests`, or when the suite is known to be short (measured once per
+  repository, `SuiteTimes`).
+- **Structured results**: `sandbox.testing.run_structured` (pytest's JUnit XML report, the verbose
+  output of unittest, Django and sympy's runner; the outer session only).
+- **The base tree**: the same targets are run once with the change's source files put back
+  (`sandbox.basetree`, test files kept), lazily and cached per target and test-file content; a
+  failure there too is pre-existing, a pass there is the change's doing.
+- **The environment**: a test file that cannot be collected on the base tree either (a module
+  missing from the environment) is reported once and left out of later runs.
+- **Time**: every run has the plan's time budget; a cut run says what ran and what did not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox.basetree import base_tree
+from sandbox.diffs import files_changed
+from sandbox.testfiles import is_test_path
+from sandbox.testing import TestCommand, run_structured, runner_of
+from sandbox.testresults import ERROR as R_ERROR
+from sandbox.testresults import FAILED as R_FAILED
+from sandbox.testresults import PASSED as R_PASSED
+from sandbox.testresults import SKIPPED as R_SKIPPED
+from sandbox.testresults import XFAIL as R_XFAIL
+from sandbox.testresults import XPASS as R_XPASS
+from sandbox.testresults import Results
+from sandbox.workspace import Workspace
+
+from .testplan import EXIT_CODE, REPRO_NAME, TestPlan, TestResults
+
+UPPER = {R_PASSED: "PASSED", R_FAILED: "FAILED", R_ERROR: "ERROR", R_SKIPPED: "SKIPPED", R_XFAIL: "XFAIL",
+         R_XPASS: "PASSED"}
+"""The agent's statuses (those of `sandbox.log_parsers`, which summary.json documents); an
+unexpected pass is a pass."""
+WHOLE = "*"
+"""The cache key of a whole-suite run."""
+
+
+def _file_of(target: str) -> str:
+    return target.split("::", 1)[0]
+
+
+def new_files(diff: str) -> list[str]:
+    """Files a diff adds."""
+    return re.findall(r"^diff --git a/.* b/(.*)\nnew file mode", diff, re.M)
+
+
+def find_repro(ws: Workspace) -> list[str]:
+    """The agent's reproduction test files in the workspace (wherever it put them)."""
+    res = ws.run(f"git ls-files -co --exclude-standard -- {shlex.quote('*' + REPRO_NAME)}", 60)
+    return sorted(p for p in res.output.splitlines() if p.endswith(REPRO_NAME)) if res.exit_code == 0 else []
+
+
+def touched_names(diff: str, index) -> list[str]:
+    """Names of the definitions a diff's hunks fall in (the symbol index's), and the names it adds."""
+    names: list[str] = []
+    path = None
+    for line in diff.splitlines():
+        if line.startswith("+++ "):
+            path = line[6:] if line.startswith("+++ b/") else None
+        elif line.startswith("@@") and path and index is not None:
+            m = re.match(r"@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))?", line)
+            if m:
+                first, count = int(m.group(1)), int(m.group(2) or 1)
+                for at in (first + 3, first + max(count - 4, 0)):
+                    d = index.enclosing(path, at)
+                    if d is not None:
+                        names.append(d.name)
+        elif line.startswith(("+def ", "+class ", "+    def ")):
+            m = re.match(r"\+\s*(?:def|class) (\w+)", line)
+            if m:
+                names.append(m.group(1))
+    return list(dict.fromkeys(names))
+
+
+class SuiteTimes:
+    """How long a repository's whole suite takes (measured once, cached per repository and command)
+    in `suite-times.json` of the user's patchwright cache directory. A repository is known by its
+    top-level tracked names (its history may be a single snapshot commit, as in SWE-bench images)."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        if path is None:
+            base = os.environ.get("PATCHWRIGHT_CACHE_DIR") or os.path.join(
+                os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patchwright")
+            path = Path(base) / "suite-times.json"
+        self.path = Path(path)
+
+    @staticmethod
+    def key(ws: Workspace, command: str) -> str:
+        top = ws.run("git ls-tree --name-only HEAD 2>/dev/null", 60).output.split()
+        return hashlib.sha1("\0".join([command, *sorted(top)]).encode()).hexdigest()[:16]
+
+    def _load(self) -> dict:
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def get(self, key: str) -> dict | None:
+        """{"seconds": s, "finished": bool} or None when never measured."""
+        return self._load().get(key)
+
+    def put(self, key: str, seconds: float, finished: bool) -> None:
+        data = self._load()
+        data[key] = {"seconds": round(seconds, 1), "finished": finished}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, indent=1))
+            tmp.replace(self.path)
+        except OSError:
+            pass  # not measured this time: the next run measures again
+
+
+@dataclass
+class TestLoop:
+    """The test runs of one run of the agent (all attempts): the base-tree cache, the environment's
+    broken files, the last failures."""
+
+    __test__ = False
+
+    plan: TestPlan
+    workspace: Workspace
+    base: dict[str, str] = field(default_factory=dict)
+    """Status per test on the base tree, of the targets run there so far."""
+    base_keys: dict[str, str] = field(default_factory=dict)
+    """Target -> digest of its test file when it ran on the base tree (a changed file runs again)."""
+    environment: dict[str, str] = field(default_factory=dict)
+    """Test file -> why the environment cannot collect it (the same on the base tree)."""
+    reported: list[str] = field(default_factory=list)
+    """Environment files already reported to the model."""
+    last_failing: list[str] = field(default_factory=list)
+    """Tests failing in the last run."""
+    baseline: bool = True
+    """Run the targets on the base tree too (else every failure counts as new)."""
+
+    # -- running ------------------------------------------------------------------------------------
+    def command(self) -> TestCommand:
+        return self.plan.test_command()
+
+    def run(self, targets: list[str] | None, diff: str, *, why: dict[str, str] | None = None,
+            timeout: float | None = None) -> TestResults:
+        """Run `targets` (None: the whole suite) on the changed tree, and on the base tree those not
+        known there yet; the result says which failures are new, old, or the environment's."""
+        test = self.command()
+        if self.plan.parser == EXIT_CODE or not self.plan.takes_files:
+            targets = None
+        if targets is not None:
+            targets = [t for t in targets if _file_of(t) not in self.environment]
+        run, res = run_structured(self.workspace, test, targets, timeout=timeout or self.plan.timeout)
+        statuses = self._statuses(run, res)
+        sources = self._sources(diff)
+        if self.baseline and not (targets is None and run.timed_out):  # a cut whole suite: no base run
+            self._baseline(targets, sources, res if not sources else None, timeout)
+        added = set(new_files(diff)) | set(find_repro(self.workspace) if targets is None else
+                                           [t for t in targets or [] if _file_of(t).endswith(REPRO_NAME)])
+        new_tests = sorted(t for t in statuses if _file_of(t) in added or REPRO_NAME.removesuffix(".py") in t)
+        collection, env_now = [], []
+        for e in res.collection_errors:
+            why_ = f"cannot import {e.module}" if e.module else e.message
+            if e.target in self.environment:
+                if e.target not in self.reported:
+                    env_now.append(f"{e.target}: {why_}")
+                    self.reported.append(e.target)
+            else:
+                collection.append(f"{e.target}: {why_}")
+        cut = res.timed_out
+        no_results = [] if cut else list(res.no_results)
+        not_run = list(res.no_results) if cut else []
+        out = TestResults(run.command, statuses, run.exit_code, run.timed_out, run.duration, run.output[-6000:],
+                          base={t: self.base[t] for t in statuses if t in self.base}, new_tests=new_tests,
+                          collection_errors=collection, environment=env_now, no_results=no_results,
+                          not_run=not_run, not_announced=res.not_run if cut else None, selected=dict(why or {}))
+        self.last_failing = out.failing
+        return out
+
+    def _statuses(self, run, res: Results) -> dict[str, str]:
+        if self.plan.parser == EXIT_CODE:
+            return {self.plan.command: "PASSED" if run.exit_code == 0 and not run.timed_out else "FAILED"}
+        statuses = {t: UPPER.get(s, s.upper()) for t, s in res.statuses().items()}
+        if not statuses and not res.collection_errors and (run.exit_code not in (0, 5) or run.timed_out):
+            statuses = {run.command: "ERROR"}  # nothing read and the command failed
+        return statuses
+
+    def _sources(self, diff: str) -> list[str]:
+        """The change's source files (not tests): what goes back for a run on the base tree."""
+        return [f for f in files_changed(diff) if not is_test_path(f)]
+
+    def _digest(self, targets: list[str]) -> dict[str, str]:
+        files = sorted({_file_of(t) for t in targets if _file_of(t).endswith(".py")})
+        data = self.workspace.read_many(files) if files else {}
+        return {t: hashlib.sha1(data.get(_file_of(t), b"")).hexdigest()[:12] for t in targets}
+
+    def _baseline(self, targets: list[str] | None, sources: list[str], same: Results | None,
+                  timeout: float | None, fresh: bool = False) -> None:
+        """Run on the base tree the targets not known there (all of `targets` when `fresh`). `same`:
+        the changed tree's results when the change touches no source file (the trees are the same)."""
+        keys = [WHOLE] if targets is None else targets
+        digests = {WHOLE: ""} if targets is None else self._digest(targets)
+        need = [k for k in keys if fresh or self.base_keys.get(k) != digests[k]]
+        if not need:
+            return
+        if same is not None:
+            res = same
+        else:
+            with base_tree(self.workspace, sources):
+                _, res = run_structured(self.workspace, self.command(), None if targets is None else need,
+                                        timeout=timeout or self.plan.timeout)
+        for t, s in res.statuses().items():
+            self.base[t] = UPPER.get(s, s.upper())
+        for e in res.collection_errors:
+            self.environment[e.target] = f"cannot import {e.module}" if e.module else e.message
+        cut = set(res.no_results) if res.timed_out else set()
+        for k in need:
+            if k not in cut and not (k == WHOLE and res.timed_out):
+                self.base_keys[k] = digests[k]
+
+    def recheck(self, tests: list[str], diff: str) -> dict[str, str]:
+        """Run `tests` on the base tree again (not from the cache): their status there."""
+        if not tests or not self.plan.takes_files:
+            return {}
+        ids = runner_of(self.command()) == "pytest"
+        targets = list(dict.fromkeys(t if ids else _file_of(t) for t in tests))
+        self._baseline(targets, self._sources(diff), None, None, fresh=True)
+        return {t: self.base.get(t, "MISSING") for t in tests}
+
+    # -- state (saved with the run's checkpoints) ------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"base": self.base, "base_keys": self.base_keys, "environment": self.environment,
+                "reported": self.reported, "last_failing": self.last_failing}
+
+    def load(self, d: dict | None) -> None:
+        for k, v in (d or {}).items():
+            setattr(self, k, v)
+
+
+def whole_suite_known_short(loop: TestLoop, times: SuiteTimes, limit: float) -> bool | None:
+    """True when the suite is known to finish within `limit` seconds, False when known not to, None
+    when never measured."""
+    got = times.get(SuiteTimes.key(loop.workspace, loop.plan.command))
+    if got is None:
+        return None
+    return bool(got["finished"] and got["seconds"] <= limit)
+
+
+def measure_whole_suite(loop: TestLoop, times: SuiteTimes, diff: str, limit: float) -> TestResults | None:
+    """Run the whole suite once with `limit` seconds: record how long it takes; its results when it
+    finished in time (then the base tree's run too), else None."""
+    res = loop.run(None, diff, timeout=limit)
+    times.put(SuiteTimes.key(loop.workspace, loop.plan.command), res.duration, not res.timed_out)
+    return None if res.timed_out else res

@@ -1,0 +1,135 @@
+"""The agent's test loop on small repositories made here (local workspace, real pytest runs): each
+defect of the issue that asked for it, reproduced — pytest-in-pytest counts, a test file the
+environment cannot import, a reproduction test the runner does not collect, skipped tests, a run
+cut by its time budget — and the base tree: new failures told from pre-existing ones."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from agent.nodes.check import claimed, feedback
+from agent.testloop import SuiteTimes, TestLoop, find_repro, whole_suite_known_short
+from agent.testplan import REPRO_NAME, TestPlan
+from conftest import make_repo
+from sandbox.workspace import LocalWorkspace
+
+PY = sys.executable
+
+CALC = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n"
+TESTS = {
+    "calc/__init__.py": "",
+    "calc/ops.py": CALC,
+    "tests/__init__.py": "",
+    "tests/test_ops.py": "from calc.ops import add, mul\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\n"
+                         "def test_mul():\n    assert mul(2, 3) == 6\n\n\ndef test_old_bug():\n    assert add(0.1, 0.2) == 0.3\n",
+    "tests/test_skips.py": "import pytest\n\n\n@pytest.mark.skip(reason='no numpy')\ndef test_numpy():\n    pass\n\n\n"
+                           "def test_plain():\n    pass\n",
+    "tests/test_xml.py": "import xmlschema_not_installed\n\n\ndef test_schema():\n    pass\n",
+    "tests/test_inner.py": (
+        "pytest_plugins = ['pytester']\n\n\n"
+        "def test_inner_session(pytester):\n"
+        "    pytester.makepyfile('def test_a():\\n    assert 0\\n\\ndef test_b():\\n    pass\\n')\n"
+        "    res = pytester.runpytest('-rA')\n"
+        "    res.assert_outcomes(passed=1, failed=1)\n"),
+    "tests/test_slow.py": "import time\n\n\ndef test_quick():\n    pass\n\n\ndef test_slow():\n    time.sleep(30)\n",
+}
+
+
+def plan(timeout: float = 60) -> TestPlan:
+    # no third-party plugins: this environment's (the project's own) would take seconds per run
+    return TestPlan(f"{PY} -m pytest -p no:cacheprovider", "pytest", True, timeout,
+                    {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+
+
+@pytest.fixture
+def ws(tmp_path):
+    repo = make_repo(tmp_path / "calc", {**TESTS, ".gitignore": "__pycache__/\n"})
+    with LocalWorkspace(repo) as w:
+        yield w
+
+
+def test_inner_pytest_sessions_never_count(ws):
+    res = TestLoop(plan(), ws).run(["tests/test_inner.py"], "")
+    assert res.statuses == {"tests/test_inner.py::test_inner_session": "PASSED"}
+    text = feedback(res)
+    assert "1 passed, 0 failed, 0 errors, 0 skipped." in text
+
+
+def test_skipped_tests_are_counted(ws):
+    text = feedback(TestLoop(plan(), ws).run(["tests/test_skips.py"], ""))
+    assert "1 passed, 0 failed, 0 errors, 1 skipped." in text
+
+
+def test_a_file_the_environment_cannot_import_is_reported_once_and_left_out(ws):
+    loop = TestLoop(plan(), ws)
+    ws.write_file("calc/ops.py", CALC.replace("a * b", "a * b  # same"))
+    diff = ws.diff()
+    first = loop.run(["tests/test_xml.py", "tests/test_ops.py"], diff)
+    # the other file still ran (no interrupted session), and the import error is the environment's
+    assert first.statuses["tests/test_ops.py::test_add"] == "PASSED"
+    assert first.environment == ["tests/test_xml.py: cannot import xmlschema_not_installed"]
+    assert not first.collection_errors and not first.introduced
+    text = feedback(first)
+    assert "Environment (not your change): tests/test_xml.py: cannot import xmlschema_not_installed" in text
+    second = loop.run(["tests/test_xml.py", "tests/test_ops.py"], diff)
+    assert second.environment == [] and "test_xml" not in second.command  # left out, not reported again
+
+
+def test_new_failures_are_told_from_pre_existing_ones_and_the_tree_is_restored(ws):
+    loop = TestLoop(plan(), ws)
+    ws.write_file("calc/ops.py", CALC.replace("return a * b", "return a * b + 1"))
+    ws.write_file("tests/test_more.py", "from calc.ops import mul\n\n\ndef test_mul_zero():\n    assert mul(0, 5) == 0\n")
+    diff = ws.diff()
+    res = loop.run(["tests/test_ops.py", "tests/test_more.py"], diff)
+    assert res.new_failures == ["tests/test_more.py::test_mul_zero", "tests/test_ops.py::test_mul"]
+    assert res.pre_existing == ["tests/test_ops.py::test_old_bug"]
+    assert res.base["tests/test_ops.py::test_mul"] == "PASSED" and res.new_tests == ["tests/test_more.py::test_mul_zero"]
+    assert ws.diff() == diff  # the base-tree run put the change back exactly
+    text = feedback(res)
+    assert "New failures (not failing before your change, or new tests): tests/test_more.py::test_mul_zero, " \
+           "tests/test_ops.py::test_mul" in text
+    assert "Failing before your change too (1): tests/test_ops.py::test_old_bug" in text
+    assert "New tests: 1." in text
+    # cached: the same targets do not run on the base tree again
+    ran: list[str] = []
+    real = ws.run
+    ws.run = lambda cmd, *a, **k: (ran.append(cmd), real(cmd, *a, **k))[1]
+    loop.run(["tests/test_ops.py"], diff)
+    assert not any("base-tree-save" in c for c in ran)
+    ws.run = real
+    # the model's evidence: a failure it names is run again on the base tree, and the answer says so
+    assert claimed("test_mul fails because of an old bug", res.failing) == ["tests/test_ops.py::test_mul"]
+    checked = loop.recheck(["tests/test_ops.py::test_old_bug"], diff)
+    assert checked == {"tests/test_ops.py::test_old_bug": "FAILED"}
+    assert "run again on the base tree it failed there too (pre-existing)" in feedback(res, checked)
+
+
+def test_a_requested_file_with_no_result_is_an_error_never_a_pass(ws):
+    loop = TestLoop(plan(), ws)
+    ws.write_file(REPRO_NAME, "def check_issue():\n    assert False\n")  # nothing a runner collects
+    assert find_repro(ws) == [REPRO_NAME]
+    res = loop.run([REPRO_NAME, "tests/test_skips.py"], "")
+    assert res.no_results == [REPRO_NAME] and res.introduced
+    text = feedback(res)
+    assert f"Error: {REPRO_NAME} yielded no test result" in text
+    assert "put the reproduction test where the runner collects it" in text
+
+
+def test_a_cut_run_says_what_ran_and_what_did_not(ws):
+    res = TestLoop(plan(timeout=4), ws).run(["tests/test_slow.py", "tests/test_skips.py"], "")
+    assert res.timed_out
+    text = feedback(res)
+    assert "The run was cut by its time budget" in text
+    assert "1 test(s) finished" in text or "announced did not" in text
+
+
+def test_the_suite_time_is_remembered_per_repository(ws, tmp_path):
+    times = SuiteTimes(tmp_path / "times.json")
+    loop = TestLoop(plan(), ws)
+    assert whole_suite_known_short(loop, times, 60) is None
+    times.put(SuiteTimes.key(ws, loop.plan.command), 12.0, True)
+    assert whole_suite_known_short(loop, times, 60) is True and whole_suite_known_short(loop, times, 5) is False
+    times.put(SuiteTimes.key(ws, loop.plan.command), 60.0, False)
+    assert whole_suite_known_short(loop, times, 600) is False
