@@ -42,7 +42,7 @@ class Evidence(BaseModel):
     """The patch changes nothing."""
 
     @property
-    def resolved(self) -> bool:
+    def verified(self) -> bool:
         """The tests show the issue fixed: a patch, tests run, nothing broken, the reproduction test
         passing when there is one, and something that failed (or the reproduction test) passing."""
         if self.empty or not self.tests_ran or self.broken:

@@ -32,7 +32,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sandbox.diffs import files_changed
-from sandbox.errors import UserError
+from sandbox.errors import PatchwrightError, UserError
 from sandbox.hygiene import PatchPolicy, clean_patch
 from sandbox.patching import apply_patch
 from sandbox.workspace import Workspace
@@ -41,22 +41,20 @@ from tools.context import ToolContext
 from .budget import DEFAULT_LIMITS, Budget, BudgetExhausted, BudgetLimits, Spent
 from .conversation import FILE as CONVERSATION
 from .conversation import Conversation, ConversationLog
+from .events import AttemptStarted, Progress, quiet
 from .evidence import best
 from .graph import build_graph
 from .models import ModelClient, make_model
-from .models.replay import ReplayModel
 from .nodes.check import tool_runner
-from .runtime import AgentConfig, Progress, Runtime, quiet
+from .runtime import AgentConfig, Attempt, KnownDiff, RunMemo, Work
 from .secrets import Redactor
-from .state import AttemptOutcome
+from .state import PATCH_STATUSES, AttemptOutcome, Status
 from .testloop import TestLoop
 from .testplan import TestPlan, detect
 from .trajectory import TrajectoryWriter
 
 RUN_FILE, CHECKPOINTS, TRAJECTORY, PATCH, SUMMARY = (
     "run.json", "checkpoints.sqlite", "trajectory.jsonl", "patch.diff", "summary.json")
-ATTEMPT_TEMPERATURE = 0.8
-"""Temperature of attempts after the first, where the provider takes one (OpenAI-style servers)."""
 
 
 class FixRequest(BaseModel):
@@ -93,7 +91,7 @@ class AttemptSummary(BaseModel):
 
     attempt: int
     """1-based number."""
-    status: str
+    status: Status
     """How it ended."""
     files_changed: list[str]
     """Files its patch changes."""
@@ -114,8 +112,9 @@ class AttemptSummary(BaseModel):
 class FixOutcome(BaseModel):
     """The result of a run. summary.json holds it without `patch` (patch.diff holds that)."""
 
-    status: str
-    """resolved, submitted, failed, budget_exhausted, format_error or error (agent.state.STATUSES)."""
+    status: Status
+    """verified (the agent's tests show the fix), submitted, failed, budget_exhausted, format_error or
+    error (agent.state.Status; `resolved` in an old summary.json reads as verified)."""
     message: str = ""
     """Why the run ended as it did, when it ended early."""
     patch: str = ""
@@ -150,7 +149,7 @@ class FixOutcome(BaseModel):
     applied: bool = False
     """Whether the patch was applied to the user's working tree (`--apply`)."""
     apply_note: str = ""
-    """Why `--apply` left the working tree alone (the run's status was not resolved or submitted);
+    """Why `--apply` left the working tree alone (the run's status was not verified or submitted);
     empty when the patch was applied or --apply was not given."""
 
     def summary(self) -> dict:
@@ -195,13 +194,6 @@ def _share(limits: BudgetLimits, spent: Spent, attempts_left: int) -> BudgetLimi
                         max_cost=part(limits.max_cost, spent.cost))
 
 
-def _attempt_model(base: ModelClient, request: FixRequest, attempt: int) -> ModelClient:
-    """Later attempts sample at a higher temperature where the provider accepts one."""
-    if attempt > 1 and base.provider == "openai":
-        return make_model(request.model, temperature=ATTEMPT_TEMPERATURE)
-    return base
-
-
 def _summary(o: AttemptOutcome) -> AttemptSummary:
     e = o.evidence
     return AttemptSummary(attempt=o.attempt, status=o.status, files_changed=o.files_changed,
@@ -243,17 +235,18 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     files = workspace.list_files()
     plan = plan or detect(workspace, files, request.test_cmd, request.agent.test_timeout)
     redactor = redactor or Redactor.from_env()
+    progress = progress or quiet
     trajectory = TrajectoryWriter(run_dir / TRAJECTORY, redactor=redactor)
     conn = sqlite3.connect(str(run_dir / CHECKPOINTS), check_same_thread=False)
     log = ConversationLog(run_dir / CONVERSATION, redactor)
     issue, cut = _clipped(request.issue, request.agent.max_issue_chars, "issue")
     if cut and not resume:
         trajectory.write("issue", chars=len(request.issue), shown=request.agent.max_issue_chars, cut=cut)
-    rt = Runtime(model=model, workspace=workspace, trajectory=trajectory, config=request.agent, plan=plan,
-                 run_budget=Budget(request.limits), attempt_budget=Budget(request.limits), files=files,
-                 progress=progress or quiet, redactor=redactor, issue=issue,
-                 tests=TestLoop(plan, workspace, baseline=request.agent.baseline_tests) if plan else None)
-    graph = build_graph(rt, SqliteSaver(conn, serde=_ScrubbingSerializer(redactor)))
+    tests = TestLoop(plan, workspace, baseline=request.agent.baseline_tests) if plan else None
+    shared = dict(trajectory=trajectory, config=request.agent, memo=RunMemo(), files=files, issue=issue,
+                  redactor=redactor, progress=progress, tests=tests)
+    graph = build_graph(SqliteSaver(conn, serde=_ScrubbingSerializer(redactor)))
+    run_budget = Budget(request.limits)
     limit = 100_000 if request.limits.max_steps is None else 4 * request.limits.max_steps + 100
     outcomes: list[AttemptOutcome] = []
     tests_before: dict[str, str] | None = None
@@ -263,39 +256,47 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
             config = {"configurable": {"thread_id": f"attempt-{i}"}, "recursion_limit": limit}
             saved = graph.get_state(config)
             values = saved.values or {}
-            if rt.tests is not None and values.get("test_loop"):
-                rt.tests.load(values["test_loop"])  # what the test runs so far know (base tree, environment)
+            if tests is not None and values.get("test_loop"):
+                tests.load(values["test_loop"])  # what the test runs so far know (base tree, environment)
             if values.get("outcome") and not saved.next:  # finished before a resume
                 outcomes.append(AttemptOutcome.model_validate(values["outcome"]))
-                rt.run_budget = Budget(request.limits, spent=Spent(**values["spent_run"]))
+                run_budget = Budget(request.limits, spent=Spent(**values["spent_run"]))
                 tests_before = values.get("tests_before")
                 continue
             if not values:
                 try:
-                    rt.run_budget.check()
+                    run_budget.check()
                 except BudgetExhausted as exc:  # the run's budget is spent: no attempt can make a call
                     message = str(exc)
                     break
-            rt.say("attempt", attempt=i, of=request.attempts)
-            rt.model = _attempt_model(model, request, i)
-            rt.conversation = Conversation(log, f"attempt-{i}")
-            if values:
-                _restore(rt, request, values, list(saved.next), i)
-                state = None  # langgraph goes on from the checkpoint
+            progress(AttemptStarted(attempt=i, of=request.attempts))
+            if values:  # interrupted: langgraph goes on from the checkpoint
+                run_budget, attempt_budget = _restored(request, workspace, values)
+                state = None
             else:
-                state = _start(rt, request, i, outcomes, tests_before)
-            rt.ctx = ToolContext(workspace, test_runner=tool_runner(rt) if plan else None)
-            rt.known_diff = None  # the workspace was reset or restored
+                if i > 1:
+                    reset_workspace(workspace)
+                limits = _share(request.limits, run_budget.spent, request.attempts - i + 1)
+                attempt_budget = Budget(limits)
+                state = _start(i, outcomes, tests_before, tests, limits, run_budget, attempt_budget)
+            work = Work(workspace, plan, KnownDiff())
+            runner = tool_runner(work, tests, request.agent, issue) if tests is not None else None
+            at = Attempt(number=i, model=model.for_attempt(i), work=work, run_budget=run_budget,
+                         attempt_budget=attempt_budget, conversation=Conversation(log, f"attempt-{i}"),
+                         ctx=ToolContext(workspace, test_runner=runner), **shared)
+            if values:
+                at.model.resume_at(run_budget.spent.steps)  # a replayed cassette goes on where it stopped
+                trajectory.write("resume", attempt=i, next_nodes=list(saved.next), steps=run_budget.spent.steps)
             try:
-                final = graph.invoke(state, config)
-            except (UserError, KeyboardInterrupt):
+                final = graph.invoke(state, config, context=at)
+            except (PatchwrightError, KeyboardInterrupt):  # worded for the user: the run stops with it
                 raise
             except Exception as exc:  # the workspace or a tool broke: keep what the last checkpoint holds
                 error = f"{type(exc).__name__}: {exc}"
                 trajectory.write("error", attempt=i, message=error)
-                outcomes.append(AttemptOutcome(attempt=i, status="error", message=error,
+                outcomes.append(AttemptOutcome(attempt=i, status=Status.ERROR, message=error,
                                                patch=(graph.get_state(config).values or {}).get("diff", ""),
-                                               steps=rt.attempt_budget.spent.steps))
+                                               steps=attempt_budget.spent.steps))
                 break
             outcomes.append(AttemptOutcome.model_validate(final["outcome"]))
             tests_before = final.get("tests_before")
@@ -303,7 +304,7 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
         trajectory.close()
         log.close()
         conn.close()
-    return _finish(request, run_dir, rt, plan, outcomes, tests_before, message)
+    return _finish(request, run_dir, run_budget.spent, redactor, plan, outcomes, tests_before, message)
 
 
 def _clipped(text: str, limit: int, what: str) -> tuple[str, int]:
@@ -318,54 +319,47 @@ def _clipped(text: str, limit: int, what: str) -> tuple[str, int]:
     return text[:head] + note + text[len(text) - tail:], cut
 
 
-def _start(rt: Runtime, request: FixRequest, attempt: int, outcomes: list[AttemptOutcome],
-           tests_before: dict[str, str] | None) -> dict:
-    """The first state of a new attempt, on a workspace back at its base, with its budget share."""
-    if attempt > 1:
-        reset_workspace(rt.workspace)
-    limits = _share(request.limits, rt.run_budget.spent, request.attempts - attempt + 1)
-    rt.attempt_budget = Budget(limits)
-    state = {"attempt": attempt, "earlier": _earlier(outcomes),
-             "limits_attempt": limits.model_dump(), "review_rounds": 0, "malformed": 0, "diff": "", **rt.spent()}
+def _start(attempt: int, outcomes: list[AttemptOutcome], tests_before: dict[str, str] | None,
+           tests: TestLoop | None, limits: BudgetLimits, run_budget: Budget, attempt_budget: Budget) -> dict:
+    """The first state of a new attempt (on a workspace back at its base), with its budget share."""
+    state = {"attempt": attempt, "earlier": _earlier(outcomes), "limits_attempt": limits.model_dump(),
+             "review_rounds": 0, "malformed": 0, "diff": "", "spent_run": run_budget.spent.model_dump(),
+             "spent_attempt": attempt_budget.spent.model_dump()}
     if attempt > 1:
         state["tests_before"] = tests_before  # the base tree's statuses known so far
-        if rt.tests is not None:
-            state["test_loop"] = rt.tests.to_dict()
+        if tests is not None:
+            state["test_loop"] = tests.to_dict()
     return state
 
 
-def _restore(rt: Runtime, request: FixRequest, values: dict, next_nodes: list[str], attempt: int) -> None:
-    """Bring back an interrupted attempt: its patch so far in the workspace, its budgets, and the
-    replay cassette's position."""
-    reset_workspace(rt.workspace, values.get("diff", ""))
-    rt.run_budget = Budget(request.limits, spent=Spent(**values["spent_run"]))
-    rt.attempt_budget = Budget(BudgetLimits(**values["limits_attempt"]), spent=Spent(**values["spent_attempt"]))
-    if isinstance(rt.model, ReplayModel):
-        rt.model.played = rt.run_budget.spent.steps
-    rt.trajectory.write("resume", attempt=attempt, next_nodes=next_nodes, steps=rt.run_budget.spent.steps)
+def _restored(request: FixRequest, workspace: Workspace, values: dict) -> tuple[Budget, Budget]:
+    """Bring back an interrupted attempt: its patch so far in the workspace; the run's and the
+    attempt's budgets as its checkpoint left them."""
+    reset_workspace(workspace, values.get("diff", ""))
+    return (Budget(request.limits, spent=Spent(**values["spent_run"])),
+            Budget(BudgetLimits(**values["limits_attempt"]), spent=Spent(**values["spent_attempt"])))
 
 
-def _finish(request: FixRequest, run_dir: Path, rt: Runtime, plan: TestPlan | None, outcomes: list[AttemptOutcome],
-            tests_before: dict[str, str] | None, message: str) -> FixOutcome:
+def _finish(request: FixRequest, run_dir: Path, spent: Spent, redactor: Redactor, plan: TestPlan | None,
+            outcomes: list[AttemptOutcome], tests_before: dict[str, str] | None, message: str) -> FixOutcome:
     """The run's outcome and its files. Every patch leaves through here: each candidate's is cleaned
     (sandbox.hygiene) and the files listed anywhere are derived from the cleaned patch text."""
-    spent = rt.run_budget.spent
     left_out: dict[int, list[str]] = {}
     for k, o in enumerate(outcomes):
         patch, left = clean_patch(o.patch, request.patch_policy)
-        update = {"patch": patch, "files_changed": files_changed(patch)}
-        if left and not patch.strip() and o.status in ("resolved", "submitted"):  # nothing of it is left
-            update.update(status="failed", message="every change was left out of the patch: "
+        update: dict[str, Any] = {"patch": patch, "files_changed": files_changed(patch)}
+        if left and not patch.strip() and o.status in PATCH_STATUSES:  # nothing of it is left
+            update.update(status=Status.FAILED, message="every change was left out of the patch: "
                                                    + ", ".join(map(str, left)))
         outcomes[k] = o.model_copy(update=update)
         left_out[k] = [str(x) for x in left]
     chosen_index = best([(k, o.evidence) for k, o in enumerate(outcomes)])
     chosen = outcomes[chosen_index] if chosen_index is not None else None
-    status = chosen.status if chosen else "budget_exhausted" if message else "error"
-    if message and chosen and status != "resolved":
-        status = "budget_exhausted"
+    status = chosen.status if chosen else Status.BUDGET_EXHAUSTED if message else Status.ERROR
+    if message and chosen and status != Status.VERIFIED:
+        status = Status.BUDGET_EXHAUSTED
     outcome = FixOutcome(
-        status=status, message=rt.redactor.scrub((chosen.message if chosen else "") or message),
+        status=status, message=redactor.scrub((chosen.message if chosen else "") or message),
         patch=chosen.patch if chosen else "", files_changed=chosen.files_changed if chosen else [],
         left_out=left_out[chosen_index] if chosen else [],
         tests_before=tests_before, tests_after=chosen.tests_after if chosen else None,
@@ -373,8 +367,8 @@ def _finish(request: FixRequest, run_dir: Path, rt: Runtime, plan: TestPlan | No
         model=request.model, attempt=chosen.attempt if chosen else None,
         attempts=[_summary(o) for o in outcomes], test_command=plan.command if plan else None,
         run_dir=str(run_dir), elapsed=round(spent.elapsed, 3))
-    (run_dir / PATCH).write_text(rt.redactor.scrub(outcome.patch))
-    write_summary(run_dir, outcome, rt.redactor)
+    (run_dir / PATCH).write_text(redactor.scrub(outcome.patch))
+    write_summary(run_dir, outcome, redactor)
     return outcome
 
 

@@ -9,7 +9,8 @@
                              ▲         │ tests fail, budget and rounds left
                              └── edit ◄┘
 
-Every node is a small function of (runtime, state) returning the state keys it changes. A node
+Every node is a small function of (attempt, state) returning the state keys it changes; the attempt
+(agent.runtime.Attempt) is langgraph's run context: `graph.invoke(state, config, context=attempt)`. A node
 that hits a budget (checked before every model call) or a model failure sets `status`, and the
 graph goes straight to `submit`, which still returns the patch so far. With a checkpointer the
 state is saved after every node, so a killed run continues from the last one that finished.
@@ -20,33 +21,35 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime as GraphRuntime
 
 from .budget import BudgetExhausted
+from .events import NodeStarted
 from .models import ModelError
 from .nodes.check import review, test
 from .nodes.edit import edit
 from .nodes.index import index
 from .nodes.localize import localize
 from .nodes.submit import submit
-from .runtime import Runtime
-from .state import AgentState
+from .runtime import Attempt
+from .state import AgentState, Status
 
-Node = Callable[[Runtime, AgentState], dict]
+Node = Callable[[Attempt, AgentState], dict]
 
 
-def _guard(rt: Runtime, name: str, node: Node) -> Callable[[AgentState], dict]:
-    """The node bound to the runtime; a budget or model failure becomes the attempt's status."""
-    def run(state: AgentState) -> dict:
-        rt.tests_before = state.get("tests_before")
-        rt.say("node", node=name, attempt=state.get("attempt"))
+def _guard(name: str, node: Node) -> Callable[[AgentState, GraphRuntime[Attempt]], dict]:
+    """The node given the run's attempt; a budget or model failure becomes the attempt's status."""
+    def run(state: AgentState, runtime: GraphRuntime[Attempt]) -> dict:
+        rt = runtime.context
+        rt.say(NodeStarted(node=name, attempt=state.get("attempt")))
         try:
             return node(rt, state)
         except BudgetExhausted as exc:
             rt.trajectory.write(name, status=exc.status, limit=exc.limit, message=str(exc))
             return {"status": exc.status, "message": str(exc), **rt.spent()}
         except ModelError as exc:
-            rt.trajectory.write(name, status="error", message=str(exc))
-            return {"status": "error", "message": str(exc), **rt.spent()}
+            rt.trajectory.write(name, status=Status.ERROR.value, message=str(exc))
+            return {"status": Status.ERROR.value, "message": str(exc), **rt.spent()}
     run.__name__ = name
     return run
 
@@ -65,12 +68,12 @@ def _unless_ended(next_node: str) -> Callable[[AgentState], str]:
     return lambda state: "submit" if state.get("status") else next_node
 
 
-def build_graph(rt: Runtime, checkpointer=None):
-    """The compiled graph of one attempt, its nodes bound to `rt`."""
-    g = StateGraph(AgentState)
+def build_graph(checkpointer=None):
+    """The compiled graph of an attempt; invoke it with the attempt as context."""
+    g = StateGraph(AgentState, context_schema=Attempt)
     for name, node in (("index", index), ("localize", localize), ("edit", edit), ("test", test),
                        ("review", review), ("submit", submit)):
-        g.add_node(name, _guard(rt, name, node))
+        g.add_node(name, _guard(name, node))
     g.add_edge(START, "index")
     g.add_conditional_edges("index", _unless_ended("localize"), ["localize", "submit"])
     g.add_conditional_edges("localize", _unless_ended("edit"), ["edit", "submit"])

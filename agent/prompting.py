@@ -13,13 +13,14 @@ from typing import Any
 import jinja2
 
 import prompts
-from sandbox.errors import UserError
+from sandbox.errors import SystemFault
 
 PROMPTS_DIR = Path(prompts.__file__).parent
 
 
-class PromptError(UserError):
-    """A template is missing, malformed, or needs a variable that was not given."""
+class PromptError(SystemFault):
+    """A template is missing, malformed, or needs a variable that was not given: the templates ship
+    with patchwright, so this is the system's fault, not the user's (exit 1)."""
 
 
 @cache

@@ -1,14 +1,18 @@
-"""What the graph's nodes share besides the state: the model, the workspace and its tools, the test
-plan, the budgets, the trajectory, the settings and a progress callback.
+"""What the graph's nodes share besides the state, made once per attempt and frozen (`Attempt`): the
+model, the workspace and its tools, the test plan, the budgets, the trajectory, the settings and the
+progress callback. The graph hands it to every node as langgraph's run context.
 
-The state is what a resumed run needs; the runtime is rebuilt around it.
+The state is what a resumed run needs; an attempt is made anew around it. What must change while an
+attempt runs lives in small mutable holders, each with one job: `KnownDiff` (the patch as last
+diffed), `RunMemo` (retrieval's result, computed once per run) and the run's `TestLoop` (what its
+test runs know: the chosen tests' base-tree statuses, the environment's broken files).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -20,6 +24,7 @@ from tools.registry import ToolSpec
 
 from .budget import Budget, BudgetExhausted
 from .conversation import Conversation
+from .events import Event, Progress, quiet
 from .models import Message, ModelClient, ModelTurn
 from .models.errors import DeadlineExceeded
 from .prompting import render
@@ -83,46 +88,86 @@ class AgentConfig(BaseModel):
     is cut, with a note at the cut."""
 
 
-Progress = Callable[[str, dict[str, Any]], None]
+@dataclass
+class KnownDiff:
+    """The patch as the last whole diff found it, while only the tools' own edits changed files since
+    (those are brought in file by file); None when a command or a test run may have changed files."""
 
-
-def quiet(event: str, data: dict[str, Any]) -> None:
-    pass
+    text: str | None = None
 
 
 @dataclass
-class Runtime:
-    """The collaborators of one attempt's nodes."""
+class RunMemo:
+    """What a run computes once and its attempts share."""
 
-    model: ModelClient
+    retrieval: Any = None
+    """Retrieval's result (agent.localization.Retrieved), made by the first `localize`."""
+
+
+@dataclass(frozen=True)
+class Work:
+    """The workspace as the nodes and the `run_tests` tool change it, and its patch."""
+
     workspace: Workspace
+    plan: TestPlan | None
+    known: KnownDiff
+
+    def diff(self) -> str:
+        """The patch so far, scratch files left out."""
+        self.known.text = self.workspace.diff(exclude=SCRATCH)
+        return self.known.text
+
+    def diff_after(self, touched: list[str] | None) -> str:
+        """The patch after the tools wrote `touched` (None: files may have changed otherwise too):
+        the known patch with only those files diffed again, or the whole diff. Same text either way."""
+        if touched is None or self.known.text is None:
+            return self.diff()
+        paths = [p for p in touched if not is_scratch(p)]
+        if not paths:
+            return self.known.text
+        spliced = splice_diff(self.known.text, self.workspace.diff(exclude=SCRATCH, paths=paths), paths)
+        if spliced is None:
+            return self.diff()
+        self.known.text = spliced
+        return spliced
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The collaborators of one attempt's nodes, made once when the attempt starts (or is restored)."""
+
+    number: int
+    """1-based."""
+    model: ModelClient
+    """The attempt's client (ModelClient.for_attempt)."""
+    work: Work
+    ctx: ToolContext
+    """The tools' context over the workspace (its `run_tests` tool runs through `work`)."""
     trajectory: TrajectoryWriter
     config: AgentConfig
-    plan: TestPlan | None
     run_budget: Budget
     attempt_budget: Budget
-    ctx: ToolContext | None = None
-    """The tools' context over the workspace (set once the runtime exists: its test runner needs it)."""
-    progress: Progress = quiet
-    """Called with (event, data) as the run goes: node, step, tests, status."""
-    retrieval: Any = None
-    """Retrieval's result, computed once per run (agent.localization.Retrieved)."""
-    files: list[str] = field(default_factory=list)
+    conversation: Conversation
+    """The attempt's conversation (its messages live in the run's conversation log)."""
+    memo: RunMemo
+    files: list[str]
     """The repository's files at the start."""
-    tests_before: dict[str, str] | None = None
-    """Status per test before any change (kept in step with the state by the graph)."""
-    known_diff: str | None = None
-    """The patch as the last whole diff found it, while only the tools' own edits changed files since
-    (those are brought in file by file); None when a command or a test run may have changed files."""
     issue: str = ""
     """The issue's text as the agent reads it (cut to `max_issue_chars`)."""
-    conversation: Conversation | None = None
-    """The attempt's conversation (its messages live in the run's conversation log)."""
     redactor: Redactor = NO_SECRETS
     """The secrets nothing written or shown to the model may carry (agent.secrets)."""
+    progress: Progress = quiet
     tests: TestLoop | None = None
     """The test loop (selected tests, their base-tree statuses, the environment's broken files);
     None without a test command."""
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.work.workspace
+
+    @property
+    def plan(self) -> TestPlan | None:
+        return self.work.plan
 
     # -- the model -------------------------------------------------------------------------------
     def complete(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> ModelTurn:
@@ -146,7 +191,6 @@ class Runtime:
         self.run_budget.check_time()
         self.attempt_budget.check_time()
 
-
     def spent(self) -> dict[str, Any]:
         """The state keys that carry the budgets' spending (saved with every checkpoint)."""
         return {"spent_run": self.run_budget.spent.model_dump(),
@@ -159,28 +203,15 @@ class Runtime:
 
     # -- the workspace ---------------------------------------------------------------------------
     def diff(self) -> str:
-        """The patch so far, scratch files left out."""
-        self.known_diff = self.workspace.diff(exclude=SCRATCH)
-        return self.known_diff
+        return self.work.diff()
 
     def diff_after(self, touched: list[str] | None) -> str:
-        """The patch after the tools wrote `touched` (None: files may have changed otherwise too):
-        the known patch with only those files diffed again, or the whole diff. Same text either way."""
-        if touched is None or self.known_diff is None:
-            return self.diff()
-        paths = [p for p in touched if not is_scratch(p)]
-        if not paths:
-            return self.known_diff
-        spliced = splice_diff(self.known_diff, self.workspace.diff(exclude=SCRATCH, paths=paths), paths)
-        if spliced is None:
-            return self.diff()
-        self.known_diff = spliced
-        return spliced
+        return self.work.diff_after(touched)
 
     def repro_files(self) -> list[str]:
         """The agent's reproduction test files, wherever it put them."""
         return find_repro(self.workspace)
 
-    def say(self, event: str, **data: Any) -> None:
+    def say(self, event: Event) -> None:
         """Report progress (the model's text and tool arguments included), secrets scrubbed."""
-        self.progress(event, self.redactor.scrub_obj(data))
+        self.progress(self.redactor.scrub_obj(event))

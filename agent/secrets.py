@@ -17,6 +17,7 @@ common encoded forms in what is written and published.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -120,7 +121,7 @@ class Redactor:
         return self._regex.sub(MASK, text)
 
     def scrub_obj(self, value: Any) -> Any:
-        """`value` with scrub applied to every string in it (dicts, lists and tuples walked; keys and
+        """`value` with scrub applied to every string in it (dicts, lists, tuples and dataclasses walked; keys and
         other values kept). Unchanged parts are returned as they are."""
         if self._regex is None:
             return value
@@ -132,6 +133,9 @@ class Redactor:
             return [self.scrub_obj(v) for v in value]
         if isinstance(value, tuple) and not hasattr(value, "_fields"):
             return tuple(self.scrub_obj(v) for v in value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a progress event
+            return dataclasses.replace(value, **{f.name: self.scrub_obj(getattr(value, f.name))
+                                                 for f in dataclasses.fields(value) if f.init})
         return value
 
 

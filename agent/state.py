@@ -9,16 +9,47 @@ conversation log (agent.conversation), the state holding its length.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, TypedDict
 
 from pydantic import BaseModel
 
 from .evidence import Evidence
 
-STATUSES = ("resolved", "submitted", "failed", "budget_exhausted", "format_error", "error")
-"""How a run or an attempt ends: resolved (the tests show the fix), submitted (a patch the tests do
-not confirm), failed (no patch), budget_exhausted, format_error (malformed tool calls in a row),
-error (the model or the workspace failed)."""
+
+class Status(StrEnum):
+    """How a run or an attempt ends, in the agent's own judgement (the harness's grade of a patch is
+    another thing: `resolved`, harness.grading). A str: compares and serializes as its value."""
+
+    VERIFIED = "verified"
+    """The agent's tests show the fix (agent.evidence.Evidence.verified)."""
+    SUBMITTED = "submitted"
+    """A patch the tests do not confirm."""
+    FAILED = "failed"
+    """No patch."""
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    """A budget (steps, tokens, cost, time) ran out."""
+    FORMAT_ERROR = "format_error"
+    """Malformed tool calls in a row."""
+    ERROR = "error"
+    """The model or the workspace failed."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Status | None:
+        return cls.VERIFIED if value == LEGACY_VERIFIED else None
+
+
+LEGACY_VERIFIED = "resolved"
+"""What `verified` was called before it had a name of its own: run directories written then (their
+summary.json, result.json, checkpoints) are read with it as `verified`."""
+STATUSES = tuple(s.value for s in Status)
+PATCH_STATUSES = frozenset({Status.VERIFIED, Status.SUBMITTED})
+"""Statuses that come with a patch worth using: `--apply` applies it, the bot opens a pull request."""
+
+
+def status_text(text: str) -> str:
+    """A status as read from any run directory, old ones included (`resolved` there is `verified`)."""
+    return Status.VERIFIED.value if text == LEGACY_VERIFIED else text
 
 
 class AgentState(TypedDict, total=False):
@@ -70,8 +101,8 @@ class AttemptOutcome(BaseModel):
 
     attempt: int
     """1-based number of the attempt."""
-    status: str
-    """One of STATUSES."""
+    status: Status
+    """How the attempt ended."""
     message: str = ""
     """Why the attempt ended as it did, when it ended early."""
     patch: str = ""

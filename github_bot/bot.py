@@ -35,7 +35,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agent.secrets import Redactor
-from sandbox.errors import UserError
+from agent.state import Status
+from sandbox.errors import PatchwrightError, UserError
 from sandbox.gitremote import (
     clean_clone,
     commit_patch,
@@ -50,7 +51,7 @@ from sandbox.workspace import resolve_repo
 from . import render
 from .client import GitHubClient, GitHubError
 from .event import Ignored, Trigger, TriggerConfig, decide
-from .fixer import Fixer, FixOptions, FixOutcome
+from .fixer import Fixer, FixOptions, FixOutcome, publishable
 
 TOKEN_VARS = ("GITHUB_TOKEN", "GH_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "INPUT_GITHUB-TOKEN",
               "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
@@ -188,7 +189,7 @@ class _Run:
             outcome, failure = self._fix(fixer, source, t.title, t.body)
             self.log("fix", **outcome.model_dump(exclude={"patch"}), patch_lines=len(outcome.patch.splitlines()))
             open_pull = self.client.find_open_pull(self.branch)
-            if outcome.publishable:
+            if publishable(outcome):
                 return self._publish(pushing, base, url, t.title, outcome, open_pull)
         result = self._post_status(outcome, open_pull)
         if failure is not None:
@@ -209,14 +210,14 @@ class _Run:
             with _without_token(self.client):
                 outcome = FixOutcome.model_validate(fixer(source, title, body, opts.model_copy(),
                                                           redactor=self.secrets))
-        except UserError as exc:
-            return FixOutcome(status="error", model=opts.model, detail=str(exc)), exc
+        except PatchwrightError as exc:
+            return FixOutcome(status="error", model=opts.model, message=str(exc)), exc
         except Exception as exc:  # the status comment says the run broke; the command shows the error
-            return FixOutcome(status="error", model=opts.model, detail=f"internal error: {type(exc).__name__}"), exc
+            return FixOutcome(status="error", model=opts.model, message=f"internal error: {type(exc).__name__}"), exc
         if outcome.patch and self.secrets.found(outcome.patch):
             return outcome.model_copy(update={
-                "status": "error", "patch": "",
-                "detail": "the patch contains a credential from the bot's environment (or an encoding of one); "
+                "status": Status.ERROR, "patch": "",
+                "message": "the patch contains a credential from the bot's environment (or an encoding of one); "
                           "refused to publish it",
             }), None
         return outcome, None
@@ -279,7 +280,7 @@ class _Run:
         t = self.t
         text = self.secrets.scrub(render.status_comment(t.issue, outcome, self.config.trigger.comment, open_pull))
         self.say(f"patchwright: no pull request: status {outcome.status}"
-                 + (f" ({render.one_line(outcome.detail, 200)})" if outcome.detail else ""))
+                 + (f" ({render.one_line(outcome.message, 200)})" if outcome.message else ""))
         if self.dry:
             self.say(f"[dry run] would comment on #{t.issue}:\n{text.rstrip()}")
             self.log("dry_run", status=outcome.status)

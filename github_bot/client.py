@@ -22,19 +22,27 @@ from urllib.parse import quote
 import httpx
 
 from agent.secrets import Redactor
-from sandbox.errors import UserError
+from sandbox.errors import SystemFault, UserError
 from sandbox.gitremote import push_commit, redact
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 
 
-class GitHubError(UserError):
-    """A GitHub API call failed (after retries, where retrying made sense)."""
+class GitHubError(SystemFault):
+    """A GitHub API call failed (after retries, where retrying made sense): the service failed (5xx,
+    the network, the rate limit), which is not the user's to fix (exit 1)."""
 
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
         self.status = status
+
+
+class GitHubRefused(GitHubError, UserError):
+    """GitHub refused the request (4xx but 429): the token, the repository name, the permissions are
+    the user's to fix (exit 2)."""
+
+    exit_code = UserError.exit_code
 
 
 class GitHubClient:
@@ -215,5 +223,6 @@ def _error(what: str, resp: httpx.Response, attempts: int) -> GitHubError:
     msg = " ".join(_message(resp).split()) or resp.reason_phrase
     hint = _HINTS.get(resp.status_code)
     tail = f" after {attempts} attempts" if attempts > 1 else ""
-    return GitHubError(f"GitHub API {what} -> {resp.status_code}{tail}: {msg}" + (f"; {hint}" if hint else ""),
-                       resp.status_code)
+    refused = 400 <= resp.status_code < 500 and resp.status_code != 429
+    return (GitHubRefused if refused else GitHubError)(
+        f"GitHub API {what} -> {resp.status_code}{tail}: {msg}" + (f"; {hint}" if hint else ""), resp.status_code)

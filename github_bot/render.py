@@ -7,12 +7,14 @@ issue body is never echoed.
 from __future__ import annotations
 
 import re
+from collections import Counter
+
+from agent.fix import FixOutcome
 
 from .event import MARKER
-from .fixer import FixOutcome, TestSummary
 
 STATUS_WORDS = {
-    "resolved": "resolved: the tests pass with the change",
+    "verified": "verified: the tests pass with the change",
     "submitted": "submitted: a patch the tests did not confirm; review with care",
     "failed": "failed: no patch that holds up",
     "budget_exhausted": "budget exhausted before a fix was confirmed",
@@ -31,11 +33,11 @@ def one_line(text: str, limit: int = 80) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def tests_text(summary: TestSummary) -> str:
-    if summary is None:
+def tests_text(statuses: dict[str, str] | None) -> str:
+    """`3 passed, 1 failed` from a status per test (summary.json's tests_before or tests_after)."""
+    if statuses is None:
         return "not run"
-    if isinstance(summary, str):
-        return one_line(summary, 120) or "not run"
+    summary = Counter(s.lower() for s in statuses.values())
     order = ["passed", "failed", "error", "errors", "skipped", "xfailed", "xpassed"]
     keys = sorted(summary, key=lambda k: (order.index(k) if k in order else len(order), k))
     parts = [f"{summary[k]} {k}" for k in keys if summary[k]]
@@ -93,8 +95,8 @@ def done_comment(pull: dict, created: bool, outcome: FixOutcome) -> str:
 
 def status_comment(issue: int, outcome: FixOutcome, trigger_comment: str, open_pull: dict | None) -> str:
     text = f"{MARKER}\npatchwright did not open a pull request for #{issue}.\n\n{summary_table(outcome)}\n"
-    if outcome.detail:
-        text += f"\nWhy: {one_line(outcome.detail, 300)}\n"
+    if outcome.message:
+        text += f"\nWhy: {one_line(outcome.message, 300)}\n"
     if open_pull:
         text += f"\nThe earlier pull request #{open_pull['number']} is unchanged.\n"
     return text + f"\nA maintainer can try again with the label or a comment `{trigger_comment}`.\n"

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from sandbox.diffs import new_paths, patch_files
 from sandbox.docker_workspace import DockerWorkspace
-from sandbox.errors import UserError
+from sandbox.errors import PatchwrightError
 from sandbox.patching import apply_patch, put_file_script
 from sandbox.testing import run_tests
 
@@ -206,7 +206,7 @@ def evaluate_instance(instance: Instance, prediction: Prediction, opts: EvalOpti
             out.status = "unresolved"
     except ImageBuildError as exc:
         out.error, build_log = str(exc), exc.log
-    except UserError as exc:
+    except PatchwrightError as exc:
         out.error = str(exc)
     except Exception as exc:  # one instance's failure must not stop the run
         out.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}"

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import swebench_runner.oracle  # noqa: F401  (registers the `oracle` provider: `fix --model oracle` says why not)
 from agent.budget import DEFAULT_LIMITS, BudgetLimits
+from agent.events import Progress, Setup
 from agent.fix import FixOutcome, FixRequest, load_request, run_fix, write_summary
 from agent.models import make_model
 from agent.models.registry import absolute_spec
-from agent.runtime import AgentConfig, Progress
+from agent.runtime import AgentConfig
 from agent.secrets import Redactor
+from agent.state import PATCH_STATUSES
 from sandbox.apply_local import apply_to_tree
 from sandbox.errors import UserError
 from sandbox.factory import open_workspace
@@ -75,7 +77,7 @@ def resume(run_dir: str | Path, *, apply: bool = False, progress: Progress | Non
     return _run(load_request(run_dir), Path(run_dir), apply=apply, progress=progress, resume=True)
 
 
-APPLIED_STATUSES = ("resolved", "submitted")
+APPLIED_STATUSES = PATCH_STATUSES
 """Only the patch of a run that ended with one of these is applied to the user's tree (`apply=True`)."""
 
 
@@ -92,7 +94,7 @@ def _run_locked(request: FixRequest, run_dir: Path, model, *, apply: bool, progr
                 resume: bool, redactor: Redactor | None) -> FixOutcome:
     def say(text: str) -> None:
         if progress:
-            progress("setup", {"text": text})
+            progress(Setup(text))
 
     try:
         with open_workspace(request.repo, request.workspace, request.image, progress=say) as ws:
@@ -103,7 +105,7 @@ def _run_locked(request: FixRequest, run_dir: Path, model, *, apply: bool, progr
     if not apply:
         return outcome
     if outcome.status not in APPLIED_STATUSES:
-        outcome.apply_note = (f"the run ended with status {outcome.status}; only a resolved or submitted patch is "
+        outcome.apply_note = (f"the run ended with status {outcome.status}; only a verified or submitted patch is "
                               f"applied (your working tree is unchanged; the patch is in {run_dir / 'patch.diff'})")
     elif outcome.patch.strip():
         try:

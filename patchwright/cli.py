@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from sandbox.errors import UserError
+from sandbox.errors import PatchwrightError, UserError
 
 from . import __version__
 
@@ -61,7 +61,8 @@ def _terminate(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors end in one line on stderr and a non-zero exit, never a traceback."""
+    """Entry point: every error ends in one line on stderr, never a traceback (sandbox.errors): the
+    user's with exit 2, the system's and bugs with exit 1 (PATCHWRIGHT_DEBUG=1 shows the traceback)."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
         rv = cli.main(args=argv, prog_name="patchwright", standalone_mode=False)
@@ -74,8 +75,13 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except UserError as exc:
-        click.echo(f"patchwright: error: {exc}", err=True)
+    except PatchwrightError as exc:
+        if exc.exit_code == UserError.exit_code:  # the user's to fix: one line, exit 2
+            click.echo(f"patchwright: error: {exc}", err=True)
+        elif os.environ.get("PATCHWRIGHT_DEBUG"):
+            raise
+        else:  # not the user's doing (a service after retries, a shipped file): one line, exit 1
+            click.echo(f"patchwright: failed: {exc} (set PATCHWRIGHT_DEBUG=1 for the traceback)", err=True)
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(1)

@@ -8,6 +8,19 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from agent.events import (
+    AttemptEnded,
+    AttemptStarted,
+    Event,
+    Localized,
+    NodeStarted,
+    SentBack,
+    Setup,
+    StepTaken,
+    TestsRan,
+    TestsStarted,
+    ToolCalled,
+)
 from agent.fix import FixOutcome
 from agent.models import stand_in
 
@@ -40,7 +53,7 @@ def _args(arguments: dict[str, Any]) -> str:
 
 
 class Progress:
-    """The progress callback of a run (agent.runtime.Progress): one line per event worth keeping."""
+    """The progress callback of a run (agent.events.Progress): one line per event worth keeping."""
 
     def __init__(self, console: Console | None = None, live: bool = True):
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
@@ -60,36 +73,44 @@ class Progress:
     def line(self, text: str) -> None:
         self.console.print(f"  {text}")
 
-    def __call__(self, event: str, data: dict[str, Any]) -> None:
-        if self.status and event in ("node", "tool", "tests"):
-            what = data.get("node") or data.get("name") or "tests"
-            self.status.update(f"{escape(str(what))} {escape(_args(data.get('arguments') or {}))}")
-        if event == "setup":
-            self.line(escape(data["text"]))
-        elif event == "attempt" and data["of"] > 1:
-            self.console.print(f"[bold]attempt {data['attempt']} of {data['of']}[/]")
-        elif event == "localized":
-            defs = data["definitions"] or data["files"]
-            self.line(f"localized: {escape(', '.join(defs) or '(nothing)')}")
-        elif event == "tool":
-            self.step += 1
-            self.line(f"{data['name']} {escape(_args(data['arguments']))}")
-        elif event == "step" and not data["calls"]:
-            text = " ".join((data.get("text") or "").split())
-            self.line(f"model: {escape(text[:100])}{'...' if len(text) > 100 else ''}")
-        elif event == "tests_done":
-            label = {"before": "tests before", "change": "tests on the change", "after": "tests after"}[data["phase"]]
-            repro = f"; reproduction test {data['repro'].lower()}" if data.get("repro") else ""
-            self.line(f"{label}: {counts_of(data['counts'])}{repro}")
-        elif event == "review":
-            self.line(f"review: tests still fail, back to editing (round {data['round']})")
-        elif event == "submitted":
-            self.line(f"attempt {data['attempt']}: {data['status']}")
+    def _spin(self, event: Event) -> None:
+        match event:
+            case NodeStarted(node=node):
+                self.status.update(escape(node))
+            case ToolCalled(name=name, arguments=arguments):
+                self.status.update(f"{escape(name)} {escape(_args(arguments))}")
+            case TestsStarted():
+                self.status.update("tests")
+
+    def __call__(self, event: Event) -> None:
+        if self.status:
+            self._spin(event)
+        match event:
+            case Setup(text=text):
+                self.line(escape(text))
+            case AttemptStarted(attempt=attempt, of=of) if of > 1:
+                self.console.print(f"[bold]attempt {attempt} of {of}[/]")
+            case Localized(files=files, definitions=definitions):
+                self.line(f"localized: {escape(', '.join(definitions or files) or '(nothing)')}")
+            case ToolCalled(name=name, arguments=arguments):
+                self.step += 1
+                self.line(f"{name} {escape(_args(arguments))}")
+            case StepTaken(calls=[], text=text):
+                text = " ".join((text or "").split())
+                self.line(f"model: {escape(text[:100])}{'...' if len(text) > 100 else ''}")
+            case TestsRan(phase=phase, counts=tally, repro=repro):
+                label = {"before": "tests before", "change": "tests on the change", "after": "tests after"}[phase]
+                note = f"; reproduction test {repro.lower()}" if repro else ""
+                self.line(f"{label}: {counts_of(tally)}{note}")
+            case SentBack(round=n):
+                self.line(f"review: tests still fail, back to editing (round {n})")
+            case AttemptEnded(attempt=attempt, status=status):
+                self.line(f"attempt {attempt}: {status}")
 
 
 def summary(outcome: FixOutcome, console: Console, show_run_dir: bool = True) -> None:
     """The short human summary of a finished run."""
-    colour = {"resolved": "green", "submitted": "yellow"}.get(outcome.status, "red")
+    colour = {"verified": "green", "submitted": "yellow"}.get(outcome.status, "red")
     chosen = f" (attempt {outcome.attempt} of {len(outcome.attempts)})" if len(outcome.attempts) > 1 else ""
     console.print(f"status: [bold {colour}]{outcome.status}[/]{chosen}")
     if outcome.message:

@@ -96,6 +96,58 @@ class RunOptions(BaseModel):
     """Seconds one of the agent's test runs may take (None: the spec's `agent_test_timeout`)."""
 
 
+class BatchSummary(BaseModel):
+    """What a batch run did: OUT/summary.json and `patchwright run --json` (stable; documented in
+    docs/runner.md)."""
+
+    dataset: str
+    """The dataset as given."""
+    model: str
+    """The model spec (an absolute path for a cassette or relay directory)."""
+    model_name_or_path: str
+    """The name the predictions carry."""
+    oracle: bool
+    """Whether the oracle (gold-patch replay) played the model."""
+    note: str | None
+    """What plays the model when it is a stand-in (human, relay), else None."""
+    out: str
+    """The run directory."""
+    predictions: str
+    """OUT/predictions.jsonl."""
+    executor: str
+    """local, ray or ray://ADDRESS."""
+    workers: int
+    """Instances at once."""
+    selected: int
+    """Instances chosen."""
+    finished: int
+    """Chosen instances finished (now or before)."""
+    ran: list[str]
+    """Ids finished by this invocation."""
+    skipped: list[str]
+    """Ids finished before (not run again)."""
+    not_finished: list[str]
+    """Chosen ids without an outcome (cost cap, interruption, errors): the same command goes on with them."""
+    stopped: str | None
+    """Why the run stopped early: cost_cap, interrupted or executor_failed; None when it did not."""
+    errors: dict[str, str]
+    """Id -> one line on why it could not run (this invocation)."""
+    statuses: dict[str, int]
+    """The agent's own statuses (verified, submitted, ...) -> instances."""
+    cost: float | None
+    """US dollars of every finished instance chosen; None when one has no price."""
+    cost_this_run: float
+    """US dollars this invocation spent."""
+    max_total_cost: float | None
+    """--max-total-cost."""
+    elapsed: float
+    """Seconds of wall time of this invocation."""
+    resolved: int | None
+    """Instances graded resolved by the harness (with --eval), else None."""
+    eval: dict[str, Any] | None
+    """The harness's summary of the grades (with --eval; harness.reports.summarize), else None."""
+
+
 class _Run:
     def __init__(self, opts: RunOptions, store: RunStore, executor: Executor, on_event: OnEvent):
         self.opts, self.store, self.executor, self.emit = opts, store, executor, on_event
@@ -253,7 +305,7 @@ def check_model(spec: str, instances: list[Instance], workers: int = 1, executor
     make_model(spec).close()
 
 
-def run_batch(opts: RunOptions, on_event: OnEvent | None = None) -> dict:
+def run_batch(opts: RunOptions, on_event: OnEvent | None = None) -> BatchSummary:
     """Run the agent over the chosen instances; returns the summary (also OUT/summary.json).
     Raises UserError (one line) for bad input before any instance runs."""
     emit = on_event or (lambda e, d: None)
@@ -280,7 +332,8 @@ def run_batch(opts: RunOptions, on_event: OnEvent | None = None) -> dict:
         store.close()
 
 
-def _run_locked(opts: RunOptions, store: RunStore, instances: list[Instance], emit: OnEvent, start: float) -> dict:
+def _run_locked(opts: RunOptions, store: RunStore, instances: list[Instance], emit: OnEvent,
+                start: float) -> BatchSummary:
     selected = {i.instance_id for i in instances}
     finished = store.finished()
     if opts.redo:
@@ -310,8 +363,8 @@ def _run_locked(opts: RunOptions, store: RunStore, instances: list[Instance], em
     if opts.evaluate and run.stopped != "interrupted":
         eval_summary = _grade(opts, store, instances, emit)
     summary = _summary(opts, store, instances, run, skipped, eval_summary, time.monotonic() - start)
-    store.write_summary(summary)
-    store.end(index, ran=len(summary["ran"]), stopped=run.stopped, finished=summary["finished"])
+    store.write_summary(summary.model_dump(mode="json"))
+    store.end(index, ran=len(summary.ran), stopped=run.stopped, finished=summary.finished)
     return summary
 
 
@@ -348,37 +401,37 @@ def _grade(opts: RunOptions, store: RunStore, instances: list[Instance], emit: O
 
 
 def _summary(opts: RunOptions, store: RunStore, instances: list[Instance], run: _Run, skipped: list[str],
-             eval_summary: dict | None, elapsed: float) -> dict:
+             eval_summary: dict | None, elapsed: float) -> BatchSummary:
     finished = store.finished()
     chosen = [i.instance_id for i in instances]
     records = {i: run.results.get(i) or store.record(i) for i in chosen if i in finished}
     statuses: dict[str, int] = {}
     for r in records.values():
-        key = r.status if r else "unknown"
+        key = str(r.status) if r else "unknown"
         statuses[key] = statuses.get(key, 0) + 1
     costs = [r.cost for r in records.values() if r]
-    return {
-        "dataset": opts.dataset,
-        "model": opts.model,
-        "model_name_or_path": model_name(opts.model),
-        "oracle": is_oracle(opts.model),
-        "note": _note(opts.model),
-        "out": str(store.out),
-        "predictions": str(store.predictions),
-        "executor": opts.executor,
-        "workers": opts.workers,
-        "selected": len(chosen),
-        "finished": len(records),
-        "ran": sorted(i for i, r in run.results.items() if r.finished),
-        "skipped": sorted(skipped),
-        "not_finished": sorted(i for i in chosen if i not in finished),
-        "stopped": run.stopped,
-        "errors": {i: r.error for i, r in sorted(run.results.items()) if r.error},
-        "statuses": statuses,
-        "cost": None if any(c is None for c in costs) else round(sum(costs), 6),
-        "cost_this_run": round(run.spent_now, 6),
-        "max_total_cost": opts.max_total_cost,
-        "elapsed": round(elapsed, 3),
-        "resolved": eval_summary["resolved"] if eval_summary else None,
-        "eval": eval_summary,
-    }
+    return BatchSummary(
+        dataset=opts.dataset,
+        model=opts.model,
+        model_name_or_path=model_name(opts.model),
+        oracle=is_oracle(opts.model),
+        note=_note(opts.model),
+        out=str(store.out),
+        predictions=str(store.predictions),
+        executor=opts.executor,
+        workers=opts.workers,
+        selected=len(chosen),
+        finished=len(records),
+        ran=sorted(i for i, r in run.results.items() if r.finished),
+        skipped=sorted(skipped),
+        not_finished=sorted(i for i in chosen if i not in finished),
+        stopped=run.stopped,
+        errors={i: r.error for i, r in sorted(run.results.items()) if r.error},
+        statuses=statuses,
+        cost=None if any(c is None for c in costs) else round(sum(costs), 6),
+        cost_this_run=round(run.spent_now, 6),
+        max_total_cost=opts.max_total_cost,
+        elapsed=round(elapsed, 3),
+        resolved=eval_summary["resolved"] if eval_summary else None,
+        eval=eval_summary,
+    )

@@ -17,14 +17,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from agent.budget import BudgetLimits
+from agent.events import Event, NodeStarted, StepTaken
 from agent.fix import FixRequest, run_fix
 from agent.models import make_model, model_label
 from agent.runtime import AgentConfig
+from agent.state import Status
 from agent.testplan import plan_for_test_command
 from harness.evaluation import EvalOptions, Outcome, evaluate_instance
 from harness.images import ImageBuildError, ensure_instance_image
@@ -32,7 +34,7 @@ from harness.instance import Instance, Prediction
 from harness.paths import inside
 from harness.specs import SpecTable
 from sandbox.docker_workspace import DockerWorkspace
-from sandbox.errors import UserError
+from sandbox.errors import PatchwrightError, UserError
 
 from .oracle import LABEL as ORACLE_LABEL
 
@@ -73,9 +75,11 @@ class InstanceRecord(BaseModel):
 
     instance_id: str
     """The instance."""
-    status: str
-    """The agent's status (resolved, submitted, failed, budget_exhausted, format_error, error), or
-    `error` when the instance could not run (see `error`)."""
+    status: Status | Literal["unknown"]
+    """The agent's own judgement (verified, submitted, failed, budget_exhausted, format_error, error;
+    agent.state.Status; `resolved` in an old result.json reads as verified), or `error` when the
+    instance could not run (see `error`); `unknown` for a graded instance without its record. The
+    official grade is `eval.status`."""
     finished: bool = False
     """The agent ran to an outcome (its patch is in predictions.jsonl). False when the instance
     could not run (an image that does not build, a container or worker failure): a later
@@ -162,7 +166,7 @@ def run_instance(task: InstanceTask, report: Report | None = None) -> InstanceRe
         _run(task, work, rec, result, report)
     except Exception as exc:  # one instance's failure must not stop the batch
         text = str(exc).strip()
-        rec.error = text.splitlines()[0][:300] if isinstance(exc, UserError) and text else \
+        rec.error = text.splitlines()[0][:300] if isinstance(exc, PatchwrightError) and text else \
             f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
     finally:
         rec.elapsed = round(time.monotonic() - start, 3)
@@ -212,13 +216,12 @@ def _run(task: InstanceTask, work: Path, rec: InstanceRecord, result: InstanceRe
         (work / "image_build.log").write_text(image.build_log)
     report("phase", {"id": inst.instance_id, "phase": "agent"})
 
-    def progress(event: str, data: dict[str, Any]) -> None:
-        if event == "node":
-            report("phase", {"id": inst.instance_id, "phase": data.get("node")})
-        elif event == "step":
-            spent = data.get("spent")
-            report("step", {"id": inst.instance_id, "cost": getattr(spent, "cost", None),
-                            "steps": getattr(spent, "steps", None)})
+    def progress(event: Event) -> None:
+        match event:
+            case NodeStarted(node=node):
+                report("phase", {"id": inst.instance_id, "phase": node})
+            case StepTaken(steps=steps, cost=cost):
+                report("step", {"id": inst.instance_id, "cost": cost, "steps": steps})
 
     test_timeout = task.test_timeout or spec.agent_test_timeout
     request = FixRequest(repo=inst.repo, issue=inst.problem_statement or "(no problem statement)", model=task.model,

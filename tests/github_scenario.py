@@ -68,6 +68,12 @@ def unittest_counts(output: str) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
+def per_test(counts: dict[str, int]) -> dict[str, str]:
+    """A status per test, as summary.json holds them, for unittest's counts (the tests named by number)."""
+    status = {"passed": "PASSED", "failed": "FAILED", "errors": "ERROR"}
+    return {f"test_{kind}_{n}": status[kind] for kind, k in counts.items() for n in range(k)}
+
+
 class ScriptedFixer:
     """Edits the repository as scripted and reports like `patchwright fix` would."""
 
@@ -105,12 +111,13 @@ class ScriptedFixer:
             after = ws.run(test_cmd, timeout=300)
             step(node="test", phase="after", output=after.output[-2000:])
             patch = ws.diff()
-        status = self.status or ("resolved" if after.ok else "failed")
+        status = self.status or ("verified" if after.ok else "failed")
         step(node="submit", status=status, patch=patch)
         return FixOutcome(status=status, patch=patch, files_changed=sorted(self.edits),
-                          tests_before=unittest_counts(before.output), tests_after=unittest_counts(after.output),
+                          tests_before=per_test(unittest_counts(before.output)),
+                          tests_after=per_test(unittest_counts(after.output)),
                           steps=self.steps, tokens=self.tokens, cost=self.cost, model=options.model,
-                          detail=self.detail)
+                          message=self.detail)
 
 
 def forms(secret: str) -> list[str]:

@@ -101,7 +101,7 @@ def test_a_fix_that_passes(calc, stub_llm, tmp_path, image):
     stub_llm.reply("mean now divides by the count.")
     before = tree_snapshot(calc)
     out = run(calc, stub_llm, tmp_path)
-    assert out.status == "resolved", out.message
+    assert out.status == "verified", out.message
     assert out.files_changed == ["calc/stats.py"]
     assert "+    return sum(values) / len(values)" in out.patch
     assert {t for t, s in out.tests_before.items() if s == "FAILED"} == FAILING_BEFORE
@@ -111,7 +111,7 @@ def test_a_fix_that_passes(calc, stub_llm, tmp_path, image):
     run_dir = tmp_path / "run"
     assert (run_dir / "patch.diff").read_text() == out.patch
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["status"] == "resolved" and summary["files_changed"] == ["calc/stats.py"]
+    assert summary["status"] == "verified" and summary["files_changed"] == ["calc/stats.py"]
     assert {"tests_before", "tests_after", "steps", "tokens", "cost", "model"} <= set(summary)
     assert nodes(run_dir) == ["index", "localize", "localize", "edit", "edit", "edit", "test", "review", "submit"]
     edit_bodies = [b for b in stub_llm.bodies("openai") if len(b.get("tools", [])) > 2]
@@ -129,7 +129,7 @@ def test_a_failing_first_edit_then_a_correct_one(calc, stub_llm, tmp_path, image
     replace_mean(stub_llm, GOOD)
     stub_llm.reply("Now it is right.")
     out = run(calc, stub_llm, tmp_path)
-    assert out.status == "resolved"
+    assert out.status == "verified"
     steps = read_trajectory(tmp_path / "run" / "trajectory.jsonl")
     assert [s.data.get("verdict") for s in steps if s.node == "review"] == ["edit", "submit"]
     feedback = stub_llm.bodies("openai")[4]["messages"][-1]["content"]
@@ -172,7 +172,7 @@ def test_a_malformed_call_is_reported_and_the_run_recovers(calc, stub_llm, tmp_p
     replace_mean(stub_llm, GOOD)
     stub_llm.reply("Done.")
     out = run(calc, stub_llm, tmp_path)
-    assert out.status == "resolved"
+    assert out.status == "verified"
     first_edit = [s for s in read_trajectory(tmp_path / "run" / "trajectory.jsonl") if s.node == "edit"][0]
     assert first_edit.observations[0].is_error and "view_file" in first_edit.observations[0].output
     sent_back = stub_llm.bodies("openai")[3]["messages"]
@@ -195,7 +195,7 @@ def test_retry_after_429(calc, stub_llm, tmp_path, image):
     replace_mean(stub_llm, GOOD)
     stub_llm.reply("Done.")
     out = run(calc, stub_llm, tmp_path)
-    assert out.status == "resolved" and out.steps == 4
+    assert out.status == "verified" and out.steps == 4
     assert len(stub_llm.requests) == 5
     edits = [s for s in read_trajectory(tmp_path / "run" / "trajectory.jsonl") if s.node == "edit"]
     assert edits[0].response["attempts"] == 2
@@ -207,7 +207,7 @@ def test_anthropic_requests_carry_cache_breakpoints(calc, stub_llm, tmp_path, im
     replace_mean(stub_llm, GOOD)
     stub_llm.reply("Done.")
     out = run(calc, f"anthropic:claude-sonnet-5-5@{stub_llm.anthropic_url}", tmp_path)
-    assert out.status == "resolved"
+    assert out.status == "verified"
     bodies = stub_llm.bodies("anthropic")
     assert len(bodies) == 4
     for body in bodies[2:]:  # the edit loop
@@ -234,8 +234,8 @@ def test_attempts_are_ranked_by_test_evidence(calc, tmp_path, image):
     ]
     cassette.write_text("".join(json.dumps(t) + "\n" for t in turns))
     out = run(calc, f"replay:{cassette}", tmp_path, attempts=2, agent=AgentConfig(max_review_rounds=0))
-    assert [a.status for a in out.attempts] == ["submitted", "resolved"]
-    assert out.attempt == 2 and out.status == "resolved"
+    assert [a.status for a in out.attempts] == ["submitted", "verified"]
+    assert out.attempt == 2 and out.status == "verified"
     assert out.files_changed == ["calc/stats.py"]  # the workspace was reset between attempts
     assert out.attempts[0].files_changed == ["calc/notes.py", "calc/stats.py"]
     steps = read_trajectory(tmp_path / "run" / "trajectory.jsonl")
@@ -249,7 +249,7 @@ def test_apply_on_a_clean_tree_and_refused_on_a_dirty_one(calc, stub_llm, tmp_pa
     res = run_cli("fix", str(calc), "--issue", ISSUE, "--model", openai_spec(stub_llm), "--out",
                   str(tmp_path / "run1"), "--apply")
     assert res.returncode == 0, res.stderr
-    assert "status: resolved" in res.stdout and "applied to your working tree" in res.stdout
+    assert "status: verified" in res.stdout and "applied to your working tree" in res.stdout
     assert "return sum(values) / len(values)" in (calc / "calc/stats.py").read_text()
 
     subprocess.run(["git", "-C", str(calc), "checkout", "--", "calc/stats.py"], check=True)
@@ -304,7 +304,7 @@ def test_a_killed_run_resumes(calc, stub_llm, tmp_path, image, docker_engine):
     res = run_cli("fix", "--resume", str(run_dir), "--json")
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
-    assert summary["status"] == "resolved" and summary["steps"] == 5
+    assert summary["status"] == "verified" and summary["steps"] == 5
     patch = (run_dir / "patch.diff").read_text()
     assert "def _count(values)" in patch and "_count(values)\n" in patch  # the work before the kill survived
     steps = read_trajectory(run_dir / "trajectory.jsonl")
@@ -362,7 +362,7 @@ def test_an_interrupted_replay_run_resumes_where_the_cassette_stopped(calc, tmp_
         run_fix(request, ws, run_dir, model=Interrupted(cassette))
     assert not (run_dir / "summary.json").exists()
     out = api.resume(run_dir)
-    assert out.status == "resolved" and out.steps == 5
+    assert out.status == "verified" and out.steps == 5
     assert nodes(run_dir).count("resume") == 1 and nodes(run_dir).count("localize") == 2
 
 

@@ -103,15 +103,15 @@ def test_evidence_and_resolution():
     diff = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n"
     before = {"t.a": "FAILED", "t.b": "PASSED", "t.c": "PASSED"}
     good = evaluate(diff, before, {"t.a": "PASSED", "t.b": "PASSED", "t.c": "PASSED"})
-    assert good.fixed == ["t.a"] and not good.broken and good.resolved and good.changed_lines == 2
+    assert good.fixed == ["t.a"] and not good.broken and good.verified and good.changed_lines == 2
     regress = evaluate(diff, before, {"t.a": "PASSED", "t.b": "FAILED", "t.c": "PASSED"})
-    assert regress.broken == ["t.b"] and not regress.resolved
+    assert regress.broken == ["t.b"] and not regress.verified
     nothing = evaluate("", before, before)
-    assert nothing.empty and not nothing.resolved
+    assert nothing.empty and not nothing.verified
     repro_fails = evaluate(diff, before, {"t.a": "PASSED", "t.b": "PASSED", "test_patchwright_repro.R.t": "FAILED"})
-    assert repro_fails.repro == "FAILED" and not repro_fails.resolved
+    assert repro_fails.repro == "FAILED" and not repro_fails.verified
     untested = evaluate(diff, before, None)
-    assert not untested.tests_ran and not untested.resolved
+    assert not untested.tests_ran and not untested.verified
 
 
 def test_ranking_prefers_repro_then_no_regressions_then_fewer_lines():
@@ -198,9 +198,8 @@ def test_valid_definitions_keeps_only_unique_names(tmp_path):
 
 
 def test_the_patch_is_brought_up_to_date_file_by_file_after_tool_edits(tmp_path):
-    from agent.budget import Budget
     from agent.nodes.check import check
-    from agent.runtime import AgentConfig, Runtime
+    from agent.runtime import AgentConfig, KnownDiff, Work
     from sandbox.workspace import LocalWorkspace
     from tools.context import ToolContext
     from tools.toolset import TOOLS
@@ -216,16 +215,15 @@ def test_the_patch_is_brought_up_to_date_file_by_file_after_tool_edits(tmp_path)
             return whole_diff(exclude=exclude, paths=paths)
 
         ws.diff = diff
-        rt = Runtime(model=None, workspace=ws, trajectory=None, config=AgentConfig(), plan=None,
-                     run_budget=Budget(), attempt_budget=Budget(), ctx=ToolContext(ws, index_cache=False))
+        work, ctx = Work(ws, None, KnownDiff()), ToolContext(ws, index_cache=False)
 
         def step(tool: str, **arguments) -> str:
-            assert not TOOLS.call(rt.ctx, tool, arguments).is_error
-            patch = rt.diff_after(rt.ctx.take_touched())
+            assert not TOOLS.call(ctx, tool, arguments).is_error
+            patch = work.diff_after(ctx.take_touched())
             assert patch == whole_diff(exclude=["*" + REPRO_NAME, ".patchwright", "*.pyc"])
             return patch
 
-        assert rt.diff_after(rt.ctx.take_touched()) == "" and limited == []  # nothing known yet: the whole diff
+        assert work.diff_after(ctx.take_touched()) == "" and limited == []  # nothing known yet: the whole diff
         assert "+    return 2" in step("replace_symbol", name="f", new_source="def f():\n    return 2\n")
         assert limited == [["pkg/a.py"]]
         step("create_file", path=".patchwright/s.py", content="print(1)\n")  # scratch: no diff at all
@@ -234,7 +232,7 @@ def test_the_patch_is_brought_up_to_date_file_by_file_after_tool_edits(tmp_path)
         assert "+Y = 2" in step("bash", command="echo 'Y = 2' >> pkg/b.py")  # a command: the whole diff
         step("str_replace", path="pkg/b.py", old="X = 1\n", new="X = 3\n")
         assert limited == [["pkg/a.py"], ["pkg/b.py"]]
-        check(rt, rt.known_diff)  # a test run may write files: the next diff is whole again
+        check(AgentConfig(), None, work, ctx, "", work.known.text)  # a test run may write files: the next diff is whole again
         step("undo_edit", path="pkg/b.py")
         assert limited == [["pkg/a.py"], ["pkg/b.py"]]
         patch = step("undo_edit", path="pkg/a.py")

@@ -116,7 +116,7 @@ def test_fix_apply_does_not_apply_the_patch_of_a_failed_run(tmp_path, stub_llm):
     proc = fix_cli(repo, stub_llm, tmp_path / "run", "--apply")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "status: error" in proc.stdout and "applied to your working tree" not in proc.stdout
-    assert "not applied: the run ended with status error; only a resolved or submitted patch is applied" \
+    assert "not applied: the run ended with status error; only a verified or submitted patch is applied" \
         in proc.stdout
     assert tree_snapshot(repo) == before
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
@@ -163,7 +163,7 @@ def test_the_final_patch_leaves_out_what_the_agent_left_behind(tmp_path, stub_ll
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads(proc.stdout)
     patch = (tmp_path / "run" / "patch.diff").read_text()
-    assert summary["status"] == "resolved"
+    assert summary["status"] == "verified"
     assert touched_files(patch) == summary["files_changed"] == ["alias.py", "calc.py"]  # an inside link stays
     assert sorted(summary["left_out"]) == [".mypy_cache/cache.json (junk)", "blob.zip (binary)", "debug.log (junk)",
                                            "passwd (symlink)", "pkg.egg-info/PKG-INFO (junk)", "state.sqlite (junk)",

@@ -108,7 +108,7 @@ def test_the_bot_refuses_a_local_workspace_without_the_unsafe_flag(sc, tmp_path)
 
 # The injected model of the adversarial pass, scripted: it reads the bot's token and the model's key
 # from /proc, prints them in the encodings the scrubber knows, writes the token reversed (and hex)
-# into the repository, then fixes the bug so that the run is `resolved`.
+# into the repository, then fixes the bug so that the run is `verified`.
 STEAL = ("mkdir -p .patchwright; "
          "for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done 2>/dev/null | sort -u > .patchwright/env; "
          "grep -a '^GITHUB_TOKEN=' .patchwright/env | head -1 | cut -d= -f2- | tr -d '\\n' > .patchwright/t; "
@@ -313,7 +313,7 @@ def test_a_patch_holding_an_encoded_secret_is_refused(sc, monkeypatch, which, en
     monkeypatch.setenv("DEPLOY_PASSWORD", PASSWORD)
     sc.issue(9, "add the settings", "body")
     text = ENCODINGS[encoding](SECRETS[which])
-    leaky = ScriptedFixer({"calc/settings.py": f'BLOB = """\n{text}\n"""\n'}, status="resolved")
+    leaky = ScriptedFixer({"calc/settings.py": f'BLOB = """\n{text}\n"""\n'}, status="verified")
     result = sc.run(labeled(9), leaky)
     assert result.action == "status_comment" and result.outcome.status == "error"
     assert sc.gh.branch_sha(REPO, "patchwright/issue-9") is None

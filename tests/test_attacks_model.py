@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent.budget import BudgetLimits
+from agent.events import ToolCalled
 from agent.fix import FixRequest, run_fix
 from agent.models import Message, ModelError, make_model
 from agent.models.retry import RetryPolicy
@@ -94,7 +95,7 @@ def test_one_turn_with_2000_tool_calls_runs_at_most_the_cap(repo, tmp_path):
     request = FixRequest(repo=str(repo), issue="add() subtracts.", model="replay", workspace="local", agent=FAST)
     with LocalWorkspace(repo) as ws:
         run_fix(request, ws, tmp_path / "run", model=model,
-                progress=lambda event, data: ran.append(data["arguments"]["command"]) if event == "tool" else None)
+                progress=lambda event: ran.append(event.arguments["command"]) if isinstance(event, ToolCalled) else None)
     assert ran == [f"echo call-{i}" for i in range(20)]
     (step,) = [s for s in read_trajectory(tmp_path / "run" / "trajectory.jsonl") if s.node == "edit" and s.response
                and s.response["tool_calls"]]

@@ -120,7 +120,7 @@ def test_a_second_fix_on_a_live_run_directory_is_refused(tmp_path, stub_llm):
             first.kill()
             first.wait()
     assert first.returncode == 0, stderr[-2000:]
-    assert json.loads(stdout)["status"] == "resolved"
+    assert json.loads(stdout)["status"] == "verified"
     assert len(stub_llm.requests) == 4  # nobody else spoke to the model in the first run's name
 
 

@@ -31,7 +31,7 @@ def test_demo_fixes_the_sample_in_docker(base_image):
     out = res.stdout
     assert "The model's turns are replayed" in out
     assert "+        return round_cents(gross * (1 - self.discount_percent / 100))" in out
-    assert "status: resolved" in out
+    assert "status: verified" in out
     assert "before: 2 passed, 3 failed" in out and "after:  5 passed" in out
     assert "tests.test_pricing.PricingTest.test_discount_reduces_price" in out
 
@@ -45,7 +45,7 @@ def test_demo_leaves_the_shipped_sample_alone(base_image, tmp_path):
     run_dir = Path(kept[0].split("the run directory ")[1].strip())
     try:
         summary = json.loads((run_dir / "summary.json").read_text())
-        assert summary["status"] == "resolved" and summary["files_changed"] == ["shop/pricing.py"]
+        assert summary["status"] == "verified" and summary["files_changed"] == ["shop/pricing.py"]
         assert (run_dir.parent / "shop" / "shop" / "pricing.py").read_bytes() == (SAMPLE / "shop" / "pricing.py").read_bytes()
     finally:
         shutil.rmtree(run_dir.parent)

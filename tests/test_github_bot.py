@@ -86,7 +86,7 @@ def test_a_labeled_issue_gets_a_branch_a_pull_request_and_a_comment(sc):
     body = pr["body"]
     for needle in ["Fixes #1", "| files changed | `calc/__init__.py` |", "| tests before | 1 passed, 2 failed |",
                    "| tests after | 3 passed |", "| steps | 7 |", "| tokens | 12,345 |", "| cost | $0.42 |",
-                   "| model | `replay:calc.jsonl` |", "| status | resolved"]:
+                   "| model | `replay:calc.jsonl` |", "| status | verified"]:
         assert needle in body, needle
     # the comment on the issue links the pull request
     assert len(comments(sc, 1)) == 1 and f"Opened pull request #{pr['number']}: {pr['html_url']}" in comments(sc, 1)[0]
@@ -256,7 +256,7 @@ def test_an_injection_attempt_stays_data_and_no_secret_leaves_the_bot(sc, tmp_pa
 
 def test_a_patch_that_carries_a_secret_is_refused(sc):
     sc.issue(10, "add the config", "body")
-    leaky = ScriptedFixer({"calc/settings.py": f"API_KEY = {MODEL_KEY!r}\n"}, status="resolved")
+    leaky = ScriptedFixer({"calc/settings.py": f"API_KEY = {MODEL_KEY!r}\n"}, status="verified")
     result = sc.run(labeled(10), leaky)
     assert result.action == "status_comment" and result.outcome.status == "error" and result.exit_code == 1
     assert sc.gh.branch_sha(REPO, "patchwright/issue-10") is None and sc.gh.repos[REPO].pulls == {}
@@ -335,15 +335,17 @@ def test_a_fixer_may_answer_with_summary_json_fields_and_the_patch(sc):
 
 
 def test_an_outcome_reads_per_test_statuses_and_message_as_summary_json_holds_them():
-    from github_bot.fixer import FixOutcome
+    from github_bot.fixer import FixOutcome, publishable
 
+    old = FixOutcome.model_validate({"status": "resolved", "patch": "x"})  # summary.json before `verified`
+    assert old.status == "verified" and publishable(old)
     o = FixOutcome.model_validate({
         "status": "failed", "message": "the tests still fail after 3 attempts", "patch": "", "files_changed": [],
         "tests_before": {"tests/test_a.py::test_x": "FAILED", "tests/test_a.py::test_y": "PASSED"},
         "tests_after": {"tests/test_a.py::test_x": "FAILED", "tests/test_a.py::test_y": "ERROR",
                         "tests/test_a.py::test_z": "SKIPPED"},
         "steps": 3, "tokens": 10, "cost": None, "model": "openai:gpt-5", "attempt": None, "run_dir": "/x"})
-    assert o.detail == "the tests still fail after 3 attempts"
-    assert o.tests_before == {"failed": 1, "passed": 1}
+    assert o.message == "the tests still fail after 3 attempts"
+    assert render.tests_text(o.tests_before) == "1 passed, 1 failed"
     assert render.tests_text(o.tests_after) == "1 failed, 1 error, 1 skipped"
-    assert not o.publishable and render.cost_text(o.cost) == "unknown"
+    assert not publishable(o) and render.cost_text(o.cost) == "unknown"

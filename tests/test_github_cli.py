@@ -97,13 +97,13 @@ def check_the_bot_published_the_real_fix(sc: Scenario, proc, out: Path, canaries
 
     # the pull request: the summary's numbers, from the pipeline's summary.json
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["status"] == "resolved" and summary["steps"] == 7 and summary["cost"] == 0.0
+    assert summary["status"] == "verified" and summary["steps"] == 7 and summary["cost"] == 0.0
     assert summary["test_command"] == ENV_TEST_CMD + " -v"
     (pr,) = sc.gh.repos[REPO].pulls.values()
     assert pr["head"]["ref"] == "patchwright/issue-1" and pr["base"]["ref"] == "main"
     assert pr["title"].startswith("Fix #1: Discounted items are charged the discount")
     body = pr["body"]
-    for row in ["Fixes #1", "| status | resolved: the tests pass with the change |",
+    for row in ["Fixes #1", "| status | verified: the tests pass with the change |",
                 "| files changed | `shop/pricing.py` |", "| tests before | 2 passed, 3 failed |",
                 "| tests after | 5 passed |", "| steps | 7 |", "| cost | $0.00 |", f"| model | `replay:{CASSETTE}` |"]:
         assert row in body, row

@@ -18,7 +18,7 @@ from agent.models import (
     make_model,
 )
 from agent.models.prices import DEFAULT_PRICES
-from sandbox.errors import UserError
+from sandbox.errors import SystemFault, UserError
 from stub_llm import Turn
 from tools.registry import ToolSpec
 
@@ -141,7 +141,8 @@ def test_retries_exhausted_is_one_clear_line(provider, stub_llm):
     msg = str(info.value)
     assert "\n" not in msg and "3 attempt(s)" in msg and "HTTP 502" in msg and "bad gateway upstream" in msg
     assert msg.startswith(f"{provider}:")
-    assert isinstance(info.value, UserError)
+    # a one-line error, but the service's failing, not the user's: exit 1, not the usage error's 2
+    assert isinstance(info.value, SystemFault) and not isinstance(info.value, UserError)
     assert len(stub_llm.requests) == 3 and stub_llm.pending == 0
 
 

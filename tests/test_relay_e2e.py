@@ -77,7 +77,7 @@ def test_human_plays_a_whole_fix_from_stdin(calc, tmp_path):
     res = run_cli(*fix_args(calc, "human", run_dir), "--json", input=HUMAN_ANSWERS, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout)
-    assert summary["status"] == "resolved" and summary["steps"] == 5 and summary["cost"] == 0.0
+    assert summary["status"] == "verified" and summary["steps"] == 5 and summary["cost"] == 0.0
     assert summary["model"] == "human" and models_in(run_dir) == {"human"}
     assert "+    return sum(values) / len(values)" in (run_dir / "patch.diff").read_text()
     shown = res.stderr
@@ -158,7 +158,7 @@ def test_relay_fix_killed_mid_run_resumes_without_asking_a_turn_twice(calc, tmp_
         res = run_cli("fix", "--resume", str(run_dir), "--json", env={"TMPDIR": str(tmp_path)}, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout)
-    assert summary["status"] == "resolved" and summary["cost"] == 0.0
+    assert summary["status"] == "verified" and summary["cost"] == 0.0
     assert other.failures == [] and other.asked_twice == []
     assert dict(other.answered) == {(None, 1): 1, (None, 2): 1, (None, 3): 2, (None, 4): 1, (None, 5): 1}
     assert (turns / "turn-0003.rejected-1.json").exists() and not (turns / "turn-0003.error.md").exists()
@@ -170,7 +170,7 @@ def test_relay_fix_killed_mid_run_resumes_without_asking_a_turn_twice(calc, tmp_
     # the same fix again on the same directory goes through the answered turns without asking
     res = run_cli(*fix_args(calc, f"relay:{turns},wait=1", tmp_path / "again"), "--json", timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert json.loads(res.stdout)["status"] == "resolved"
+    assert json.loads(res.stdout)["status"] == "verified"
     assert (tmp_path / "again" / "patch.diff").read_text() == (run_dir / "patch.diff").read_text()
     assert sum(other.answered.values()) == 6 and not (turns / "turn-0006.json").exists()
 

@@ -136,3 +136,17 @@ def test_run_tests_is_a_hook(tmp_path):
         assert call(ctx, "run_tests", tests=["t.py::a"]).text == "2 passed"
         assert call(ctx, "run_tests").text == "2 passed"
     assert seen == [["t.py::a"], None]
+
+
+def test_every_registered_tool_declares_what_it_may_change():
+    from tools.effects import Effect
+    from tools.toolset import TOOLS
+
+    undeclared = [n for n in TOOLS.names() if TOOLS.get(n).effect is None]
+    assert undeclared == [], f"declare @effect(...) on: {undeclared}"
+    # what the agent derives "did the patch change?" from: a refused edit changes nothing, a failing
+    # shell command or test run may have changed anything, a read never does
+    assert TOOLS.get("str_replace").effect is Effect.EDITS
+    assert TOOLS.may_change("str_replace", False) and not TOOLS.may_change("str_replace", True)
+    assert TOOLS.may_change("bash", True) and TOOLS.may_change("run_tests", True)
+    assert not TOOLS.may_change("view_file", False) and not TOOLS.may_change("no_such_tool", False)

@@ -144,7 +144,7 @@ def test_the_demo_run_as_a_page(demo_run, browser):
     assert page == demo_run.resolve() / "view.html"
     check_page(browser, page, "view-demo")
     b = browser
-    assert "resolved" in text(b, "h1") and "replayed from a cassette" in text(b, ".banner")
+    assert "verified" in text(b, "h1") and "replayed from a cassette" in text(b, ".banner")
     assert "+        return round_cents(gross * (1 - self.discount_percent / 100))" in text(b, "#final-patch")
     marks = [e.text for e in b.shown("#final-tests td.mark")]
     assert marks == ["fixed"] * 3

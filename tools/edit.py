@@ -17,6 +17,7 @@ from .edit_text import (
     replace_span,
     replace_unique,
 )
+from .effects import Effect, effect
 from .symbols import language_of
 from .text import cut_note, numbered, split_lines
 
@@ -53,6 +54,7 @@ def _defined_at(ctx: ToolContext, path: str, first: int, last: int) -> list[str]
                     first <= o.start_line for o in fs.definitions)]
 
 
+@effect(Effect.EDITS)
 def replace_symbol(ctx: ToolContext, name: str, new_source: str) -> str:
     """Replace a whole function, method or class (its decorators included) with new source code.
 
@@ -77,6 +79,7 @@ def replace_symbol(ctx: ToolContext, name: str, new_source: str) -> str:
     return _report(headline, d.path, new_text, d.start_line, last, result.warnings)
 
 
+@effect(Effect.EDITS)
 def insert_symbol(ctx: ToolContext, source: str, after: str | None = None, before: str | None = None,
                   into: str | None = None, path: str | None = None) -> str:
     """Insert a new definition (function, method, class, ...) next to an existing one, into a class,
@@ -129,6 +132,7 @@ def insert_symbol(ctx: ToolContext, source: str, after: str | None = None, befor
                    result.warnings)
 
 
+@effect(Effect.EDITS)
 def delete_symbol(ctx: ToolContext, name: str) -> str:
     """Delete a whole function, method or class (decorators included) and the blank lines that
     separated it. Refused if the file would no longer parse (e.g. a class left with an empty body).
@@ -145,6 +149,7 @@ def delete_symbol(ctx: ToolContext, name: str) -> str:
                    result.warnings)
 
 
+@effect(Effect.EDITS)
 def str_replace(ctx: ToolContext, path: str, old: str, new: str) -> str:
     """Replace one exact piece of text in a file, for changes that are not whole definitions
     (imports, a line inside a long function, module-level code).
@@ -165,6 +170,7 @@ def str_replace(ctx: ToolContext, path: str, old: str, new: str) -> str:
     return _report(f"Edited {p} (lines {first}-{last}).", p, new_text, first, last, result.warnings)
 
 
+@effect(Effect.EDITS)
 def create_file(ctx: ToolContext, path: str, content: str, overwrite: bool = False) -> str:
     """Create a new file with the given content (parent directories are made). Refused if the
     file exists (unless overwrite is true) or if the content would not parse.
@@ -187,6 +193,7 @@ def create_file(ctx: ToolContext, path: str, content: str, overwrite: bool = Fal
     return _report(headline, p, content, 1, n, result.warnings)
 
 
+@effect(Effect.EDITS)
 def undo_edit(ctx: ToolContext, path: str) -> str:
     """Undo the last edit the tools made to a file (repeat to go further back).
 

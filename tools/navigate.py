@@ -7,6 +7,7 @@ import re
 import shlex
 
 from .context import NUL_SNIFF, ToolContext, ToolError
+from .effects import Effect, effect
 from .symbols import language_of
 from .text import clip, cut_note, numbered, split_lines
 
@@ -29,6 +30,7 @@ def _text_for_view(ctx: ToolContext, path: str) -> tuple[str, str]:
     return p, data.decode("utf-8", errors="replace")
 
 
+@effect(Effect.READS)
 def view_file(ctx: ToolContext, path: str, start: int = 1, end: int | None = None) -> str:
     """Show a file's lines with their numbers, at most 200 lines unless end asks for more.
 
@@ -70,6 +72,7 @@ def _next_number(rendered: list[str], k: int) -> int:
     return 1
 
 
+@effect(Effect.READS)
 def view_symbol(ctx: ToolContext, name: str) -> str:
     """Show one definition (function, method, class, ...) with its line numbers; a long class is
     shown as its skeleton (method bodies folded).
@@ -100,6 +103,7 @@ def view_symbol(ctx: ToolContext, name: str) -> str:
     return "\n".join(out)
 
 
+@effect(Effect.READS)
 def skeleton(ctx: ToolContext, path: str) -> str:
     """Show a source file in few lines: every line numbered, function bodies folded to a marker.
 
@@ -127,6 +131,7 @@ def skeleton(ctx: ToolContext, path: str) -> str:
     return "\n".join(out)
 
 
+@effect(Effect.READS)
 def list_dir(ctx: ToolContext, path: str = ".", depth: int = 2) -> str:
     """List a directory's files and subdirectories (files ignored by .gitignore are left out).
 
@@ -184,6 +189,7 @@ def _tree(files: list[str], depth: int) -> list[str]:
     return out
 
 
+@effect(Effect.READS)
 def search(ctx: ToolContext, pattern: str, glob: str | None = None, ignore_case: bool = False) -> str:
     """Search the repository's files for a regular expression (files ignored by .gitignore and
     binary files are skipped). Shows up to 50 matching lines as path:line: text.
@@ -262,6 +268,7 @@ def _case_rule(pattern: str, ignore_case: bool) -> str:
     return "case ignored" if ignore_case or re.match(r"\(\?[a-zA-Z]*i", pattern) else "case-sensitive"
 
 
+@effect(Effect.READS)
 def find_symbol(ctx: ToolContext, name: str) -> str:
     """List every definition of a name (functions, methods, classes, ...) with its file and lines.
 

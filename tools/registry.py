@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .context import ToolError
+from .effects import Effect
 from .text import cap_text
 
 
@@ -58,6 +59,8 @@ class Tool:
     func: Callable[..., str]
     types: dict[str, Any]
     """Each parameter's annotated type (the context parameter left out)."""
+    effect: Effect | None = None
+    """What a call may change (tools.effects), as the function declares it; None: not declared."""
 
     @property
     def name(self) -> str:
@@ -142,7 +145,8 @@ def make_tool(func: Callable[..., str], name: str | None = None) -> Tool:
         props[pname] = schema
         kinds[pname] = hints[pname]
     params = {"type": "object", "properties": props, "required": required, "additionalProperties": False}
-    return Tool(ToolSpec(name or func.__name__, description, params), func, kinds)
+    return Tool(ToolSpec(name or func.__name__, description, params), func, kinds,
+                getattr(func, "__tool_effect__", None))
 
 
 class Registry:
@@ -165,6 +169,14 @@ class Registry:
 
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name)
+
+    def may_change(self, name: str, is_error: bool) -> bool:
+        """Whether a call of tool `name` that ended so may have changed files: as the tool declares
+        (tools.effects); an unknown or undeclared tool is taken to change anything."""
+        tool = self._tools.get(name)
+        if tool is None:
+            return False  # not run: there is no such tool
+        return tool.effect.may_change(is_error) if tool.effect is not None else True
 
     def specs(self, names: list[str] | None = None) -> list[ToolSpec]:
         """The ToolSpecs of the named tools (all by default), in registration order."""

@@ -4,6 +4,7 @@ which the agent runs the repository's tests."""
 from __future__ import annotations
 
 from .context import ToolContext, ToolError
+from .effects import Effect, effect
 from .text import cap_text
 
 MAX_TIMEOUT = 3600
@@ -17,6 +18,7 @@ def cap_output(text: str, head: int = HEAD_CHARS, tail: int = TAIL_CHARS) -> str
     return cap_text(text, head, tail)
 
 
+@effect(Effect.ANY)
 def bash(ctx: ToolContext, command: str, timeout: int = 120) -> str:
     """Run a shell command in the repository root (bash) and show its exit code and output (stdout
     and stderr together; long output keeps its beginning and end). Use it to run scripts and tests,
@@ -43,6 +45,7 @@ def bash(ctx: ToolContext, command: str, timeout: int = 120) -> str:
     return f"{head}\n{cap_output(output) if output else '(no output)'}"
 
 
+@effect(Effect.ANY)
 def run_tests(ctx: ToolContext, tests: list[str] | None = None) -> str:
     """Run the repository's tests (all of the relevant ones, or the given test ids) and show which
     passed and which failed.

@@ -9,7 +9,14 @@ See docs/models.md.
 """
 
 from .base import ModelClient, ModelOptions
-from .errors import MissingAPIKey, ModelError, ReplayExhausted, RetriesExhausted, TransientError
+from .errors import (
+    MissingAPIKey,
+    ModelError,
+    ModelSetupError,
+    ReplayExhausted,
+    RetriesExhausted,
+    TransientError,
+)
 from .prices import Price, PriceTable, default_prices
 from .registry import PROVIDERS, StandIn, make_model, model_label, parse_spec, register_provider, stand_in
 from .retry import RetryPolicy
@@ -17,7 +24,7 @@ from .toolcalls import validate_tool_calls
 from .types import Message, ModelTurn, ToolCall, Usage
 
 __all__ = [
-    "PROVIDERS", "MissingAPIKey", "Message", "ModelClient", "ModelError", "ModelOptions", "ModelTurn", "Price",
+    "PROVIDERS", "MissingAPIKey", "Message", "ModelClient", "ModelError", "ModelOptions", "ModelSetupError", "ModelTurn", "Price",
     "PriceTable", "ReplayExhausted", "RetriesExhausted", "RetryPolicy", "StandIn", "ToolCall", "TransientError",
     "Usage", "default_prices", "make_model", "model_label", "parse_spec", "register_provider", "stand_in",
     "validate_tool_calls",

@@ -60,6 +60,10 @@ class ModelOptions(BaseModel):
     last message, so that later turns read the shared prefix from the cache."""
 
 
+ATTEMPT_TEMPERATURE = 0.8
+"""Temperature of attempts after the first, where the provider takes one (OpenAI-style servers)."""
+
+
 class ModelClient(ABC):
     """A model behind `complete(messages, tools) -> ModelTurn`. Subclasses implement `_complete`,
     one attempt that raises TransientError for what is worth retrying and ModelError otherwise."""
@@ -128,6 +132,15 @@ class ModelClient(ABC):
     @abstractmethod
     def _complete(self, messages: list[Message], tools: list[ToolSpec]) -> ModelTurn:
         """One request to the model."""
+
+    def for_attempt(self, attempt: int) -> ModelClient:
+        """The client for a run's attempt `attempt` (1-based): this one, unless the provider varies
+        later attempts (OpenAI-style servers sample them at ATTEMPT_TEMPERATURE)."""
+        return self
+
+    def resume_at(self, turns: int) -> None:  # noqa: B027 - most clients answer anew, whatever came before
+        """A resumed run made `turns` model calls before: a client that plays recorded turns goes on
+        after them; the others have nothing to do."""
 
     def close(self) -> None:  # noqa: B027 - most clients hold nothing to release
         """Release connections."""

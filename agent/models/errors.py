@@ -1,15 +1,24 @@
-"""Errors of model clients. All but TransientError are user errors: one line, a non-zero exit."""
+"""Errors of model clients: one line each. A ModelError is the system's (exit 1: the service failed,
+or refused a request patchwright made) unless it is a ModelSetupError (exit 2: the user's key, model
+name, cassette or input). TransientError is retried and never leaves a client."""
 
 from __future__ import annotations
 
-from sandbox.errors import UserError
+from sandbox.errors import SystemFault, UserError
 
 
-class ModelError(UserError):
-    """A model call failed for good: the API refused the request, the key, or the model name."""
+class ModelError(SystemFault):
+    """A model call failed for good: the API refused the request, or kept failing after retries."""
 
 
-class MissingAPIKey(ModelError):
+class ModelSetupError(ModelError, UserError):
+    """A model call failed because of what the user set up: the key, the model name or its URL, the
+    cassette, the person's input."""
+
+    exit_code = UserError.exit_code
+
+
+class MissingAPIKey(ModelSetupError):
     """The provider needs an API key and none is set."""
 
 
@@ -21,7 +30,7 @@ class DeadlineExceeded(ModelError):
     """The caller's deadline (a time budget) passed before the model answered; the call was abandoned."""
 
 
-class ReplayExhausted(ModelError):
+class ReplayExhausted(ModelSetupError):
     """A replay cassette has no turn left for the call."""
 
 

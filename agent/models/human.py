@@ -30,7 +30,7 @@ from sandbox.errors import UserError
 from tools.registry import ToolSpec
 
 from .base import ModelClient, ModelOptions
-from .errors import ModelError
+from .errors import ModelSetupError
 from .prices import PriceTable
 from .toolcalls import from_object, validate_tool_calls
 from .transcript import Transcript, render_tools, render_view
@@ -52,7 +52,7 @@ End of input (Ctrl-D) stops the run, keeping the patch so far."""
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*(\{.*)?$", re.S)
 
 
-class InputEnded(ModelError):
+class InputEnded(ModelSetupError):
     """The person's input ended (end of file): the run stops."""
 
 

@@ -14,7 +14,7 @@ import openai
 
 from tools.registry import ToolSpec
 
-from .base import ModelClient, ModelOptions
+from .base import ATTEMPT_TEMPERATURE, ModelClient, ModelOptions
 from .errors import MissingAPIKey, ModelError
 from .prices import PriceTable
 from .retry import sdk_error
@@ -55,6 +55,12 @@ class OpenAIModel(ModelClient):
             key = "none"  # OpenAI-compatible servers usually ignore it, the SDK insists on one
         self._key = key
         self._client = self._new_client()
+
+    def for_attempt(self, attempt: int) -> ModelClient:
+        if attempt == 1:
+            return self
+        return OpenAIModel(self.model, self.options.model_copy(update={"temperature": ATTEMPT_TEMPERATURE}),
+                           self.prices)
 
     def _new_client(self) -> openai.OpenAI:
         return openai.OpenAI(api_key=self._key, base_url=self.options.base_url, timeout=self.options.timeout,

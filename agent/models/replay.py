@@ -102,6 +102,9 @@ class ReplayModel(ModelClient):
         self.turns = read_cassette(self.path)
         self.played = 0
 
+    def resume_at(self, turns: int) -> None:
+        self.played = turns
+
     @property
     def remaining(self) -> int:
         return len(self.turns) - self.played

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from .errors import DeadlineExceeded, ModelError, RetriesExhausted, TransientError
+from .errors import DeadlineExceeded, ModelError, ModelSetupError, RetriesExhausted, TransientError
 
 log = logging.getLogger("agent.models")
 T = TypeVar("T")
@@ -125,8 +125,8 @@ def sdk_error(exc: Exception, sdk: Any, label: str, key_env: str, timeout: float
         if status in RETRY_STATUSES or status >= 500:
             return TransientError(f"HTTP {status}: {msg}", parse_retry_after(exc.response.headers))
         if status in (401, 403):
-            return ModelError(f"{label}: the API refused the credentials (HTTP {status}: {msg}); check {key_env}")
+            return ModelSetupError(f"{label}: the API refused the credentials (HTTP {status}: {msg}); check {key_env}")
         if status == 404:
-            return ModelError(f"{label}: not found (HTTP 404: {msg}); check the model name and base URL")
+            return ModelSetupError(f"{label}: not found (HTTP 404: {msg}); check the model name and base URL")
         return ModelError(f"{label}: the API refused the request (HTTP {status}: {msg})")
     return ModelError(f"{label}: {type(exc).__name__}: {_api_message(exc)}")

@@ -1,2 +1,2 @@
-"""The graph's nodes: each is `node(rt: Runtime, state: AgentState) -> dict` of the state keys it
+"""The graph's nodes: each is `node(rt: Attempt, state: AgentState) -> dict` of the state keys it
 changes (see agent/graph.py for how they connect)."""

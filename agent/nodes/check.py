@@ -7,53 +7,62 @@ import re
 import time
 
 from sandbox.diffs import files_changed
+from tools.context import ToolContext
 
 from ..budget import BudgetExhausted
+from ..events import SentBack, TestsRan, TestsStarted
 from ..models import Message
 from ..prompting import render
-from ..runtime import Runtime
+from ..runtime import AgentConfig, Attempt, Work
 from ..state import AgentState
-from ..testloop import SuiteTimes, touched_names, whole_suite_known_short
+from ..testloop import SuiteTimes, TestLoop, find_repro, touched_names, whole_suite_known_short
 from ..testplan import TestResults, select_tests, split_repro
 
 MAX_LISTED = 30
 
 
-def whole_suite(rt: Runtime) -> bool:
+def whole_suite(config: AgentConfig, tests: TestLoop) -> bool:
     """Whether the whole suite runs in place of the chosen tests: asked for, or known to be short."""
-    if rt.config.full_tests:
+    if config.full_tests:
         return True
-    return bool(rt.config.short_suite and whole_suite_known_short(rt.tests, SuiteTimes(), rt.config.short_suite))
+    return bool(config.short_suite and whole_suite_known_short(tests, SuiteTimes(), config.short_suite))
 
 
-def choose(rt: Runtime, diff: str, state: AgentState | None = None) -> tuple[list[str] | None, dict[str, str]]:
+def choose(config: AgentConfig, tests: TestLoop, work: Work, ctx: ToolContext, issue: str, diff: str,
+           state: AgentState | None = None) -> tuple[list[str] | None, dict[str, str]]:
     """The targets of a test run for `diff` and why each was chosen; (None, {}) for the whole suite,
     ([], {}) when no test file relates to the change."""
-    if whole_suite(rt) or not rt.plan.takes_files:
+    if whole_suite(config, tests) or not work.plan.takes_files:
         return None, {}
-    index = rt.ctx.index()
-    files = rt.ctx.file_list()
+    index = ctx.index()
+    files = ctx.file_list()
     references = {p: set(fs.references) | {d.name for d in fs.definitions} for p, fs in index.files.items()}
     candidates = list((state or {}).get("focus_files") or [])
-    sel = select_tests(files, files_changed(diff), rt.workspace.read_many, candidates=candidates,
-                       repro=rt.repro_files(), issue=rt.issue, failed_before=rt.tests.last_failing,
+    sel = select_tests(files, files_changed(diff), work.workspace.read_many, candidates=candidates,
+                       repro=find_repro(work.workspace), issue=issue, failed_before=tests.last_failing,
                        references=references, touched_names=touched_names(diff, index),
-                       limit=rt.config.max_test_files)
+                       limit=config.max_test_files)
     return sel.files, sel.why
 
 
-def check(rt: Runtime, diff: str, ids: list[str] | None = None, state: AgentState | None = None) -> TestResults | None:
+def check(config: AgentConfig, tests: TestLoop | None, work: Work, ctx: ToolContext, issue: str, diff: str,
+          ids: list[str] | None = None, state: AgentState | None = None) -> TestResults | None:
     """Run the given test ids, else the tests chosen for `diff`; None when there is nothing to run."""
-    rt.known_diff = None  # a test run may write files
-    if rt.tests is None:
+    work.known.text = None  # a test run may write files
+    if tests is None:
         return None
     if ids:
         targets, why = list(ids), {}
     else:
-        targets, why = choose(rt, diff, state)
+        targets, why = choose(config, tests, work, ctx, issue, diff, state)
         if targets == []:
             return None
-    return rt.tests.run(targets, diff, why=why)
+    return tests.run(targets, diff, why=why)
+
+
+def check_attempt(rt: Attempt, diff: str, state: AgentState | None = None) -> TestResults | None:
+    """`check` for a node: the tests chosen for `diff` in this attempt (None without a test loop)."""
+    return check(rt.config, rt.tests, rt.work, rt.ctx, rt.issue, diff, state=state)
 
 
 def feedback(res: TestResults | None, checked: dict[str, str] | None = None) -> str:
@@ -69,12 +78,12 @@ def feedback(res: TestResults | None, checked: dict[str, str] | None = None) -> 
                   repro=split_repro(res.statuses)[1], limit=MAX_LISTED, output=res.output[-4000:])
 
 
-def tool_runner(rt: Runtime):
+def tool_runner(work: Work, tests: TestLoop, config: AgentConfig, issue: str):
     """The function behind the `run_tests` tool: given test ids, those; else the tests chosen for
     the current change."""
-    def run(ctx, tests: list[str] | None) -> str:
-        diff = rt.diff_after(ctx.take_touched())  # the known patch, brought up to date as the test node does
-        res = check(rt, diff, tests)
+    def run(ctx, ids: list[str] | None) -> str:
+        diff = work.diff_after(ctx.take_touched())  # the known patch, brought up to date as the test node does
+        res = check(config, tests, work, ctx, issue, diff, ids)
         if res is None:
             return ("No test file relates to the change yet (none imports, names or references the changed "
                     "code, and there is no reproduction test). Pass test ids or files to run_tests.")
@@ -82,19 +91,19 @@ def tool_runner(rt: Runtime):
     return run
 
 
-def test(rt: Runtime, state: AgentState) -> dict:
+def test(rt: Attempt, state: AgentState) -> dict:
     start = time.monotonic()
     diff = rt.diff_after(rt.ctx.take_touched())
     if rt.plan is None or (not diff.strip() and not rt.repro_files()):
         rt.trajectory.write("test", skipped="no test command" if rt.plan is None else "nothing changed")
         return {"diff": diff, "last_tests": None, "edits_done": False}
-    targets, why = choose(rt, diff, state)
+    targets, why = choose(rt.config, rt.tests, rt.work, rt.ctx, rt.issue, diff, state)
     if targets == []:
         rt.trajectory.write("test", skipped="no test file relates to the change")
         return {"diff": diff, "last_tests": None, "edits_done": False}
-    rt.say("tests", phase="change", command=rt.plan.command, targets=targets)
+    rt.say(TestsStarted("change", rt.plan.command, targets))
     res = rt.tests.run(targets, diff, why=why)
-    rt.say("tests_done", phase="change", **res.progress())
+    rt.say(TestsRan("change", **res.progress()))
     rt.trajectory.write("test", duration=round(time.monotonic() - start, 3), targets=targets, command=res.command,
                         counts=res.counts(), failing=res.failing[:MAX_LISTED], new_failures=res.new_failures[:MAX_LISTED],
                         pre_existing=len(res.pre_existing), fixed=len(res.fixed), environment=res.environment,
@@ -103,7 +112,7 @@ def test(rt: Runtime, state: AgentState) -> dict:
             "test_loop": rt.tests.to_dict()}
 
 
-def _last_words(rt: Runtime, state: AgentState) -> str:
+def _last_words(rt: Attempt, state: AgentState) -> str:
     """The model's last text (its summary when it stopped)."""
     if rt.conversation is None or not state.get("conversation"):
         return ""
@@ -123,7 +132,7 @@ def claimed(text: str, tests: list[str]) -> list[str]:
     return out
 
 
-def review(rt: Runtime, state: AgentState) -> dict:
+def review(rt: Attempt, state: AgentState) -> dict:
     diff, last, rounds = state.get("diff", ""), state.get("last_tests"), state.get("review_rounds", 0)
     changed = files_changed(diff)
     res = TestResults.from_dict(last) if last else None
@@ -148,7 +157,7 @@ def review(rt: Runtime, state: AgentState) -> dict:
                 budget.check()
             except BudgetExhausted as exc:  # no model call left to act on the feedback
                 rt.trajectory.write("review", verdict="submit", reason=str(exc))
-                return {"status": "budget_exhausted", "message": str(exc), "verdict": "submit"}
+                return {"status": exc.status, "message": str(exc), "verdict": "submit"}
     evidence = _evidence(res)
     if not again:
         rt.trajectory.write("review", verdict="submit", changed=changed, **evidence)
@@ -156,7 +165,7 @@ def review(rt: Runtime, state: AgentState) -> dict:
     text = render("review", changed=changed, feedback=feedback(res, checked) if res else "",
                   rounds_left=rt.config.max_review_rounds - rounds - 1)
     rt.trajectory.write("review", verdict="edit", changed=changed, **evidence)
-    rt.say("review", round=rounds + 1, failing=len(res.new_failures) if res else 0)
+    rt.say(SentBack(round=rounds + 1, failing=len(res.new_failures) if res else 0))
     length = rt.conversation.extend(state["conversation"], [Message.user(rt.redactor.scrub(text))])
     return {"conversation": length, "review_rounds": rounds + 1, "verdict": "edit",
             "last_tests": res.to_dict() if res else last}

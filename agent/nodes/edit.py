@@ -17,17 +17,14 @@ import time
 from tools.toolset import TOOLS
 
 from ..budget import BudgetExhausted
+from ..events import StepTaken, ToolCalled
 from ..models import Message
-from ..runtime import Runtime
+from ..runtime import Attempt
 from ..state import AgentState
 from ..trajectory import Observation
 
-MUTATING = frozenset({"replace_symbol", "insert_symbol", "delete_symbol", "str_replace", "create_file",
-                      "undo_edit", "bash", "run_tests"})
-"""Tools after which the patch may have changed."""
 
-
-def edit(rt: Runtime, state: AgentState) -> dict:
+def edit(rt: Attempt, state: AgentState) -> dict:
     start = time.monotonic()
     specs = TOOLS.specs()
     length = state["conversation"]
@@ -57,11 +54,10 @@ def edit(rt: Runtime, state: AgentState) -> dict:
             new.append(Message.tool(call, f"Not run: {why}.", is_error=True))
             continue
         ran += 1
-        rt.say("tool", name=call.name, arguments=call.arguments)
+        rt.say(ToolCalled(name=call.name, arguments=call.arguments))
         result = TOOLS.call(rt.ctx, call.name, call.arguments)
         new.append(Message.tool(call, rt.redactor.scrub(result.text), is_error=result.is_error))
-        # a refused edit changes nothing; a shell command or a test run may change anything
-        changed |= call.name in MUTATING and (not result.is_error or call.name in ("bash", "run_tests"))
+        changed |= TOOLS.may_change(call.name, result.is_error)  # as each tool declares (tools.effects)
     tools_done = time.monotonic()
     touched = rt.ctx.take_touched()
     diff = rt.diff_after(touched) if (changed or touched) else state.get("diff", "")
@@ -81,5 +77,6 @@ def edit(rt: Runtime, state: AgentState) -> dict:
                                  "diff": round(diff_done - tools_done, 4)},
                         diff_lines=diff.count("\n"), **({"not_run": not_run} if not_run else {}),
                         **({"patch": diff} if diff != state.get("diff", "") else {}))  # the patch, when this step changed it
-    rt.say("step", calls=[c.name for c in turn.tool_calls], text=turn.text, spent=rt.run_budget.spent)
+    spent = rt.run_budget.spent
+    rt.say(StepTaken(calls=[c.name for c in turn.tool_calls], text=turn.text, steps=spent.steps, cost=spent.cost))
     return update

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 
-from ..runtime import Runtime
+from ..runtime import Attempt
 from ..state import AgentState
 
 
-def index(rt: Runtime, state: AgentState) -> dict:
+def index(rt: Attempt, state: AgentState) -> dict:
     start = time.monotonic()
     symbols = rt.ctx.index()
     rt.trajectory.write("index", duration=round(time.monotonic() - start, 3), files=len(rt.files),

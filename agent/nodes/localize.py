@@ -7,6 +7,7 @@ import time
 
 from tools.toolset import TOOLS
 
+from ..events import Localized
 from ..localization import (
     SELECT_DEFINITIONS,
     SELECT_FILES,
@@ -22,7 +23,7 @@ from ..localization import (
 )
 from ..models import Message, ModelTurn
 from ..prompting import render
-from ..runtime import Runtime
+from ..runtime import Attempt
 from ..state import AgentState
 
 CONTEXT_FRAME = 300
@@ -59,11 +60,11 @@ def _rotate(files: list[str], attempt: int, window: int = 5) -> list[str]:
     return head[k:] + head[:k] + files[window:]
 
 
-def localize(rt: Runtime, state: AgentState) -> dict:
+def localize(rt: Attempt, state: AgentState) -> dict:
     cfg = rt.config
-    if rt.retrieval is None:
-        rt.retrieval = retrieve(rt.workspace, rt.issue, max(cfg.top_files, cfg.pick_files), cfg.repo_map_tokens)
-    found = rt.retrieval
+    if rt.memo.retrieval is None:
+        rt.memo.retrieval = retrieve(rt.workspace, rt.issue, max(cfg.top_files, cfg.pick_files), cfg.repo_map_tokens)
+    found = rt.memo.retrieval
     system = Message.system(rt.system_prompt())
     task = Message.user(render("task", issue=rt.issue))
     files: list[str] = found.files[: cfg.pick_files]
@@ -76,7 +77,7 @@ def localize(rt: Runtime, state: AgentState) -> dict:
     focus = focus_code(rt.ctx, defs, min(cfg.focus_tokens, max(cfg.prompt_tokens - fixed, MIN_SHARE)))
     context = render("editing", repo_map=found.repo_map, focus=focus, test_command=rt.plan.command if rt.plan else None,
                      localized={"files": files, "definitions": defs} if asked else None)
-    rt.say("localized", files=files, definitions=defs)
+    rt.say(Localized(files=files, definitions=defs))
     # the issue stays the first user message of every request; what the localization requests showed
     # after it (outlines, skeletons) is replaced by the context, which says so
     messages = [system, task, Message.user(context, cache=True)]
@@ -84,7 +85,7 @@ def localize(rt: Runtime, state: AgentState) -> dict:
             **rt.spent()}
 
 
-def _ask(rt: Runtime, state: AgentState, system: Message, task: Message,
+def _ask(rt: Attempt, state: AgentState, system: Message, task: Message,
          ranked: list[str]) -> tuple[list[str], list[str]]:
     """Two model calls: files from outlines, then definitions from skeletons."""
     cfg, earlier = rt.config, state.get("earlier") or []
@@ -96,7 +97,7 @@ def _ask(rt: Runtime, state: AgentState, system: Message, task: Message,
     files = valid_files(rt.ctx, _picked(turn, "select_files", "paths"), cfg.pick_files) or ranked[: cfg.pick_files]
     rt.trajectory.write("localize", messages=msgs, tools=[SELECT_FILES], turn=turn,
                         duration=round(time.monotonic() - start, 3), stage="files", candidates=ranked, chosen=files,
-                        ranking=rt.retrieval.ranking)
+                        ranking=rt.memo.retrieval.ranking)
     start = time.monotonic()
     prompt = render("localization", stage="definitions", max_picks=cfg.pick_definitions, earlier=earlier,
                     candidates=skeleton_candidates(rt.ctx, files, cfg.skeleton_tokens), chosen=files)
@@ -104,7 +105,7 @@ def _ask(rt: Runtime, state: AgentState, system: Message, task: Message,
     turn = rt.complete(msgs, [SELECT_DEFINITIONS])
     defs = valid_definitions(rt.ctx, _picked(turn, "select_definitions", "names"), cfg.pick_definitions)
     if not defs:  # nothing usable: retrieval's functions in the chosen files
-        defs = [f for f in rt.retrieval.functions if f.split(":", 1)[0] in files][: cfg.pick_definitions]
+        defs = [f for f in rt.memo.retrieval.functions if f.split(":", 1)[0] in files][: cfg.pick_definitions]
     rt.trajectory.write("localize", messages=msgs, tools=[SELECT_DEFINITIONS], turn=turn,
                         duration=round(time.monotonic() - start, 3), stage="definitions", chosen=defs)
     return files, defs

@@ -75,7 +75,7 @@ def demo(kind, keep):
                       "`patchwright fix REPO --issue-file FILE --model SPEC` with a real model on your own code.")
         if keep:
             console.print(f"kept: the sample repository {repo} and the run directory {tmp / 'run'}")
-        return 0 if outcome.status == "resolved" else 1
+        return 0 if outcome.status == "verified" else 1
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)

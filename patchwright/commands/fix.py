@@ -64,7 +64,9 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
     """Resolve an issue in REPO: localize, edit, test in a sandbox, and write a patch.
 
     REPO is never changed unless --apply is given, and --apply applies only the patch of a
-    resolved or submitted run. Exit status: 0 when a patch was made (resolved or submitted), 1
+    verified or submitted run (verified: the agent's own tests show the fix; whether SWE-bench would
+    grade it resolved is `patchwright eval`'s to say). Exit status: 0 when a patch was made (verified
+    or submitted), 1
     otherwise (failed, budget_exhausted, format_error, error), 2 for usage errors (and when the
     run directory is in use by another run).
 
@@ -76,8 +78,8 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
       patchwright fix --resume RUN_DIR
     """
     # imported when the command runs, so --help and usage errors stay fast
-    # imported when the command runs, so --help and usage errors stay fast
     from agent.runtime import AgentConfig
+    from agent.state import PATCH_STATUSES
 
     from .. import api
     from ..display import Progress, summary
@@ -116,4 +118,4 @@ def fix(repo, issue, issue_file, model_spec, kind, image, test_cmd, max_steps, m
             click.echo(f"patchwright: not applied: {outcome.apply_note}", err=True)
     else:
         summary(outcome, console)
-    return 0 if outcome.status in ("resolved", "submitted") else 1
+    return 0 if outcome.status in PATCH_STATUSES else 1

@@ -7,7 +7,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -25,6 +25,9 @@ from agent import limits
 from sandbox.errors import UserError
 
 from .eval import _split_ids
+
+if TYPE_CHECKING:  # the runner is imported when the command runs (start-up speed)
+    from swebench_runner.runner import BatchSummary
 from .report import write_and_say
 
 ORACLE_NOTE = ("the oracle replays each instance's gold patch through the real tools: it proves the pipeline, "
@@ -135,32 +138,32 @@ class RunDisplay:
             colour = "green" if rec.eval.status == "resolved" else "red"
             graded = f", eval [{colour}]{rec.eval.status}[/]"
         cost = "?" if rec.cost is None else f"{rec.cost:.2f}"
-        self.say(f"{'[green]✓[/]' if rec.status == 'resolved' else '·'} {rec.instance_id}: agent {rec.status}{graded}, "
+        self.say(f"{'[green]✓[/]' if rec.status == 'verified' else '·'} {rec.instance_id}: agent {rec.status}{graded}, "
                  f"{rec.steps} steps, ${cost}, {rec.elapsed:.0f} s")
 
 
-def print_summary(s: dict) -> None:
-    click.echo(f"\n{s['finished']} of {s['selected']} instance(s) finished ({len(s['ran'])} now, "
-               f"{len(s['skipped'])} before); agent: "
-               + (", ".join(f"{n} {k}" for k, n in sorted(s["statuses"].items())) or "nothing"))
-    if s["eval"]:
-        e = s["eval"]
+def print_summary(s: BatchSummary) -> None:
+    click.echo(f"\n{s.finished} of {s.selected} instance(s) finished ({len(s.ran)} now, "
+               f"{len(s.skipped)} before); agent: "
+               + (", ".join(f"{n} {k}" for k, n in sorted(s.statuses.items())) or "nothing"))
+    if s.eval:
+        e = s.eval
         click.echo(f"eval: {e['resolved']} / {e['total']} resolved ({100 * e['resolved_rate']:.1f}%)"
                    + "".join(f", {n} {k}" for k, n in e["counts"].items() if n and k != "resolved"))
-    cost = "unknown (the model has no price)" if s["cost"] is None else f"${s['cost']:.4f}"
-    if s.get("note"):
-        cost += f" ({s['model_name_or_path']}: not a priced model)"
-    click.echo(f"cost: {cost}; elapsed {s['elapsed']:.0f} s")
-    for iid, err in s["errors"].items():
+    cost = "unknown (the model has no price)" if s.cost is None else f"${s.cost:.4f}"
+    if s.note:
+        cost += f" ({s.model_name_or_path}: not a priced model)"
+    click.echo(f"cost: {cost}; elapsed {s.elapsed:.0f} s")
+    for iid, err in s.errors.items():
         click.echo(f"error: {iid}: {err}")
-    if s["stopped"] == "cost_cap":
-        click.echo(f"stopped at the cost cap (${s['max_total_cost']}): {len(s['not_finished'])} instance(s) not run; "
+    if s.stopped == "cost_cap":
+        click.echo(f"stopped at the cost cap (${s.max_total_cost}): {len(s.not_finished)} instance(s) not run; "
                    "raise --max-total-cost and run the same command again to go on")
-    elif s["stopped"] == "interrupted" or s["not_finished"]:
-        click.echo(f"{len(s['not_finished'])} instance(s) not finished: run the same command again to go on")
-    if s["oracle"] or s.get("note"):
-        click.echo(f"note: {ORACLE_NOTE if s['oracle'] else s['note']}")
-    click.echo(f"predictions: {s['predictions']}")
+    elif s.stopped == "interrupted" or s.not_finished:
+        click.echo(f"{len(s.not_finished)} instance(s) not finished: run the same command again to go on")
+    if s.oracle or s.note:
+        click.echo(f"note: {ORACLE_NOTE if s.oracle else s.note}")
+    click.echo(f"predictions: {s.predictions}")
 
 
 @click.command("run")
@@ -228,13 +231,13 @@ def run(dataset, model_spec, instance_ids, slice_, pattern, workers, attempts, m
     with RunDisplay(err, live=model_spec.strip() != "human") as display:  # no bar over a person's turns
         summary = run_batch(opts, display)
     if as_json:
-        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        sys.stdout.write(json.dumps(summary.model_dump(mode="json"), indent=2) + "\n")
     else:
         print_summary(summary)
-    if evaluate and summary["stopped"] != "interrupted":
+    if evaluate and summary.stopped != "interrupted":
         write_and_say(opts.out, err=as_json)
-    if summary["stopped"] == "interrupted":
+    if summary.stopped == "interrupted":
         click.echo(f"patchwright: interrupted after {time.monotonic() - started:.0f} s; run the same command to "
                    "go on", err=True)
         return 130
-    return 0 if not summary["not_finished"] else 1
+    return 0 if not summary.not_finished else 1

@@ -9,14 +9,23 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.state import Status, status_text
 from sandbox.errors import UserError
 
 from .read import mapping, num, read_jsonl, read_object, strings, text_of
 from .run import is_batch_dir, model_note
 
 RESOLVED = "resolved"
-HERE, THERE = "resolved only here", "resolved only there"
-"""How `compare` names an instance resolved in the first batch only, and in the second only."""
+"""The harness's grade of a patch that makes FAIL_TO_PASS pass and keeps PASS_TO_PASS passing."""
+VERIFIED = Status.VERIFIED.value
+"""The agent's own judgement, counted where no instance is graded (never called resolved: that is the grade)."""
+
+
+def flips(graded: bool) -> tuple[str, str]:
+    """How `compare` names an instance resolved (graded; else verified) in the first batch only, and
+    in the second only."""
+    word = "resolved" if graded else VERIFIED
+    return f"{word} only here", f"{word} only there"
 
 
 @dataclass
@@ -104,7 +113,7 @@ def _load_run(p: Path) -> Batch:
         elif rec is None:
             inst.agent_status, inst.error = "unknown", "no readable result.json"
         else:
-            inst.agent_status = text_of(rec.get("status")) or "unknown"
+            inst.agent_status = status_text(text_of(rec.get("status"))) or "unknown"
             if not rec.get("finished", True):
                 inst.agent_status = "could not run"
             inst.error = text_of(rec.get("error"))
@@ -166,13 +175,14 @@ def headline(b: Batch) -> dict:
         resolved = sum(1 for i in graded if i.resolved)
         basis = "graded by the harness" + (f" ({len(graded)} of {total} instances graded)" if len(graded) < total else "")
     else:
-        resolved = sum(1 for i in b.instances if i.agent_status == RESOLVED)
-        basis = "the agent's own status (not graded: run with --eval, or `patchwright eval`)"
+        resolved = sum(1 for i in b.instances if i.agent_status == VERIFIED)
+        basis = "verified by the agent's own tests, not graded (run with --eval, or `patchwright eval`)"
     costs = [i.cost for i in b.instances if i.cost is not None]
     unpriced = sum(1 for i in b.instances if i.cost is None and b.kind == "run" and i.agent_status != "could not run")
     times = [i.elapsed for i in b.instances if i.elapsed is not None]
     steps = [i.steps for i in b.instances if i.steps is not None]
-    return {"total": total, "resolved": resolved, "rate": rate(resolved, total), "basis": basis,
+    return {"total": total, "resolved": resolved, "label": "resolved" if graded else VERIFIED,
+            "rate": rate(resolved, total), "basis": basis,
             "cost": sum(costs) if costs else None, "unpriced": unpriced, "time": sum(times) if times else None,
             "steps": sum(steps) if steps else None, "model_note": model_note(b.model) if b.kind == "run" else ""}
 
@@ -184,7 +194,7 @@ def per_repo(b: Batch) -> list[dict]:
         groups.setdefault(i.repo, []).append(i)
     rows = []
     for repo, insts in sorted(groups.items()):
-        n = sum(1 for i in insts if (i.resolved if graded else i.agent_status == RESOLVED))
+        n = sum(1 for i in insts if (i.resolved if graded else i.agent_status == VERIFIED))
         rows.append({"repo": repo, "total": len(insts), "resolved": n, "rate": rate(n, len(insts)),
                      "pct": 100 * n / len(insts)})
     return rows
@@ -205,9 +215,10 @@ def compare(a: Batch, b: Batch) -> dict:
     def res(i: Instance | None) -> bool | None:
         if i is None:
             return None
-        return i.resolved if graded else i.agent_status == RESOLVED
+        return i.resolved if graded else i.agent_status == VERIFIED
 
     ia, ib = {i.id: i for i in a.instances}, {i.id: i for i in b.instances}
+    HERE, THERE = flips(graded)
     rows = []
     for iid in sorted(set(ia) | set(ib)):
         x, y = ia.get(iid), ib.get(iid)
@@ -216,7 +227,7 @@ def compare(a: Batch, b: Batch) -> dict:
                 "only in this run" if y is None else "only in the other" if x is None else "")
         rows.append({"id": iid, "a": x, "b": y, "ra": ra, "rb": rb, "flip": flip})
     common = [r for r in rows if r["a"] is not None and r["b"] is not None]
-    return {"graded": graded, "rows": rows, "common": len(common),
+    return {"graded": graded, "label": "resolved" if graded else VERIFIED, "rows": rows, "common": len(common),
             "here": [r for r in rows if r["flip"] == HERE], "there": [r for r in rows if r["flip"] == THERE],
             "only_a": [r for r in rows if r["a"] is not None and r["b"] is None],
             "only_b": [r for r in rows if r["a"] is None and r["b"] is not None],
