@@ -42,7 +42,7 @@ def test_relay_fix_becomes_a_cassette_that_replays_to_the_same_patch(calc, tmp_p
         res = run_cli(*fix_args(calc, f"relay:{turns}", tmp_path / "relayed"), "--json", timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     relayed = json.loads(res.stdout)
-    assert relayed["status"] == "resolved" and other.failures == [] and other.asked_twice == []
+    assert relayed["status"] == "verified" and other.failures == [] and other.asked_twice == []
     assert (turns / "turn-0003.rejected-1.json").exists()
 
     res = run_cli("cassette", str(turns), "-o", str(cassette))
@@ -58,7 +58,7 @@ def test_relay_fix_becomes_a_cassette_that_replays_to_the_same_patch(calc, tmp_p
     res = run_cli(*fix_args(calc, f"replay:{cassette}", tmp_path / "replayed"), "--json", timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     replayed = json.loads(res.stdout)
-    assert (replayed["status"], replayed["steps"]) == (relayed["status"], relayed["steps"]) == ("resolved", 5)
+    assert (replayed["status"], replayed["steps"]) == (relayed["status"], relayed["steps"]) == ("verified", 5)
     patch = (tmp_path / "relayed" / "patch.diff").read_text()
     assert "+    return sum(values) / len(values)" in patch
     assert (tmp_path / "replayed" / "patch.diff").read_text() == patch
