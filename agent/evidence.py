@@ -52,8 +52,8 @@ class Evidence(BaseModel):
         return bool(self.fixed) or self.repro == PASSED
 
 
-def evaluate(diff: str, before: dict[str, str] | None, after: dict[str, str] | None,
-             repro: str | None = None) -> Evidence:
+def weigh_evidence(diff: str, before: dict[str, str] | None, after: dict[str, str] | None,
+                   repro: str | None = None) -> Evidence:
     """The evidence of `diff` from the tests before and after it (None: not run)."""
     before = split_repro(before or {})[0]
     if after is None:

@@ -1,6 +1,6 @@
 """What the localize node shows the model, and the seam to retrieval and the repository map.
 
-Retrieval (`tools.retrieval.localize`) ranks files and functions without a model; the model then
+Retrieval (`tools.retrieval.rank_locations`) ranks files and functions without a model; the model then
 picks files from their outlines and definitions from the picked files' skeletons. The texts here
 are cut to token budgets, so the first prompt stays small on large repositories.
 """
@@ -15,7 +15,7 @@ from tools.corpus import Corpus
 from tools.registry import ToolSpec
 from tools.repomap import count_tokens as count
 from tools.repomap import repo_map
-from tools.retrieval import localize
+from tools.retrieval import rank_locations
 from tools.text import cut_note, split_lines
 
 SELECT_FILES = ToolSpec(
@@ -61,7 +61,7 @@ class Retrieved:
 def retrieve(workspace, issue: str, top_k: int, map_tokens: int) -> Retrieved:
     """Rank the repository's files and functions for `issue` and draw its map (one read of the files)."""
     with Corpus.load(workspace) as corpus:
-        found = localize(corpus, issue, top_k=top_k, top_functions=3 * top_k)
+        found = rank_locations(corpus, issue, top_k=top_k, top_functions=3 * top_k)
         text = repo_map(corpus, issue, tokens=map_tokens) if map_tokens > 0 else ""
     return Retrieved([f.path for f in found.files], [f"{f.path}:{f.name}" for f in found.functions], text,
                      ranking(found))

@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.retrieval import LocalizeConfig, function_definitions, localize  # noqa: E402
+from tools.retrieval import LocalizeConfig, function_definitions, rank_locations  # noqa: E402
 from tools.symbols import SymbolCache, build_index, extract, language_of  # noqa: E402
 
 ANCHORS = [  # SWE-bench Lite, the 274 function-modifying instances (LocAgent's table)
@@ -246,7 +246,7 @@ def localize_instance(r: dict, tree: dict[str, bytes], gold: tuple, cache, confi
     """One instance localized: the record the report reads (ranked files and functions, gold, timings,
     each top file's signals and the scores the agent's candidate list is drawn from)."""
     gold_files, gold_funcs = gold
-    loc = localize(tree, r["problem_statement"], top_k=50, top_functions=50, cache=cache, config=config)
+    loc = rank_locations(tree, r["problem_statement"], top_k=50, top_functions=50, cache=cache, config=config)
     return {"instance_id": r["instance_id"], "repo": r["repo"], "gold_files": gold_files,
             "gold_functions": [f"{p}:{q}" for p, q in gold_funcs],
             "timings": {k: round(v, 4) for k, v in loc.timings.items()},

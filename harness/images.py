@@ -159,9 +159,11 @@ def instance_dockerfile(env: str, spec) -> str:
             f"RUN {_NET}{script}\nRUN {commit}\n")
 
 
-def env_image_tag(instance, spec, source) -> tuple[str, str, str]:
-    """(tag, Dockerfile, requirements text) of the environment image for an instance's spec."""
-    base = base_tag_for(spec.python)
+def env_image_tag(instance, spec, source, base: str) -> tuple[str, str, str]:
+    """(tag, Dockerfile, requirements text) of the environment image for an instance's spec on `base`.
+
+    Builds nothing: `ensure_env_image` has the base (`ensure_base_for`) and builds the image.
+    """
     commit = instance.environment_setup_commit or instance.base_commit
     reqs = _requirements_text(spec, source, commit) if spec.requirements else ""
     dockerfile = env_dockerfile(base, spec, bool(reqs))
@@ -170,7 +172,7 @@ def env_image_tag(instance, spec, source) -> tuple[str, str, str]:
     return tag, dockerfile, reqs
 
 
-def base_tag_for(python: str) -> str:
+def ensure_base_for(python: str) -> str:
     """The base image for a Python version: an existing one, else the one ensure_base_image builds."""
     return find_base_image(python) or ensure_base_image(python)
 
@@ -184,7 +186,7 @@ def ensure_env_image(instance, spec, source, say=None) -> tuple[str, bool]:
 
     A build that failed earlier in this process is not tried again: its error is raised again.
     """
-    tag, dockerfile, reqs = env_image_tag(instance, spec, source)
+    tag, dockerfile, reqs = env_image_tag(instance, spec, source, ensure_base_for(spec.python))
     with _lock_for(tag):
         if tag in _failed_builds:
             raise _failed_builds[tag]

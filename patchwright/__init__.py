@@ -11,13 +11,12 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__", "fix", "resume"]
+__all__ = ["__version__", "evaluate", "fix", "localize", "resume", "run"]
 
 
 def __getattr__(name: str):
-    # the API pulls in the agent and the model SDKs: import it on first use, so the CLI starts fast
-    if name in ("fix", "resume"):
-        # the API loads the agent: imported on first use, so the command starts fast
+    if name in ("evaluate", "fix", "localize", "resume", "run"):
+        # the API loads the agent and the model SDKs: imported on first use, so the command starts fast
         from . import api
 
         return getattr(api, name)

@@ -1,8 +1,11 @@
-"""The public Python API of `patchwright fix` (also what the GitHub bot calls).
+"""The public Python API: `fix` (also what the GitHub bot calls) and `resume`, `localize`, `evaluate`
+and `run` (what `patchwright localize`, `eval` and `run` do).
 
     import patchwright
     outcome = patchwright.fix("path/to/repo", "Crash when ...", "anthropic:claude-sonnet-5-5")
     outcome.status, outcome.patch, outcome.files_changed, outcome.tests_before, outcome.tests_after
+    patchwright.localize("path/to/repo", "Crash when ...").files        # ranked files, no model
+    patchwright.evaluate("builtin", "gold").resolved                     # SWE-bench-style grading
 
 The repository is copied into a sandbox (a Docker container by default); the user's tree is
 changed only with `apply=True`, and then only when the files the patch touches have no
@@ -115,3 +118,45 @@ def _run_locked(request: FixRequest, run_dir: Path, model, *, apply: bool, progr
         outcome.applied = True
     write_summary(run_dir, outcome, redactor)
     return outcome
+
+
+def localize(repo: str | Path, issue: str, *, top_k: int = 10):
+    """The files and functions `issue` most likely needs changed, best first (`patchwright localize`;
+    no model is used): a `tools.retrieval.Localization` (`.files`, `.functions`, `.to_json()`)."""
+    from tools.retrieval import rank_locations  # the index and its parsers load on first use
+
+    return rank_locations(resolve_repo(repo), issue, top_k=top_k)
+
+
+def evaluate(dataset: str, predictions: str | dict, *, workers: int = 1, **options) -> dict:
+    """Grade predictions SWE-bench style (`patchwright eval`): `dataset` is `builtin`, a JSONL file or
+    `hf:NAME`; `predictions` is a predictions JSONL file, `gold`, `empty`, or a dict of
+    `harness.instance.Prediction` by instance id; `options` are `harness.evaluation.EvalOptions`
+    fields (mirrors, specs, report_dir, timeout, strict, ...). Returns the summary
+    (`harness.reports.summarize`: total, resolved, resolved_rate, ids per status, ...)."""
+    from harness.evaluation import EvalOptions
+    from harness.evaluation import evaluate as grade
+    from harness.instance import load_instances, load_predictions, synthetic_predictions
+    from harness.reports import summarize
+
+    instances = load_instances(dataset)
+    if isinstance(predictions, dict):
+        preds = predictions
+    elif predictions in ("gold", "empty"):
+        preds = synthetic_predictions(instances, predictions)
+    else:
+        preds, errors, _ = load_predictions(predictions)
+        if not preds:
+            raise UserError(f"no readable prediction in {predictions} ({len(errors)} malformed line(s))")
+    outcomes = grade([i for i in instances if i.instance_id in preds], preds, EvalOptions(**options),
+                     workers=workers)
+    return summarize(outcomes, dataset=str(dataset), strict=bool(options.get("strict")))
+
+
+def run(dataset: str, model: str, out: str | Path, **options):
+    """Run the agent over a dataset (`patchwright run`): `options` are
+    `swebench_runner.runner.RunOptions` fields (ids, workers, attempts, mirrors, evaluate, ...).
+    Returns the batch summary (also OUT/summary.json); a resumed OUT goes on where it stopped."""
+    from swebench_runner.runner import RunOptions, run_batch
+
+    return run_batch(RunOptions(dataset=dataset, model=model, out=str(out), **options))

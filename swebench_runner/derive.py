@@ -143,7 +143,7 @@ def patch_paths(patch: str) -> list[str]:
     return sorted({fp.old_path for fp in parse_patch(patch) if fp.old_path})
 
 
-def apply_patch(files_before: Mapping[str, bytes | str], patch: str) -> dict[str, bytes | None]:
+def apply_to_texts(files_before: Mapping[str, bytes | str], patch: str) -> dict[str, bytes | None]:
     """The patched files' new bytes (None: deleted); files the patch does not touch are left out."""
     out: dict[str, bytes | None] = {}
     for fp in parse_patch(patch):

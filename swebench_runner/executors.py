@@ -2,7 +2,7 @@
 
     executor = make_executor("local", workers=2)          # or "ray", "ray://HOST:10001"
     future = executor.submit(task)                        # concurrent.futures.Future[InstanceResult]
-    executor.events()                                     # [(event, data)] the workers reported since
+    executor.events()                                     # [BatchEvent] the workers reported since
     executor.cancel()                                     # in-flight instances stop (containers removed)
     executor.close()
 
@@ -33,9 +33,9 @@ from typing import Any
 
 from sandbox.errors import UserError
 
+from .events import BatchEvent
 from .task import InstanceResult, InstanceTask, run_instance
 
-Event = tuple[str, dict[str, Any]]
 MAX_EVENTS = 500
 """Events taken per poll (the rest wait for the next one)."""
 
@@ -51,7 +51,7 @@ class Executor(ABC):
         """Start one instance; the future's result is an InstanceResult."""
 
     @abstractmethod
-    def events(self) -> list[Event]:
+    def events(self) -> list[BatchEvent]:
         """The progress events reported by the workers since the last call (never blocks)."""
 
     @abstractmethod
@@ -112,9 +112,9 @@ def _init_worker(events) -> None:
             pass
 
 
-def _report(event: str, data: dict[str, Any]) -> None:
+def _report(event: BatchEvent) -> None:
     try:
-        _events.put_nowait((event, data))
+        _events.put_nowait(event)
     except Exception:  # progress must never break a run
         pass
 
@@ -143,8 +143,8 @@ class LocalPool(Executor):
     def submit(self, task: InstanceTask) -> Future:
         return self._pool.submit(_pool_run, task)
 
-    def events(self) -> list[Event]:
-        out: list[Event] = []
+    def events(self) -> list[BatchEvent]:
+        out: list[BatchEvent] = []
         while len(out) < MAX_EVENTS:
             try:
                 out.append(self._queue.get_nowait())
@@ -167,9 +167,9 @@ class LocalPool(Executor):
 # -- Ray ----------------------------------------------------------------------------------------------
 
 def _ray_run(task: InstanceTask, events) -> InstanceResult:
-    def report(event: str, data: dict[str, Any]) -> None:
+    def report(event: BatchEvent) -> None:
         try:
-            events.put_nowait((event, data))
+            events.put_nowait(event)
         except Exception:  # progress must never break a run
             pass
 
@@ -212,8 +212,8 @@ class RayExecutor(Executor):
         fut.add_done_callback(lambda _f: self._refs.discard(ref))
         return fut
 
-    def events(self) -> list[Event]:
-        out: list[Event] = []
+    def events(self) -> list[BatchEvent]:
+        out: list[BatchEvent] = []
         while len(out) < MAX_EVENTS:
             try:
                 out.append(self._queue.get_nowait())

@@ -23,7 +23,6 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any
@@ -40,11 +39,21 @@ from harness.specs import SpecTable
 from sandbox.errors import UserError
 
 from .datasets import load_dataset, select
+from .events import (
+    Cancelling,
+    Graded,
+    Grading,
+    InstanceFinished,
+    InstanceSubmitted,
+    OnEvent,
+    RunPlanned,
+    RunWarning,
+    Stopping,
+)
 from .executors import Executor, make_executor, parse_executor
 from .store import RunStore
 from .task import InstanceRecord, InstanceResult, InstanceTask, is_oracle, model_name
 
-OnEvent = Callable[[str, dict[str, Any]], None]
 POLL = 0.25
 """Seconds between looks at the workers' progress."""
 
@@ -184,7 +193,7 @@ class _Run:
             budget = self.allot()
             if budget is False:
                 self.stopped = "cost_cap"
-                self.emit("stopping", {"reason": "cost_cap", "in_flight": len(self.inflight)})
+                self.emit(Stopping("cost_cap", len(self.inflight)))
                 return
             inst = pending.pop(0)
             try:
@@ -194,7 +203,7 @@ class _Run:
                 self.stopped = "executor_failed"
                 return
             self.inflight[fut] = (inst, budget)
-            self.emit("submitted", {"id": inst.instance_id, "max_cost": budget})
+            self.emit(InstanceSubmitted(inst.instance_id, budget))
 
     def finish(self, inst: Instance, budget: float | None, result: InstanceResult) -> None:
         rec = result.record
@@ -204,14 +213,14 @@ class _Run:
         self.spent_now += rec.cost or 0.0
         if rec.cost is None and self.opts.max_total_cost is not None and not self.unpriced_warned:
             self.unpriced_warned = True
-            self.emit("warning", {"text": f"{self.opts.model} has no price: --max-total-cost cannot limit it"})
-        self.emit("finished", {"record": rec})
+            self.emit(RunWarning(f"{self.opts.model} has no price: --max-total-cost cannot limit it"))
+        self.emit(InstanceFinished(rec))
 
     def collect(self, timeout: float) -> None:
         done, _ = wait(list(self.inflight), timeout=timeout, return_when=FIRST_COMPLETED) if self.inflight \
             else (set(), set())
-        for event, data in self.executor.events():
-            self.emit(event, data)
+        for event in self.executor.events():
+            self.emit(event)
         for fut in done:
             inst, budget = self.inflight.pop(fut)
             exc = fut.exception() if not fut.cancelled() else None
@@ -226,9 +235,9 @@ class _Run:
             if stop.count and self.stopped != "interrupted":
                 self.stopped = "interrupted"
                 if self.inflight:
-                    self.emit("stopping", {"reason": "interrupted", "in_flight": len(self.inflight)})
+                    self.emit(Stopping("interrupted", len(self.inflight)))
             if stop.count >= 2 and self.inflight:
-                self.emit("cancelling", {"in_flight": len(self.inflight)})
+                self.emit(Cancelling(len(self.inflight)))
                 self.executor.cancel()
                 self.inflight.clear()
             self.fill(pending)
@@ -247,7 +256,7 @@ class _Run:
             self.loop(pending, stop)
         except KeyboardInterrupt:  # not the main thread: Python's own Ctrl-C
             self.stopped = "interrupted"
-            self.emit("cancelling", {"in_flight": len(self.inflight)})
+            self.emit(Cancelling(len(self.inflight)))
             self.executor.cancel()
             self.inflight.clear()
         finally:
@@ -308,7 +317,7 @@ def check_model(spec: str, instances: list[Instance], workers: int = 1, executor
 def run_batch(opts: RunOptions, on_event: OnEvent | None = None) -> BatchSummary:
     """Run the agent over the chosen instances; returns the summary (also OUT/summary.json).
     Raises UserError (one line) for bad input before any instance runs."""
-    emit = on_event or (lambda e, d: None)
+    emit = on_event or (lambda event: None)
     start = time.monotonic()
     if opts.workers < 1:
         raise UserError(f"--workers must be at least 1 (got {opts.workers})")
@@ -350,11 +359,10 @@ def _run_locked(opts: RunOptions, store: RunStore, instances: list[Instance], em
         resolved_before += bool(iid in selected and rec and rec.eval and rec.eval.status == "resolved")
     index = store.begin({"options": opts.model_dump(exclude={"dataset", "model"}), "selected": len(instances),
                          "to_run": len(pending)})
-    emit("plan", {"total": len(instances), "done": len(skipped), "to_run": len(pending), "model": opts.model,
-                  "model_name_or_path": model_name(opts.model), "oracle": is_oracle(opts.model),
-                  "note": _note(opts.model), "executor": executor.name, "workers": executor.workers,
-                  "out": str(store.out), "cost_before": run.spent_before, "resolved_before": resolved_before,
-                  "evaluate": opts.evaluate})
+    emit(RunPlanned(total=len(instances), done=len(skipped), to_run=len(pending), model=opts.model,
+                    model_name_or_path=model_name(opts.model), oracle=is_oracle(opts.model), note=_note(opts.model),
+                    executor=executor.name, workers=executor.workers, out=str(store.out),
+                    cost_before=run.spent_before, resolved_before=resolved_before, evaluate=opts.evaluate))
     try:
         run.drive(pending)
     finally:
@@ -376,7 +384,7 @@ def _grade(opts: RunOptions, store: RunStore, instances: list[Instance], emit: O
     todo = [i for i in instances if i.instance_id in records and (records[i.instance_id] is None
                                                                   or records[i.instance_id].eval is None)]
     if todo:
-        emit("grading", {"count": len(todo)})
+        emit(Grading(len(todo)))
         preds = {i.instance_id: Prediction(instance_id=i.instance_id, model_name_or_path=model_name(opts.model),
                                            model_patch=finished[i.instance_id]) for i in todo}
 
@@ -385,7 +393,7 @@ def _grade(opts: RunOptions, store: RunStore, instances: list[Instance], emit: O
             if rec is not None:
                 rec.eval = outcome
                 store.update_record(rec)
-            emit("graded", {"id": outcome.instance_id, "status": outcome.status})
+            emit(Graded(outcome.instance_id, outcome.status))
 
         for o in evaluate(todo, preds, EvalOptions(specs=SpecTable(opts.spec_files), mirrors=opts.mirrors,
                                                     online=opts.online, report_dir=store.out),

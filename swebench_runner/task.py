@@ -14,7 +14,6 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,10 +35,11 @@ from harness.specs import SpecTable
 from sandbox.docker_workspace import DockerWorkspace
 from sandbox.errors import PatchwrightError, UserError
 
+from .events import BatchEvent, InstancePhase, InstanceStarted, InstanceStep, OnEvent
 from .oracle import LABEL as ORACLE_LABEL
 
-Report = Callable[[str, dict[str, Any]], None]
-"""How a worker tells the driver what it is doing: report(event, data)."""
+Report = OnEvent
+"""How a worker tells the driver what it is doing: report(event), a `swebench_runner.events` value."""
 
 
 class InstanceTask(BaseModel):
@@ -145,7 +145,7 @@ def model_options(spec: str, inst: Instance, ws: Any) -> dict[str, Any]:
     return {"instance": inst.instance_id} if provider in ("relay", "replay") else {}
 
 
-def _quiet(event: str, data: dict[str, Any]) -> None:
+def _quiet(event: BatchEvent) -> None:
     pass
 
 
@@ -162,7 +162,7 @@ def run_instance(task: InstanceTask, report: Report | None = None) -> InstanceRe
     work = _work_dir(task)
     result = InstanceResult(rec)
     try:
-        report("started", {"id": inst.instance_id})
+        report(InstanceStarted(inst.instance_id))
         _run(task, work, rec, result, report)
     except Exception as exc:  # one instance's failure must not stop the batch
         text = str(exc).strip()
@@ -205,7 +205,7 @@ def _run(task: InstanceTask, work: Path, rec: InstanceRecord, result: InstanceRe
     inst = task.instance
     specs = SpecTable(list(task.spec_files))
     spec = specs.for_instance(inst)
-    report("phase", {"id": inst.instance_id, "phase": "image"})
+    report(InstancePhase(inst.instance_id, "image"))
     try:
         image = ensure_instance_image(inst, spec, mirrors=task.mirrors, online=task.online)
     except ImageBuildError as exc:
@@ -214,14 +214,14 @@ def _run(task: InstanceTask, work: Path, rec: InstanceRecord, result: InstanceRe
     rec.image = image.tag
     if image.build_log:
         (work / "image_build.log").write_text(image.build_log)
-    report("phase", {"id": inst.instance_id, "phase": "agent"})
+    report(InstancePhase(inst.instance_id, "agent"))
 
     def progress(event: Event) -> None:
         match event:
             case NodeStarted(node=node):
-                report("phase", {"id": inst.instance_id, "phase": node})
+                report(InstancePhase(inst.instance_id, node))
             case StepTaken(steps=steps, cost=cost):
-                report("step", {"id": inst.instance_id, "cost": cost, "steps": steps})
+                report(InstanceStep(inst.instance_id, cost, steps))
 
     test_timeout = task.test_timeout or spec.agent_test_timeout
     request = FixRequest(repo=inst.repo, issue=inst.problem_statement or "(no problem statement)", model=task.model,
@@ -238,7 +238,7 @@ def _run(task: InstanceTask, work: Path, rec: InstanceRecord, result: InstanceRe
     rec.steps, rec.tokens, rec.cost = outcome.steps, outcome.tokens, outcome.cost
     result.patch = outcome.patch
     if task.evaluate:
-        report("phase", {"id": inst.instance_id, "phase": "eval"})
+        report(InstancePhase(inst.instance_id, "eval"))
         pred = Prediction(instance_id=inst.instance_id, model_name_or_path=rec.model_name_or_path,
                           model_patch=outcome.patch)
         rec.eval = evaluate_instance(inst, pred, EvalOptions(specs=specs, mirrors=task.mirrors, online=task.online,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.evidence import evaluate, rank_key
+from agent.evidence import rank_key, weigh_evidence
 from agent.localization import valid_definitions
 from agent.prompting import PROMPTS_DIR, render
 from agent.testplan import EXIT_CODE, REPRO_NAME, TestResults, plan_for_command, select_tests
@@ -102,15 +102,15 @@ def test_results_tell_new_failures_from_old_ones():
 def test_evidence_and_resolution():
     diff = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n"
     before = {"t.a": "FAILED", "t.b": "PASSED", "t.c": "PASSED"}
-    good = evaluate(diff, before, {"t.a": "PASSED", "t.b": "PASSED", "t.c": "PASSED"})
+    good = weigh_evidence(diff, before, {"t.a": "PASSED", "t.b": "PASSED", "t.c": "PASSED"})
     assert good.fixed == ["t.a"] and not good.broken and good.verified and good.changed_lines == 2
-    regress = evaluate(diff, before, {"t.a": "PASSED", "t.b": "FAILED", "t.c": "PASSED"})
+    regress = weigh_evidence(diff, before, {"t.a": "PASSED", "t.b": "FAILED", "t.c": "PASSED"})
     assert regress.broken == ["t.b"] and not regress.verified
-    nothing = evaluate("", before, before)
+    nothing = weigh_evidence("", before, before)
     assert nothing.empty and not nothing.verified
-    repro_fails = evaluate(diff, before, {"t.a": "PASSED", "t.b": "PASSED", "test_patchwright_repro.R.t": "FAILED"})
+    repro_fails = weigh_evidence(diff, before, {"t.a": "PASSED", "t.b": "PASSED", "test_patchwright_repro.R.t": "FAILED"})
     assert repro_fails.repro == "FAILED" and not repro_fails.verified
-    untested = evaluate(diff, before, None)
+    untested = weigh_evidence(diff, before, None)
     assert not untested.tests_ran and not untested.verified
 
 
@@ -118,12 +118,12 @@ def test_ranking_prefers_repro_then_no_regressions_then_fewer_lines():
     before = {"t.a": "FAILED", "t.b": "PASSED"}
     small = "+x\n-y\n"
     big = "+x\n+y\n+z\n-w\n"
-    repro_pass = evaluate(big, before, {"t.a": "FAILED", "t.b": "PASSED", "test_patchwright_repro.T.t": "PASSED"})
-    repro_fail = evaluate(small, before, {"t.a": "PASSED", "t.b": "PASSED", "test_patchwright_repro.T.t": "FAILED"})
-    broke = evaluate(small, before, {"t.a": "PASSED", "t.b": "FAILED"})
-    clean_big = evaluate(big, before, {"t.a": "PASSED", "t.b": "PASSED"})
-    clean_small = evaluate(small, before, {"t.a": "PASSED", "t.b": "PASSED"})
-    empty = evaluate("", before, before)
+    repro_pass = weigh_evidence(big, before, {"t.a": "FAILED", "t.b": "PASSED", "test_patchwright_repro.T.t": "PASSED"})
+    repro_fail = weigh_evidence(small, before, {"t.a": "PASSED", "t.b": "PASSED", "test_patchwright_repro.T.t": "FAILED"})
+    broke = weigh_evidence(small, before, {"t.a": "PASSED", "t.b": "FAILED"})
+    clean_big = weigh_evidence(big, before, {"t.a": "PASSED", "t.b": "PASSED"})
+    clean_small = weigh_evidence(small, before, {"t.a": "PASSED", "t.b": "PASSED"})
+    empty = weigh_evidence("", before, before)
     ranked = sorted([empty, broke, clean_big, repro_fail, clean_small, repro_pass], key=rank_key)
     assert ranked[:2] == [clean_small, clean_big]  # no repro: neither is penalized; fewer lines first
     assert ranked.index(repro_pass) < ranked.index(broke) < ranked.index(repro_fail) < ranked.index(empty)

@@ -16,7 +16,7 @@ from sandbox.testfiles import is_test_path
 from tools.corpus import Corpus, scan
 from tools.issue_query import IssueQuery
 from tools.repomap import count_tokens, pagerank, rank_files, repo_map
-from tools.retrieval import localize
+from tools.retrieval import rank_locations
 from tools.symbols import SymbolCache
 
 SHOP = {
@@ -151,14 +151,14 @@ def cache(tmp_path):
     (VAGUE_ISSUE, "shop/tax.py", "tax_for"),
 ])
 def test_right_file_and_function_rank_first(shop, cache, issue, file, function):
-    loc = localize(shop, issue, top_k=5, cache=cache)
+    loc = rank_locations(shop, issue, top_k=5, cache=cache)
     assert loc.files[0].path == file, [(f.path, f.signals) for f in loc.files]
     assert (loc.functions[0].path, loc.functions[0].name) == (file, function)
     assert all(not is_test_path(f.path) for f in loc.files[:3])
 
 
 def test_signals_explain_the_rank(shop, cache):
-    loc = localize(shop, TRACE_ISSUE, cache=cache)
+    loc = rank_locations(shop, TRACE_ISSUE, cache=cache)
     top = loc.files[0]
     assert top.signals["trace"] == 1.0 and "bm25" in top.signals
     cart = next(f for f in loc.files if f.path == "shop/cart.py")
@@ -232,20 +232,20 @@ def test_scan_finds_definitions_and_words():
 
 def test_bad_input_never_crashes(tmp_path, cache):
     empty = make_repo(tmp_path / "empty", {})
-    loc = localize(empty, "anything at all", cache=cache)
+    loc = rank_locations(empty, "anything at all", cache=cache)
     assert loc.files == [] and loc.functions == []
     assert repo_map(empty, "x", 100, cache=cache) == ""
     binary = make_repo(tmp_path / "binary", {"a.py": b"\x00\x01" * 50, "b.js": b"\xff\xfe\x00" * 30})
-    loc = localize(binary, "a bug", cache=cache)
+    loc = rank_locations(binary, "a bug", cache=cache)
     assert loc.files == [] and loc.stats["skipped"] == 2
     odd = make_repo(tmp_path / "odd", {"ok.py": "def parse_config(path):\n    return path\n",
                                        "broken.py": "def parse_config_broken(:\n    return\n"})
     os.symlink("loop_b.py", odd / "loop_a.py")
     os.symlink("loop_a.py", odd / "loop_b.py")
-    loc = localize(odd, "parse_config_broken raises a SyntaxError", cache=cache)
+    loc = rank_locations(odd, "parse_config_broken raises a SyntaxError", cache=cache)
     assert loc.files[0].path == "broken.py"
     huge = ("`parse_config` fails " + "lorem ipsum dolor sit amet " * 8000)[:200_000]
-    loc = localize(odd, huge, cache=cache)
+    loc = rank_locations(odd, huge, cache=cache)
     assert loc.files[0].path == "ok.py" and loc.functions[0].name == "parse_config"
 
 
@@ -340,7 +340,7 @@ def check_file(path):
     })
     q = IssueQuery.parse("`--recursive` ignores `ignore-paths`\n\n```ini\n[lint]\nignore-paths = gen/\n```\n")
     assert "ignore_paths" in q.code_names and q.terms["ignore_paths"] > 0
-    loc = localize(repo, "`--recursive` ignores `ignore-paths`\n\nThe files are found anyway:\n\n"
+    loc = rank_locations(repo, "`--recursive` ignores `ignore-paths`\n\nThe files are found anyway:\n\n"
                    "```ini\n[lint]\nignore-paths = gen/\n```\n", cache=cache)
     assert loc.files[0].path == "lint/walk.py", [(f.path, f.signals) for f in loc.files]
     assert is_test_path("testing/test_walk.py") and is_test_path("testing/python/fixtures.py")
@@ -364,8 +364,8 @@ def test_function_chunks_are_cached_per_file_content(shop, cache):
     with Corpus.load(shop, cache=cache) as c:
         c.memo("probe", paths, compute)
     assert seen == [*paths, "shop/tax.py"]  # only the changed file was computed again
-    first = localize(shop, VAGUE_ISSUE, cache=cache)
-    again = localize(shop, VAGUE_ISSUE, cache=cache)  # functions from the cached chunks
+    first = rank_locations(shop, VAGUE_ISSUE, cache=cache)
+    again = rank_locations(shop, VAGUE_ISSUE, cache=cache)  # functions from the cached chunks
     assert [(f.path, f.name, f.score) for f in first.functions] == [(f.path, f.name, f.score) for f in again.functions]
 
 
@@ -435,14 +435,14 @@ def test_special_methods_are_read_from_builtins_operators_and_names():
 ])
 def test_functions_the_issue_exercises_through_builtins_and_operators_rank_first(tmp_path, cache, issue, function):
     repo = make_repo(tmp_path / "geo", SPECIAL)
-    loc = localize(repo, issue, cache=cache)
+    loc = rank_locations(repo, issue, cache=cache)
     names = [f.name for f in loc.functions]
     assert names[0] == function, [(f.name, f.signals) for f in loc.functions[:5]]
 
 
 def test_callee_signal_reaches_two_calls_deep(tmp_path, cache):
     repo = make_repo(tmp_path / "geo", SPECIAL)
-    loc = localize(repo, "`union` of two intervals\n\nCalling `union(a, b)` returns a wrong hull.", cache=cache)
+    loc = rank_locations(repo, "`union` of two intervals\n\nCalling `union(a, b)` returns a wrong hull.", cache=cache)
     sig = {f.name: f.signals for f in loc.functions}
     assert sig["_merge"]["callee"] == pytest.approx(1.0)  # called by the named function
     assert sig["_hull"]["callee"] == pytest.approx(0.5)   # called by its callee
@@ -601,7 +601,7 @@ def test_semantic_stage_adds_its_signal_and_caches_vectors(tiny_model, shop, cac
 
     config = LocalizeConfig(semantic=True, file_weights={**LocalizeConfig().file_weights, "semantic": 0.5},
                             function_weights={**LocalizeConfig().function_weights, "semantic": 0.5})
-    loc = localize(shop, VAGUE_ISSUE, cache=cache, config=config)
+    loc = rank_locations(shop, VAGUE_ISSUE, cache=cache, config=config)
     assert "semantic" in loc.timings
     assert any("semantic" in f.signals for f in loc.files)
     assert any("semantic" in f.signals for f in loc.functions)
@@ -609,7 +609,7 @@ def test_semantic_stage_adds_its_signal_and_caches_vectors(tiny_model, shop, cac
     calls = []
     enc = default_encoder()
     monkeypatch.setattr(enc, "encode", lambda texts, n=None: calls.append(texts) or pytest.fail("encoded again"))
-    again = localize(shop, VAGUE_ISSUE, cache=cache, config=config)  # every vector from the cache
+    again = rank_locations(shop, VAGUE_ISSUE, cache=cache, config=config)  # every vector from the cache
     assert [f.path for f in again.files] == [f.path for f in loc.files] and not calls
 
 
@@ -617,7 +617,7 @@ def test_semantic_stage_is_skipped_without_a_model(shop, cache, monkeypatch, tmp
     from tools.retrieval import LocalizeConfig
 
     monkeypatch.setenv("PATCHWRIGHT_EMBED_MODEL", str(tmp_path / "nowhere"))
-    loc = localize(shop, VAGUE_ISSUE, cache=cache, config=LocalizeConfig(semantic=True))
+    loc = rank_locations(shop, VAGUE_ISSUE, cache=cache, config=LocalizeConfig(semantic=True))
     assert "semantic" not in loc.timings and loc.files[0].path == "shop/tax.py"
 
 
@@ -662,11 +662,11 @@ def run_items(session, items):
         item.run()
 ''',
     })
-    loc = localize(repo, "`--collect-only` needs a short form\n\nTyping the whole option every time is slow; "
+    loc = rank_locations(repo, "`--collect-only` needs a short form\n\nTyping the whole option every time is slow; "
                    "a one-letter alias would help.", cache=cache)
     assert loc.functions[0].name == "add_options", [(f.name, f.signals) for f in loc.functions]
     assert loc.functions[0].signals["message"] == 1.0
-    loc = localize(repo, "Crash when collecting\n\n```\nValueError: cannot run a skipped item twice\n```\n",
+    loc = rank_locations(repo, "Crash when collecting\n\n```\nValueError: cannot run a skipped item twice\n```\n",
                    cache=cache)
     assert loc.functions[0].name == "run_items" and "message" in loc.functions[0].signals
 
@@ -710,7 +710,7 @@ def _unrelated(config, name):
             {"showfixtures": "--fixtures"}  # the alias's declaration is the same call; --quiet's is not
     finally:
         corpus.close()
-    loc = localize(repo, "Show fixture scopes with `pytest --fixtures`\n\nThe listing should say each "
+    loc = rank_locations(repo, "Show fixture scopes with `pytest --fixtures`\n\nThe listing should say each "
                    "fixture's scope.", cache=cache)
     sig = {f.name: f.signals for f in loc.functions}
     assert "name" in sig["showfixtures"]                 # the name the option is stored under

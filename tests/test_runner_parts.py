@@ -225,3 +225,40 @@ def test_instances_file_takes_ids_as_the_command_line_does(tmp_path):
     ids.write_text("a__b-1,a__b-2\n# a comment\n  a__b-3  a__b-4 # trailing\n\n")
     assert _split_ids(f"@{ids}") == ["a__b-1", "a__b-2", "a__b-3", "a__b-4"]
     assert _split_ids("a__b-1, a__b-2") == ["a__b-1", "a__b-2"]
+
+
+def test_batch_events_pickle_and_the_display_matches_them_by_type():
+    """The workers' events cross process boundaries; the display reads them by type, not by name."""
+    import io
+    import pickle
+
+    from rich.console import Console
+
+    from patchwright.commands.run import RunDisplay
+    from swebench_runner.events import (
+        Graded,
+        InstanceFinished,
+        InstancePhase,
+        InstanceStarted,
+        InstanceStep,
+        RunPlanned,
+        Stopping,
+    )
+
+    plan = RunPlanned(total=2, done=0, to_run=2, model="oracle", model_name_or_path="oracle", oracle=True, note=None,
+                      executor="local", workers=1, out="runs/x", cost_before=0.0, resolved_before=0, evaluate=True)
+    rec = InstanceRecord(instance_id="o__r-1", status="submitted", finished=True, cost=0.25)
+    events = [plan, InstanceStarted("o__r-1"), InstancePhase("o__r-1", "edit"), InstanceStep("o__r-1", 0.1, 3),
+              InstanceFinished(rec), Graded("o__r-1", "resolved"), Stopping("cost_cap", 1)]
+    assert [pickle.loads(pickle.dumps(e)) for e in events] == events
+    out = io.StringIO()
+    display = RunDisplay(Console(file=out, width=200), live=False)
+    for e in events[:4]:
+        display(e)
+    assert display.phase == {"o__r-1": "edit"} and display.live_cost == {"o__r-1": 0.1}
+    for e in events[4:]:
+        display(e)
+    text = out.getvalue()
+    assert "run: 2 of 2 instance(s) to run" in text and "o__r-1" in text
+    assert "graded o__r-1: resolved" in text and "the total cost cap is reached" in text
+    assert display.phase == {} and display.done == 1 and display.resolved == 1 and display.cost_done == 0.25

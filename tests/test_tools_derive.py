@@ -10,7 +10,7 @@ from tool_helpers import call
 
 from conftest import git, make_repo
 from sandbox.workspace import LocalWorkspace
-from swebench_runner.derive import DeriveError, apply_patch, derive_tool_calls
+from swebench_runner.derive import DeriveError, apply_to_texts, derive_tool_calls
 from tools.context import ToolContext
 
 BEFORE = '''import os
@@ -79,7 +79,7 @@ def roundtrip(tmp_path, before: dict[str, str | bytes], after: dict[str, str | b
                            check=True).stdout.decode()  # bytes: text mode would turn CRLF into LF
     git(repo, "reset", "-q", "--hard", "HEAD")
     files = {rel: (c.encode() if isinstance(c, str) else c) for rel, c in before.items()}
-    assert {k: v for k, v in apply_patch(files, patch).items()} == \
+    assert {k: v for k, v in apply_to_texts(files, patch).items()} == \
         {k: (v.encode() if isinstance(v, str) else v) for k, v in after.items()}
     calls = derive_tool_calls(files, patch)
     with LocalWorkspace(repo) as ws:

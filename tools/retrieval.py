@@ -126,8 +126,8 @@ class Localization:
                 "functions": [{"path": f.path, "name": f.name, "score": round(f.score, 6)} for f in self.functions]}
 
 
-def localize(source, issue_text: str, top_k: int = 10, *, config: LocalizeConfig | None = None,
-             cache=True, top_functions: int | None = None) -> Localization:
+def rank_locations(source, issue_text: str, top_k: int = 10, *, config: LocalizeConfig | None = None,
+                   cache=True, top_functions: int | None = None) -> Localization:
     """The `top_k` files and `top_functions` (default: `top_k`) functions most likely to need a
     change for `issue_text`, best first."""
     config = config or LocalizeConfig()

@@ -11,7 +11,7 @@ import time
 from sandbox.diffs import files_changed
 
 from ..events import AttemptEnded, TestsRan, TestsStarted
-from ..evidence import evaluate
+from ..evidence import weigh_evidence
 from ..runtime import Attempt
 from ..state import AgentState, AttemptOutcome, Status
 from ..testloop import SuiteTimes, measure_whole_suite, whole_suite_known_short
@@ -38,7 +38,7 @@ def submit(rt: Attempt, state: AgentState) -> dict:
         if res is not None:
             after, before = res.statuses, split_repro({**(before or {}), **res.base})[0]
             update = {"tests_before": before, "test_loop": rt.tests.to_dict()}
-    evidence = evaluate(diff, before, after)
+    evidence = weigh_evidence(diff, before, after)
     status = Status(state.get("status") or (Status.FAILED if evidence.empty else Status.VERIFIED if evidence.verified
                                             else Status.SUBMITTED))
     outcome = AttemptOutcome(attempt=state["attempt"], status=status, message=state.get("message", ""), patch=diff,

@@ -76,12 +76,12 @@ def localize_cmd(repo, issue_text, issue_file, top, as_json, timings):
     reference graph personalised toward those mentions. No model is used.
     """
     # imported when the command runs, so --help and usage errors stay fast
-    from tools.retrieval import localize
+    from tools.retrieval import rank_locations
 
     root = _repo_dir(repo)
     text = read_issue(issue_text, issue_file)
     with _status("localizing"):
-        loc = localize(root, text, top_k=top)
+        loc = rank_locations(root, text, top_k=top)
     if as_json:
         out = loc.to_json()
         if timings:

@@ -7,7 +7,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -23,6 +23,19 @@ from rich.progress import (
 
 from agent import limits
 from sandbox.errors import UserError
+from swebench_runner.events import (
+    BatchEvent,
+    Cancelling,
+    Graded,
+    Grading,
+    InstanceFinished,
+    InstancePhase,
+    InstanceStarted,
+    InstanceStep,
+    RunPlanned,
+    RunWarning,
+    Stopping,
+)
 
 from .eval import _split_ids
 
@@ -85,42 +98,44 @@ class RunDisplay:
                              cost=f"${cost:.2f}{'+?' if self.unpriced else ''}",
                              flight=escape(flight + (f" (+{more})" if more > 0 else "")))
 
-    def __call__(self, event: str, data: dict[str, Any]) -> None:
-        if event == "plan":
-            self.evaluate = data["evaluate"]
-            self.cost_done, self.done, self.resolved = data["cost_before"], data["done"], data["resolved_before"]
-            name = data["model_name_or_path"]
-            label = data["model"] + (f" = {name}" if name != data["model"] else "")
-            self.say(f"run: {data['to_run']} of {data['total']} instance(s) to run ({data['done']} finished before), "
-                     f"model {escape(label)}, {data['workers']} worker(s) on {data['executor']}, out {data['out']}")
-            if data["oracle"] or data.get("note"):
-                self.say(f"[yellow]note:[/] {escape(ORACLE_NOTE if data['oracle'] else data['note'])}")
-            self.task = self.progress.add_task("oracle run" if data["oracle"] else "run", total=data["total"],
-                                               completed=data["done"], resolved="", cost="", flight="")
-        elif event == "started":
-            self.phase[data["id"]] = "starting"
-        elif event == "phase" and data["id"] in self.phase:
-            self.phase[data["id"]] = data["phase"]
-        elif event == "step":
-            if data.get("cost") is not None:
-                self.live_cost[data["id"]] = data["cost"]
-        elif event == "finished":
-            self._finished(data["record"])
-        elif event == "stopping":
-            why = "the total cost cap is reached" if data["reason"] == "cost_cap" else "interrupted"
-            tail = " (Ctrl-C again to abandon them)" if data["reason"] == "interrupted" else ""
-            self.say(f"[yellow]stopping:[/] {why}; no new instance starts, {data['in_flight']} in flight finish{tail}")
-        elif event == "cancelling":
-            self.say(f"[yellow]abandoning {data['in_flight']} instance(s) in flight[/] (they run again next time)")
-        elif event == "warning":
-            self.say(f"[yellow]warning:[/] {escape(data['text'])}")
-        elif event == "grading":
-            self.say(f"grading {data['count']} finished instance(s) that have no grade yet")
-        elif event == "graded":
-            self.resolved += data["status"] == "resolved"
-            if not self.live:
-                self.say(f"  graded {data['id']}: {data['status']}")
+    def __call__(self, event: BatchEvent) -> None:
+        match event:
+            case RunPlanned():
+                self._plan(event)
+            case InstanceStarted(instance_id=iid):
+                self.phase[iid] = "starting"
+            case InstancePhase(instance_id=iid, phase=phase) if iid in self.phase:
+                self.phase[iid] = phase
+            case InstanceStep(instance_id=iid, cost=cost) if cost is not None:
+                self.live_cost[iid] = cost
+            case InstanceFinished(record=rec):
+                self._finished(rec)
+            case Stopping(reason=reason, in_flight=n):
+                why = "the total cost cap is reached" if reason == "cost_cap" else "interrupted"
+                tail = " (Ctrl-C again to abandon them)" if reason == "interrupted" else ""
+                self.say(f"[yellow]stopping:[/] {why}; no new instance starts, {n} in flight finish{tail}")
+            case Cancelling(in_flight=n):
+                self.say(f"[yellow]abandoning {n} instance(s) in flight[/] (they run again next time)")
+            case RunWarning(text=text):
+                self.say(f"[yellow]warning:[/] {escape(text)}")
+            case Grading(count=count):
+                self.say(f"grading {count} finished instance(s) that have no grade yet")
+            case Graded(instance_id=iid, status=status):
+                self.resolved += status == "resolved"
+                if not self.live:
+                    self.say(f"  graded {iid}: {status}")
         self._refresh()
+
+    def _plan(self, p: RunPlanned) -> None:
+        self.evaluate = p.evaluate
+        self.cost_done, self.done, self.resolved = p.cost_before, p.done, p.resolved_before
+        label = p.model + (f" = {p.model_name_or_path}" if p.model_name_or_path != p.model else "")
+        self.say(f"run: {p.to_run} of {p.total} instance(s) to run ({p.done} finished before), "
+                 f"model {escape(label)}, {p.workers} worker(s) on {p.executor}, out {p.out}")
+        if p.oracle or p.note:
+            self.say(f"[yellow]note:[/] {escape(ORACLE_NOTE if p.oracle else p.note)}")
+        self.task = self.progress.add_task("oracle run" if p.oracle else "run", total=p.total,
+                                           completed=p.done, resolved="", cost="", flight="")
 
     def _finished(self, rec) -> None:
         self.phase.pop(rec.instance_id, None)
