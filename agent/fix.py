@@ -75,6 +75,12 @@ class FixRequest(BaseModel):
     """The Docker image (default: the base image)."""
     test_cmd: str | None = None
     """The test command (default: detected, pytest or unittest)."""
+    setup: list[str] = []
+    """Shell commands added to the detected environment's image (after its install), e.g. the
+    Action's `setup` input; `[tool.patchwright] setup` in the repository says the same."""
+    environment: str = ""
+    """What the workspace's environment lacks, one line (`environment: cannot import xmlschema; 3 test
+    files cannot be collected`); the agent's first observation and the summary say it. Empty: nothing known."""
     attempts: int = 1
     """Candidate patches to make; the best by test evidence is chosen."""
     limits: BudgetLimits = DEFAULT_LIMITS
@@ -142,6 +148,8 @@ class FixOutcome(BaseModel):
     """Every candidate."""
     test_command: str | None = None
     """The command the tests ran with (None: no tests found)."""
+    environment: str = ""
+    """What the environment lacked (the request's `environment`); empty when nothing was known missing."""
     run_dir: str = ""
     """Where patch.diff, trajectory.jsonl and summary.json are."""
     elapsed: float = 0.0
@@ -244,7 +252,8 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
         trajectory.write("issue", chars=len(request.issue), shown=request.agent.max_issue_chars, cut=cut)
     tests = TestLoop(plan, workspace, baseline=request.agent.baseline_tests) if plan else None
     shared = dict(trajectory=trajectory, config=request.agent, memo=RunMemo(), files=files, issue=issue,
-                  redactor=redactor, progress=progress, tests=tests)
+                  redactor=redactor, progress=progress, tests=tests,
+                  environment=request.environment)
     graph = build_graph(SqliteSaver(conn, serde=_ScrubbingSerializer(redactor)))
     run_budget = Budget(request.limits)
     limit = 100_000 if request.limits.max_steps is None else 4 * request.limits.max_steps + 100
@@ -366,7 +375,7 @@ def _finish(request: FixRequest, run_dir: Path, spent: Spent, redactor: Redactor
         steps=spent.steps, tokens=spent.tokens, cost=None if spent.unpriced_steps else round(spent.cost, 6),
         model=request.model, attempt=chosen.attempt if chosen else None,
         attempts=[_summary(o) for o in outcomes], test_command=plan.command if plan else None,
-        run_dir=str(run_dir), elapsed=round(spent.elapsed, 3))
+        environment=request.environment, run_dir=str(run_dir), elapsed=round(spent.elapsed, 3))
     (run_dir / PATCH).write_text(redactor.scrub(outcome.patch))
     write_summary(run_dir, outcome, redactor)
     return outcome

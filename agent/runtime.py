@@ -154,6 +154,8 @@ class Attempt:
     """The repository's files at the start."""
     issue: str = ""
     """The issue's text as the agent reads it (cut to `max_issue_chars`)."""
+    environment: str = ""
+    """What the environment lacks (one line, or empty), said with the task."""
     redactor: Redactor = NO_SECRETS
     """The secrets nothing written or shown to the model may carry (agent.secrets)."""
     progress: Progress = quiet

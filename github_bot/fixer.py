@@ -33,6 +33,10 @@ class FixOptions(BaseModel):
     """Command that runs the repository's tests in the sandbox; None lets the pipeline find one."""
     workspace: Literal["docker", "local"] = "docker"
     """Where the code runs: a Docker container (default) or a private local copy."""
+    image: str | None = None
+    """Docker image to work in; None: the repository's detected environment."""
+    setup: list[str] = []
+    """Shell commands added to the detected environment's image (the Action's `setup` input)."""
     out_dir: Path
     """Directory for the run's files (patch.diff, trajectory.jsonl, summary.json)."""
 

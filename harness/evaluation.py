@@ -171,7 +171,7 @@ def evaluate_instance(instance: Instance, prediction: Prediction, opts: EvalOpti
             out.report = {instance.instance_id: {"patch_is_None": patch is None, "patch_exists": False,
                                                  "patch_successfully_applied": False, "resolved": False}}
             return out
-        spec = opts.specs.for_instance(instance)
+        spec = opts.specs.for_instance(instance, opts.mirrors, opts.online)
         t = time.monotonic()
         image: InstanceImage = ensure_instance_image(instance, spec, mirrors=opts.mirrors,
                                                      image_source=opts.image_source, online=opts.online,

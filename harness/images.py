@@ -8,17 +8,25 @@ tags hash what went into them, so an unchanged spec never rebuilds.
 from __future__ import annotations
 
 import posixpath
-import re
 import shlex
 import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.docker_util import LABEL, LABEL_KIND, ca_env, docker_client, host_ca_bundle, remove_unused_images
+from sandbox.docker_util import LABEL, LABEL_KIND, docker_client, remove_unused_images
 from sandbox.errors import ImageNotFound
 from sandbox.git import IDENTITY
-from sandbox.images import ensure_base_image, find_base_image, has_image
+from sandbox.images import (
+    BUILD_CA_PATH,
+    BUILD_NET,
+    ImageBuildError,
+    build_image,
+    copy_host_ca,
+    ensure_base_for,
+    has_image,
+    image_exists,
+)
 
 from .sources import EXPORT_RECIPE, export_commit, read_at, repo_source
 from .specs import SpecTable, digest
@@ -34,14 +42,6 @@ _tag_locks: dict[str, threading.Lock] = {}
 _tag_locks_lock = threading.Lock()
 
 
-class ImageBuildError(Exception):
-    """An image build failed; `log` holds the build output."""
-
-    def __init__(self, message: str, log: str):
-        super().__init__(message)
-        self.log = log
-
-
 def _tag_part(text: str) -> str:
     clean = "".join(c if c.isalnum() or c in "._-" else "_" for c in text)
     return clean.strip(".-")[:90] or "x"
@@ -50,53 +50,6 @@ def _tag_part(text: str) -> str:
 def _lock_for(tag: str) -> threading.Lock:
     with _tag_locks_lock:
         return _tag_locks.setdefault(tag, threading.Lock())
-
-
-def image_exists(tag: str) -> bool:
-    return has_image(docker_client(), tag)
-
-
-# a concurrent cleanup (e.g. `doctor --cleanup` elsewhere on the engine) can remove a build's
-# intermediate image or kill its step container (exit 137): such a build is tried again
-_VANISHED = ("unknown parent image", "No such image", "failed to get digest", "No such container",
-             "returned a non-zero code: 137")
-_STEP_FAILED = re.compile(r"The command '(?:/bin/sh -c )?(.*)' returned a non-zero code: (\d+)", re.S)
-
-
-def _build_error(tag: str, error: str) -> str:
-    """One line: which step of which image failed, with its exit code."""
-    m = _STEP_FAILED.search(error)
-    if not m:
-        return f"building {tag} failed: {error.strip().splitlines()[-1][:200]}"
-    cmd = m.group(1).replace(_NET, "").strip()
-    cmd = cmd if len(cmd) <= 120 else cmd[:117] + "..."
-    return f"building {tag} failed: `{cmd}` exited {m.group(2)} (see image_build.log)"
-
-
-def build_image(tag: str, context_dir: str, labels: dict[str, str]) -> str:
-    """`docker build` of a context directory (with its Dockerfile), network on; returns the build log.
-
-    Raises ImageBuildError with the log when a step fails. A build whose intermediate image
-    vanished (a concurrent `doctor --cleanup` removes dangling images) is tried again.
-    """
-    client = docker_client(timeout=3600)
-    for attempt in range(3):
-        lines: list[str] = []
-        error = None
-        for chunk in client.api.build(path=context_dir, tag=tag, labels=labels, rm=True, forcerm=True,
-                                      decode=True, network_mode="bridge"):
-            if "stream" in chunk:
-                lines.append(chunk["stream"])
-            if "error" in chunk:
-                error = chunk["error"]
-                lines.append(error + "\n")
-        log = "".join(lines)
-        if error is None:
-            return log
-        if attempt < 2 and any(m in error for m in _VANISHED):
-            continue
-        raise ImageBuildError(_build_error(tag, error), log)
-    raise AssertionError("unreachable")
 
 
 def _requirements_text(spec, source, commit: str) -> str:
@@ -123,29 +76,16 @@ def _skip_req(line: str) -> bool:
     return not s or s.startswith(("#", "-e .", "-e ..", ".[", "-c ", "-r ")) or s in (".", "..")
 
 
-BUILD_CA_PATH = "/usr/local/share/patchwright/host-ca.crt"
-"""Where the build steps of environment and instance images find the host's CA bundle (copied in)."""
-# build steps that download (pip, apt) trust the host's CA bundle (a TLS-inspecting proxy may sit
-# between the engine and the registries); the images' runtime environment is left as it is
-_NET = ("export " + " ".join(f"{k}={v}" for k, v in ca_env(BUILD_CA_PATH).items()) + "; "
-        "[ -s $PIP_CERT ] || unset " + " ".join(ca_env(BUILD_CA_PATH)) + "; ")
-
-
-def _copy_host_ca(ctx: str) -> None:
-    ca = host_ca_bundle()
-    Path(ctx, "host-ca.crt").write_bytes(Path(ca).read_bytes() if ca else b"")
-
-
 def env_dockerfile(base: str, spec, has_requirements: bool) -> str:
-    lines = [f"FROM {base}", f"COPY host-ca.crt {BUILD_CA_PATH}", f"RUN {_NET}python -m pip install -q -U pip"]
+    lines = [f"FROM {base}", f"COPY host-ca.crt {BUILD_CA_PATH}", f"RUN {BUILD_NET}python -m pip install -q -U pip"]
     if spec.apt_packages:
         lines.append("RUN apt-get update && apt-get install -y --no-install-recommends "
                      + " ".join(shlex.quote(p) for p in spec.apt_packages) + " && rm -rf /var/lib/apt/lists/*")
     if has_requirements:
         lines += ["COPY requirements.txt /tmp/patchwright-requirements.txt",
-                  f"RUN {_NET}python -m pip install -r /tmp/patchwright-requirements.txt"]
+                  f"RUN {BUILD_NET}python -m pip install -r /tmp/patchwright-requirements.txt"]
     if spec.pip_packages:
-        lines.append(f"RUN {_NET}python -m pip install " + " ".join(shlex.quote(p) for p in spec.pip_packages))
+        lines.append(f"RUN {BUILD_NET}python -m pip install " + " ".join(shlex.quote(p) for p in spec.pip_packages))
     return "\n".join(lines) + "\n"
 
 
@@ -156,7 +96,7 @@ def instance_dockerfile(env: str, spec) -> str:
               "commit -q --allow-empty -am 'patchwright: environment setup'")
     return (f"FROM {env}\nCOPY repo {TESTBED}\nWORKDIR {TESTBED}\n"
             f"RUN git config --global --add safe.directory '*'\n"
-            f"RUN {_NET}{script}\nRUN {commit}\n")
+            f"RUN {BUILD_NET}{script}\nRUN {commit}\n")
 
 
 def env_image_tag(instance, spec, source, base: str) -> tuple[str, str, str]:
@@ -170,11 +110,6 @@ def env_image_tag(instance, spec, source, base: str) -> tuple[str, str, str]:
     h = digest(dockerfile, reqs)
     tag = f"{ENV_REPO}:{_tag_part(instance.repo_slug.lower())}-{_tag_part(instance.version or 'any')}-{h}"
     return tag, dockerfile, reqs
-
-
-def ensure_base_for(python: str) -> str:
-    """The base image for a Python version: an existing one, else the one ensure_base_image builds."""
-    return find_base_image(python) or ensure_base_image(python)
 
 
 _failed_builds: dict[str, ImageBuildError] = {}
@@ -196,7 +131,7 @@ def ensure_env_image(instance, spec, source, say=None) -> tuple[str, bool]:
             say(f"building {tag}")
         with tempfile.TemporaryDirectory(prefix="patchwright-env-") as ctx:
             Path(ctx, "Dockerfile").write_text(dockerfile)
-            _copy_host_ca(ctx)
+            copy_host_ca(ctx)
             if reqs:
                 Path(ctx, "requirements.txt").write_text(reqs)
             labels = {LABEL: "1", LABEL_KIND: "env", LABEL_ENV: f"{instance.repo}@{instance.version}"}
@@ -262,7 +197,7 @@ def ensure_instance_image(instance, spec=None, *, mirrors=None, specs=None, imag
     if image_source == "official":
         return InstanceImage(pull_image(official_image_name(instance.instance_id)), "official")
     if spec is None:
-        spec = (specs or SpecTable()).for_instance(instance)
+        spec = (specs or SpecTable()).for_instance(instance, mirrors, online)
     source = repo_source(instance, mirrors, online=online)
     built: list[str] = []
     env_tag, env_built = ensure_env_image(instance, spec, source, say)

@@ -28,6 +28,7 @@ from agent.runtime import AgentConfig
 from agent.secrets import Redactor
 from agent.state import PATCH_STATUSES
 from sandbox.apply_local import apply_to_tree
+from sandbox.environment.check import collect
 from sandbox.errors import UserError
 from sandbox.factory import open_workspace
 from sandbox.hygiene import PatchPolicy
@@ -44,7 +45,7 @@ def default_run_dir(repo: str | Path) -> Path:
 
 
 def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", image: str | None = None,
-        test_cmd: str | None = None, max_steps: int | None = _UNSET, max_cost: float | None = _UNSET,
+        test_cmd: str | None = None, setup: list[str] | None = None, max_steps: int | None = _UNSET, max_cost: float | None = _UNSET,
         max_time: float | None = _UNSET, max_tokens: int | None = None, attempts: int = 1,
         out: str | Path | None = None, apply: bool = False, agent: AgentConfig | None = None,
         patch_policy: PatchPolicy | None = None, progress: Progress | None = None,
@@ -55,6 +56,8 @@ def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", 
     summary.json to `out`. Budgets left unset take the defaults (50 steps, $3, one hour); None
     lifts a limit. `patch_policy` keeps what the final patch leaves out by default (new binary and
     junk files, mode changes, symbolic links leading outside the repository; sandbox.hygiene).
+    In Docker the workspace starts from the repository's detected environment (sandbox.environment)
+    unless `image` names one; `setup` adds shell commands to that environment's image.
     `redactor` (agent.secrets.Redactor) names the secrets to scrub from everything the run writes; by
     default those of the environment (the GitHub bot passes one that knows its token)."""
     if not issue or not issue.strip():
@@ -69,7 +72,7 @@ def fix(repo: str | Path, issue: str, model: str, *, workspace: str = "docker", 
     if workspace not in ("docker", "local"):
         raise UserError(f"unknown workspace {workspace!r}: use docker or local")
     request = FixRequest(repo=str(source), issue=issue, model=absolute_spec(model), workspace=workspace, image=image,
-                         test_cmd=test_cmd, attempts=attempts, limits=limits, agent=agent or AgentConfig(),
+                         test_cmd=test_cmd, setup=list(setup or []), attempts=attempts, limits=limits, agent=agent or AgentConfig(),
                          patch_policy=patch_policy or PatchPolicy())
     return _run(request, Path(out) if out else default_run_dir(source), apply=apply, progress=progress,
                 redactor=redactor)
@@ -93,6 +96,24 @@ def _run(request: FixRequest, run_dir: Path, *, apply: bool, progress: Progress 
                            redactor=redactor)
 
 
+def with_environment(request: FixRequest, ws, say=None) -> FixRequest:
+    """The request with what the workspace's detected environment says: its test command (unless one
+    was given) and, when it is incomplete, the one-line note the agent and the summary repeat."""
+    env = ws.environment
+    if env is None:
+        return request
+    update: dict = {}
+    if env.recipe.kind == "none":
+        update["environment"] = "environment: " + env.note
+    else:
+        if say:
+            say("collecting the tests")
+        update["environment"] = collect(ws, env.recipe, 300, env.missing).note()
+    if not request.test_cmd and env.recipe.test is not None:
+        update["test_cmd"] = env.recipe.test.command
+    return request.model_copy(update=update)
+
+
 def _run_locked(request: FixRequest, run_dir: Path, model, *, apply: bool, progress: Progress | None,
                 resume: bool, redactor: Redactor | None) -> FixOutcome:
     def say(text: str) -> None:
@@ -100,7 +121,9 @@ def _run_locked(request: FixRequest, run_dir: Path, model, *, apply: bool, progr
             progress(Setup(text))
 
     try:
-        with open_workspace(request.repo, request.workspace, request.image, progress=say) as ws:
+        with open_workspace(request.repo, request.workspace, request.image, progress=say,
+                            setup=request.setup) as ws:
+            request = with_environment(request, ws, say)
             outcome = run_fix(request, ws, run_dir, model=model, progress=progress, resume=resume,
                               redactor=redactor)
     finally:
@@ -134,6 +157,7 @@ def evaluate(dataset: str, predictions: str | dict, *, workers: int = 1, **optio
     `harness.instance.Prediction` by instance id; `options` are `harness.evaluation.EvalOptions`
     fields (mirrors, specs, report_dir, timeout, strict, ...). Returns the summary
     (`harness.reports.summarize`: total, resolved, resolved_rate, ids per status, ...)."""
+    # the harness (and the docker SDK) load on first use, so importing patchwright stays fast
     from harness.evaluation import EvalOptions
     from harness.evaluation import evaluate as grade
     from harness.instance import load_instances, load_predictions, synthetic_predictions
@@ -157,6 +181,7 @@ def run(dataset: str, model: str, out: str | Path, **options):
     """Run the agent over a dataset (`patchwright run`): `options` are
     `swebench_runner.runner.RunOptions` fields (ids, workers, attempts, mirrors, evaluate, ...).
     Returns the batch summary (also OUT/summary.json); a resumed OUT goes on where it stopped."""
+    # the batch runner loads on first use, so importing patchwright stays fast
     from swebench_runner.runner import RunOptions, run_batch
 
     return run_batch(RunOptions(dataset=dataset, model=model, out=str(out), **options))

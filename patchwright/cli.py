@@ -17,6 +17,7 @@ from . import __version__
 # name -> (module under patchwright.commands, attribute, one-line help shown by --help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("doctor", "doctor", "Check Python, the Docker engine, the base image and model API keys."),
+    "env": ("env", "env", "Detect how a repository is built and tested; build (or reuse) its environment image."),
     "exec": ("exec_cmd", "exec_cmd", "Run one command in a sandbox copy of a repository."),
     "eval": ("eval", "eval_cmd", "Score predictions SWE-bench style (builtin suite or a JSONL dataset)."),
     "images": ("images", "images", "Build, list and remove environment and instance images."),

@@ -124,6 +124,8 @@ def summary(outcome: FixOutcome, console: Console, show_run_dir: bool = True) ->
         console.print(f"  after:  {counts(outcome.tests_after)}")
     else:
         console.print("tests: no test command found (pass --test-cmd)")
+    if outcome.environment:
+        console.print(f"[yellow]{escape(outcome.environment)}[/] (patchwright env --check says more)")
     cost = "unknown" if outcome.cost is None else f"${outcome.cost:.4f}"
     if (played := stand_in(outcome.model)) is not None:
         cost += f" ({played.label}: not a priced model)"

@@ -455,7 +455,9 @@ class DockerWorkspace(Workspace):
     filesystem stays writable (an evaluation installs into the image's environment). Network is off
     unless `network=True` (then the host's CA bundle is mounted read-only and PIP_CERT,
     SSL_CERT_FILE and REQUESTS_CA_BUNDLE point at it). Every capability but CAPABILITIES is
-    dropped, with no-new-privileges. The container carries the patchwright label and is removed on
+    dropped, with no-new-privileges. `setup`, a shell line, runs in the repository once it is copied
+    in and before its base commit is recorded (an environment image puts back what its install
+    generated). The container carries the patchwright label and is removed on
     close(), on an exception in the `with` block, at interpreter exit, and by itself after
     `limits.lifetime` seconds.
     """
@@ -465,7 +467,8 @@ class DockerWorkspace(Workspace):
     def __init__(self, image: str, source: str | os.PathLike | None = None, *, root: str = "/testbed",
                  network: bool = False, limits: Limits | None = None, timeout: float = DEFAULT_TIMEOUT,
                  max_output: int | None = DEFAULT_MAX_OUTPUT, env: dict[str, str] | None = None,
-                 with_git_history: bool = False, name: str | None = None, in_memory: bool | None = None):
+                 with_git_history: bool = False, name: str | None = None, in_memory: bool | None = None,
+                 setup: str | None = None):
         # the docker SDK loads slowly: imported when the engine is needed
         import docker
 
@@ -535,6 +538,8 @@ class DockerWorkspace(Workspace):
                 code, _, err, _ = self._exec(["tar", "-x", "-C", root, "-f", "-"], 600, workdir="/", stdin=tar)
                 if code != 0:
                     raise RuntimeError(f"copying the repository in failed: {err.decode(errors='replace')[:300]}")
+            if setup:  # before the base is recorded, so that what it writes is never part of a diff
+                self._exec(["sh", "-c", setup], 300, workdir=root)
             self.base_commit = self._init_base()
         except BaseException:
             self.close()

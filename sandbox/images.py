@@ -3,8 +3,12 @@
 `ensure_base_image(python)` returns a tag that exists after the call. It reuses an image with the
 same recipe hash, else builds `FROM python:<v>-slim` when a registry answers, else bootstraps a
 minimal Debian offline (debootstrap + `docker import`, which needs root). The recipe's hash is in
-the tag and in a label, so a changed recipe builds anew. The layers above it (environment and
-instance images) are the harness's (`harness.images`, which knows SWE-bench).
+the tag and in a label, so a changed recipe builds anew.
+
+`build_image(tag, context)` builds the layers above it, with the network on for pip and apt (and
+the host's CA bundle trusted by those steps): the harness's environment and instance images
+(`harness.images`, which knows SWE-bench) and a repository's detected environment
+(`sandbox.environment`).
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
+from pathlib import Path
 
-from .docker_util import LABEL, LABEL_KIND, docker_client
+from .docker_util import LABEL, LABEL_KIND, ca_env, docker_client, host_ca_bundle
 from .errors import UserError
 
 BASE_REPO = "patchwright/base"
@@ -163,3 +169,82 @@ def _import_rootfs(client, root: str, tag: str, changes: list[str]) -> None:
     finally:
         proc.stdout.close()
         proc.wait()
+
+
+# ---------------------------------------------------------------------------------------------
+# building an image from a context directory (the harness's layers and sandbox.environment's)
+
+
+class ImageBuildError(Exception):
+    """An image build failed; `log` holds the build output."""
+
+    def __init__(self, message: str, log: str):
+        super().__init__(message)
+        self.log = log
+
+
+def image_exists(tag: str) -> bool:
+    """Whether the engine has an image of this tag."""
+    return has_image(docker_client(), tag)
+
+
+# a concurrent cleanup (e.g. `doctor --cleanup` elsewhere on the engine) can remove a build's
+# intermediate image or kill its step container (exit 137): such a build is tried again
+_VANISHED = ("unknown parent image", "No such image", "failed to get digest", "No such container",
+             "returned a non-zero code: 137")
+_STEP_FAILED = re.compile(r"The command '(?:/bin/sh -c )?(.*)' returned a non-zero code: (\d+)", re.S)
+
+
+def _build_error(tag: str, error: str) -> str:
+    """One line: which step of which image failed, with its exit code."""
+    m = _STEP_FAILED.search(error)
+    if not m:
+        return f"building {tag} failed: {error.strip().splitlines()[-1][:200]}"
+    cmd = m.group(1).replace(BUILD_NET, "").strip()
+    cmd = cmd if len(cmd) <= 120 else cmd[:117] + "..."
+    return f"building {tag} failed: `{cmd}` exited {m.group(2)} (see image_build.log)"
+
+
+def build_image(tag: str, context_dir: str, labels: dict[str, str]) -> str:
+    """`docker build` of a context directory (with its Dockerfile), network on; returns the build log.
+
+    Raises ImageBuildError with the log when a step fails. A build whose intermediate image
+    vanished (a concurrent `doctor --cleanup` removes dangling images) is tried again.
+    """
+    client = docker_client(timeout=3600)
+    for attempt in range(3):
+        lines: list[str] = []
+        error = None
+        for chunk in client.api.build(path=context_dir, tag=tag, labels=labels, rm=True, forcerm=True,
+                                      decode=True, network_mode="bridge"):
+            if "stream" in chunk:
+                lines.append(chunk["stream"])
+            if "error" in chunk:
+                error = chunk["error"]
+                lines.append(error + "\n")
+        log = "".join(lines)
+        if error is None:
+            return log
+        if attempt < 2 and any(m in error for m in _VANISHED):
+            continue
+        raise ImageBuildError(_build_error(tag, error), log)
+    raise AssertionError("unreachable")
+
+
+BUILD_CA_PATH = "/usr/local/share/patchwright/host-ca.crt"
+"""Where the build steps of environment and instance images find the host's CA bundle (copied in)."""
+# build steps that download (pip, apt) trust the host's CA bundle (a TLS-inspecting proxy may sit
+# between the engine and the registries); the images' runtime environment is left as it is
+BUILD_NET = ("export " + " ".join(f"{k}={v}" for k, v in ca_env(BUILD_CA_PATH).items()) + "; "
+             "[ -s $PIP_CERT ] || unset " + " ".join(ca_env(BUILD_CA_PATH)) + "; ")
+
+
+def copy_host_ca(ctx: str) -> None:
+    """The host's CA bundle into a build context as host-ca.crt (empty when there is none)."""
+    ca = host_ca_bundle()
+    Path(ctx, "host-ca.crt").write_bytes(Path(ca).read_bytes() if ca else b"")
+
+
+def ensure_base_for(python: str) -> str:
+    """The base image for a Python version: an existing one, else the one ensure_base_image builds."""
+    return find_base_image(python) or ensure_base_image(python)

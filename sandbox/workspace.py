@@ -238,6 +238,9 @@ class Workspace(ABC):
     kind: str = "abstract"
     root: str
     base_commit: str
+    environment = None
+    """The detected environment (`sandbox.environment.Environment`) a Docker workspace was started
+    from, or None (a named image, a local workspace)."""
     default_timeout: float
     max_output: int | None
 

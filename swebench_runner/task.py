@@ -204,7 +204,7 @@ def _collect(work: Path) -> dict[str, bytes]:
 def _run(task: InstanceTask, work: Path, rec: InstanceRecord, result: InstanceResult, report: Report) -> None:
     inst = task.instance
     specs = SpecTable(list(task.spec_files))
-    spec = specs.for_instance(inst)
+    spec = specs.for_instance(inst, task.mirrors, task.online)
     report(InstancePhase(inst.instance_id, "image"))
     try:
         image = ensure_instance_image(inst, spec, mirrors=task.mirrors, online=task.online)

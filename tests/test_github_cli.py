@@ -18,7 +18,7 @@ from patchwright.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 INPUTS = ["model", "max-cost", "trigger-label", "trigger-comment", "allowed-associations", "workspace",
-          "unsafe-local-workspace", "test-cmd"]
+          "unsafe-local-workspace", "test-cmd", "image", "setup"]
 
 
 @pytest.fixture
@@ -234,7 +234,7 @@ def test_the_action_runs_the_bot_with_its_inputs_and_nothing_spliced_into_script
     assert {k: inputs[k].get("default") for k in INPUTS[1:]} == {
         "max-cost": "", "trigger-label": "patchwright", "trigger-comment": "/patchwright fix",
         "allowed-associations": "OWNER,MEMBER,COLLABORATOR", "workspace": "docker",
-        "unsafe-local-workspace": "false", "test-cmd": ""}
+        "unsafe-local-workspace": "false", "test-cmd": "", "image": "", "setup": ""}
     scripts = [s["run"] for s in action["runs"]["steps"] if "run" in s]
     assert any('patchwright github --event "$GITHUB_EVENT_PATH"' in s for s in scripts)
     for s in scripts:  # expressions in a script's text are an injection path; env variables are not

@@ -14,7 +14,7 @@ import pytest
 from conftest import make_repo, run_cli
 from sandbox.testfiles import is_test_path
 from tools.corpus import Corpus, scan
-from tools.issue_query import IssueQuery
+from tools.issue_query import IssueQuery, resolve
 from tools.repomap import count_tokens, pagerank, rank_files, repo_map
 from tools.retrieval import rank_locations
 from tools.symbols import SymbolCache
@@ -716,3 +716,67 @@ def _unrelated(config, name):
     assert "name" in sig["showfixtures"]                 # the name the option is stored under
     assert sig["_show_main"].get("callee", 0) > 0        # handed to wrap_session, not called
     assert "callee" not in sig["_unrelated"]             # nothing calls it or hands it on
+
+
+def test_special_methods_of_the_reporters_own_class_point_at_nothing(tmp_path, cache):
+    code = ("```python\nclass MyShape:\n    def __init__(self, x):\n        self.x = x\n\n"
+            "class Interval:\n    def __new__(cls, start, end):\n        pass\n```\n")
+    q = IssueQuery.parse("Intervals lose their ends\n\n" + code)
+    assert q.own_methods == {"__init__": frozenset({"MyShape"}), "__new__": frozenset({"Interval"})}
+    repo = make_repo(tmp_path / "geo", {**SPECIAL, "geo/other.py": '''class Box:
+    def __init__(self, width):
+        self.width = width
+
+    def area(self):
+        return self.width ** 2
+'''})
+    corpus = Corpus.load(repo, cache=False)
+    try:
+        lex = corpus.lex
+        m = resolve(q, corpus, lex.definers, lex.paths, lex.df)
+    finally:
+        corpus.close()
+    # `MyShape` is the reporter's: its `__init__` is no pointer; `Interval` is the repository's (quoted)
+    assert m.own_methods == {"__init__"} and "__init__" not in m.names and "__new__" in m.names
+    loc = rank_locations(repo, "Box area is wrong\n\nThe area of a box with a width\n\n```python\nclass Mine:\n"
+                   "    def __init__(self):\n        self.box = Box(2)\n```\n", cache=cache)
+    sig = {f.name: f.signals for f in loc.functions}
+    assert "name" not in sig["Box.__init__"]
+    # a constructor named in prose lifts the constructors of the classes the issue names only
+    loc = rank_locations(repo, "Interval ends are swapped\n\nIts __init__ or `__new__` mixes the ends up.", cache=cache)
+    sig = {f.name: f.signals for f in loc.functions}
+    assert "special" in sig["Interval.__new__"] and "special" not in sig.get("Box.__init__", {})
+
+
+def test_words_hyphenated_in_prose_are_also_read_as_code_spells_them(tmp_path, cache):
+    q = IssueQuery.parse("Unroll all() in reports\n\nThe assertion re-writer should unroll a built-in call; "
+                         "see `--no-header`")
+    assert {"rewriter", "builtin", "writer"} <= set(q.terms) and "noheader" not in q.terms
+    repo = make_repo(tmp_path / "checks", {
+        "checks/__init__.py": "",
+        "checks/rewrite.py": "class AssertionRewriter:\n    def visit_call(self, node):\n        return node\n",
+        "checks/report.py": "def assertion_report(lines):\n    return '\\n'.join(lines)\n",
+    })
+    loc = rank_locations(repo, "Better reports\n\nThe assertion re-writer should unroll calls.", cache=cache)
+    assert loc.files[0].path == "checks/rewrite.py", [(f.path, f.signals) for f in loc.files]
+
+
+def test_a_frame_whose_function_the_reporter_names_counts_as_the_innermost(tmp_path, cache):
+    issue = ("Interval `__eq__` evaluates its argument\n\nComparing runs the other side through `widen`.\n\n"
+             "```\nTraceback (most recent call last):\n"
+             '  File "geo/shapes.py", line 21, in __eq__\n    return self.start == other.start\n'
+             '  File "geo/ops.py", line 16, in widen\n    return Interval(a.start - by, a.end + by)\n'
+             '  File "geo/ops.py", line 13, in _hull\n    return Interval(min(bounds), max(bounds))\n'
+             "AttributeError: 'str' object has no attribute 'start'\n```\n")
+    q = IssueQuery.parse(issue)
+    assert {"__eq__", "widen", "Interval"} <= q.said and "_hull" not in q.said
+    repo = make_repo(tmp_path / "geo", SPECIAL)
+    corpus = Corpus.load(repo, cache=False)
+    try:
+        m = resolve(q, corpus, corpus.lex.definers, corpus.lex.paths, corpus.lex.df)
+    finally:
+        corpus.close()
+    # the innermost frame is 1; the named outer ones too, not 0.6 and 0.36
+    assert m.frame_functions["geo/ops.py"] == {"_hull": 1.0, "widen": 1.0}
+    assert m.frame_functions["geo/shapes.py"] == {"__eq__": 1.0}
+    assert m.frames == {"geo/ops.py": 1.0, "geo/shapes.py": 1.0}

@@ -133,3 +133,22 @@ def test_the_suite_time_is_remembered_per_repository(ws, tmp_path):
     assert whole_suite_known_short(loop, times, 60) is True and whole_suite_known_short(loop, times, 5) is False
     times.put(SuiteTimes.key(ws, loop.plan.command), 60.0, False)
     assert whole_suite_known_short(loop, times, 600) is False
+
+
+def test_a_test_the_change_edits_is_not_called_fixed_and_each_list_ends_its_line(ws):
+    """A test that asserted the behaviour the issue changes, updated by the change, fails on the base
+    tree (which runs the edited file) and passes now: the answer says the edited tests agree with the
+    change, not that the change fixed them; and a list never runs into the next line."""
+    loop = TestLoop(plan(), ws)
+    ws.write_file("calc/ops.py", CALC.replace("return a + b", "return round(a + b, 10)"))
+    ws.write_file("tests/test_ops.py", TESTS["tests/test_ops.py"].replace("assert mul(2, 3) == 6",
+                                                                          "assert mul(2, 3) == 7"))
+    ws.write_file("tests/test_more.py", "from calc.ops import mul\n\n\ndef test_mul_zero():\n    assert mul(0, 5) == 1\n")
+    diff = ws.diff()
+    res = loop.run(["tests/test_ops.py", "tests/test_more.py"], diff)
+    assert res.fixed == ["tests/test_ops.py::test_old_bug"] and res.new_failures == ["tests/test_more.py::test_mul_zero"]
+    text = feedback(res, diff=diff)
+    assert "Fixed by the change" not in text
+    assert "Passing now in test files your change edits (1): tests/test_ops.py::test_old_bug — the base tree" in text
+    assert "New failures (not failing before your change, or new tests): tests/test_more.py::test_mul_zero.\n" in text
+    assert "Fixed by the change (1): tests/test_ops.py::test_old_bug.\n" in feedback(res)  # no diff: no edited file known

@@ -87,6 +87,12 @@ class IssueQuery:
     ("the repr")."""
     constructed: frozenset[str] = frozenset()
     """CamelCase names the issue's code calls (`Intersection(...)`): classes it constructs."""
+    said: frozenset[str] = frozenset()
+    """The words of the title and the prose (code and tracebacks excluded), as written."""
+    own_methods: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Special methods the issue's code defines (`def __init__(self, x)`) -> the classes it defines
+    them in (`""`: at top level). In a class of the reporter's own, the method is theirs: it names
+    no function of the repository (`resolve` tells whose the class is)."""
 
     @classmethod
     def parse(cls, text: str) -> IssueQuery:
@@ -118,6 +124,8 @@ class IssueQuery:
         q.messages = _messages(body)
         q.options = [f"--{m}" for m in dict.fromkeys(_OPTION.findall(prose_only + "\n" + code)) if len(m) >= 4][:6]
         q.dunders, q.constructed = _special_methods(title + "\n" + prose_only, code)
+        q.own_methods = _defined_specials(code)
+        q.said = frozenset(_IDENT.findall(title + "\n" + prose_only))
         q.terms = _terms(title, prose_only, code, urls)
         for name, w in _kebab_names(code, prose_only).items():
             q.identifiers[name] = q.identifiers.get(name, 0.0) + w
@@ -219,6 +227,25 @@ def _special_methods(prose: str, code: str) -> tuple[frozenset[str], frozenset[s
     return frozenset(out), frozenset(_CONSTRUCT.findall(code))
 
 
+_CLASS_DEF = re.compile(r"^([ \t]*)class\s+([A-Za-z_]\w*)", re.M)
+_SPECIAL_DEF = re.compile(r"^([ \t]*)(?:async\s+)?def\s+(__[a-z][a-z0-9_]*__)\s*\(", re.M)
+
+
+def _defined_specials(code: str) -> dict[str, frozenset[str]]:
+    """{special method the code defines: the classes it is defined in}; a `def` belongs to the last
+    `class` above it that is indented less ("" when there is none)."""
+    classes = [(m.start(), len(m.group(1).expandtabs()), m.group(2)) for m in _CLASS_DEF.finditer(code)]
+    out: dict[str, set[str]] = defaultdict(set)
+    for m in _SPECIAL_DEF.finditer(code):
+        indent = len(m.group(1).expandtabs())
+        owner = ""
+        for at, ci, name in classes:
+            if at < m.start() and ci < indent:
+                owner = name
+        out[m.group(2)].add(owner)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
 def _kebab_names(code: str, prose: str) -> dict[str, float]:
     """`snake_case` names of the hyphenated words written in code (`ignore-paths`) and of the
     `--long-options` written anywhere, weighted like an identifier in code (1 + log of the count)."""
@@ -263,6 +290,8 @@ def _identifiers(title: str, prose: str, code: str, frames: list[Frame]) -> tupl
 
 # the words of code blocks (reproductions, tracebacks) count less than prose: they repeat setup
 # (`import`, `symbols`, `print`) more than they name what is wrong
+# a word hyphenated in prose ("re-writer", "sub-command", "built-in") as code spells it: joined
+_HYPHENATED = re.compile(r"(?<![\w-])([A-Za-z]{2,12})-([A-Za-z]{2,12})(?![\w-])")
 TERM_WEIGHTS = {"title": 3.0, "prose": 1.0, "code": 0.6, "urls": 0.5}
 
 
@@ -274,6 +303,9 @@ def _terms(title: str, prose: str, code: str, urls: list[str]) -> dict[str, floa
             if word not in _KEYWORDS:
                 for t in word_terms(word):
                     counts[t] += w
+    for text, w in ((title, tw["title"]), (prose, tw["prose"])):
+        for m in _HYPHENATED.finditer(text):  # "re-writer" is spelt `rewriter` in code
+            counts[m.group(1).lower() + m.group(2).lower()] += w
     return {t: 1.0 + math.log(c) if c >= 1 else c for t, c in counts.items()}
 
 
@@ -298,6 +330,10 @@ class Mentions:
     names: dict[str, float] = field(default_factory=dict)
     """Identifiers the issue names that the repository defines -> weight (rarer definitions weigh
     more)."""
+    own_methods: frozenset[str] = frozenset()
+    """Special methods the issue's code defines only in classes of the reporter's own (classes the
+    repository does not define): `def __init__` in the reporter's example class is no pointer to
+    the repository's constructors."""
 
 
 def resolve_path(written: str, corpus) -> list[str]:
@@ -319,6 +355,7 @@ def resolve_path(written: str, corpus) -> list[str]:
     return []
 
 
+_CLASS_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
 _DEST = re.compile(rb"""\bdest\s*=\s*["']([A-Za-z_]\w*)["']""")
 _NEXT_OPTION = re.compile(rb"""\(\s*["']--?\w""")  # the next declaration: a call opening on an option
 
@@ -372,7 +409,9 @@ def resolve(query: IssueQuery, corpus, definers: dict[str, list[tuple[int, str]]
         hits = resolve_path(f.path, corpus)
         if len(hits) != 1:
             continue
-        strength = FRAME_DECAY ** rank_of[f.order]
+        # a frame whose function the reporter names in words ("`__eq__` evaluates reprs") is the one
+        # they blame: as strong as the innermost
+        strength = 1.0 if f.function and f.function in query.said else FRAME_DECAY ** rank_of[f.order]
         p = hits[0]
         out.frames[p] = max(out.frames.get(p, 0.0), strength)
         if f.function:
@@ -389,19 +428,25 @@ def resolve(query: IssueQuery, corpus, definers: dict[str, list[tuple[int, str]]
         snake = opt.lstrip("-").replace("-", "_")
         identifiers[dest] = max(identifiers.get(dest, 0.0), query.identifiers.get(snake, 1.0))
         code_names.add(dest)
+    repo_classes = {c for cs in query.own_methods.values() for c in cs
+                    if any(kw in _CLASS_KINDS for _, kw in definers.get(c, ()))}
+    out.own_methods = frozenset(m for m, classes in query.own_methods.items()
+                                if m not in query.title_words and not classes & repo_classes)
     for ident, w in identifiers.items():
         found = definers.get(ident)
-        if not found:
+        if not found or ident in out.own_methods:
             continue
         files = {i for i, _ in found}
-        # a name many files use (`Symbol`, `get`) says less than a rare one (`apart`)
-        idf = math.log(1 + n / max(1, df(ident.lower()) if df else len(files)))
+        # a name many files use (`Symbol`, `get`) says less than a rare one (`apart`); counted as
+        # the index spells its terms (`__init__` as `init`)
+        term = word_terms(ident)
+        idf = math.log(1 + n / max(1, df(term[0]) if df and term else len(files)))
         weight = w * idf
         out.names[ident] = weight * (1.0 if ident in code_names else 0.5) / math.sqrt(len(files))
         if ident not in code_names:
             continue
         for i, kw in found:
-            boost = 1.0 if kw in ("class", "struct", "interface", "trait", "enum", "type") else 0.8
+            boost = 1.0 if kw in _CLASS_KINDS else 0.8
             p = paths[i]
             out.defines[p] = out.defines.get(p, 0.0) + weight * boost / len(files)
     return out

@@ -8,7 +8,7 @@ best files are parsed with tree-sitter; each function or method becomes a chunk 
 name, signature, docstring, body) ranked by BM25 (bm25s) and by the same mentions, fused with
 its file's score.
 
-`localize(source, issue_text)` is the API; `source` is a Workspace, a directory, {path: bytes}
+`rank_locations(source, issue_text)` is the API; `source` is a Workspace, a directory, {path: bytes}
 or a `Corpus` (reuse one across calls to skip reading the files again).
 """
 
@@ -113,7 +113,7 @@ class FunctionHit:
 
 @dataclass
 class Localization:
-    """What `localize` found: files and functions, best first, with timings in seconds."""
+    """What `rank_locations` found: files and functions, best first, with timings in seconds."""
 
     files: list[FileHit]
     functions: list[FunctionHit]
@@ -468,6 +468,7 @@ def function_hits(corpus: Corpus, query: IssueQuery, mentions: Mentions, files: 
                     bm[i] += w * float(bm_t[i])
     top_bm = max(bm) or 1.0
     name_w = _scaled(mentions.names)
+    dunders = query.dunders - mentions.own_methods
     hits = []
     for i, (path, d) in enumerate(chunks):
         sig = {"file": file_score.get(path, 0.0), "bm25": bm[i] / top_bm}
@@ -484,7 +485,8 @@ def function_hits(corpus: Corpus, query: IssueQuery, mentions: Mentions, files: 
         cls = d.parent.rsplit(".", 1)[-1] if d.parent else None
         if cls and d.name in _CONSTRUCTORS and cls in query.constructed:
             sig["special"] = 1.0
-        elif cls and d.name in query.dunders:
+        elif cls and d.name in dunders and (d.name not in _CONSTRUCTORS or cls in name_w):
+            # a constructor named in prose is the one of a class the issue names, not every class's
             sig["special"] = sig["file"]
         hits.append(FunctionHit(path, d.qualname, 0.0, d.start_line, d.end_line,
                                 {k: v for k, v in sig.items() if v}))

@@ -65,17 +65,21 @@ def check_attempt(rt: Attempt, diff: str, state: AgentState | None = None) -> Te
     return check(rt.config, rt.tests, rt.work, rt.ctx, rt.issue, diff, state=state)
 
 
-def feedback(res: TestResults | None, checked: dict[str, str] | None = None) -> str:
-    """The test results as the model reads them (test_feedback.j2)."""
+def feedback(res: TestResults | None, checked: dict[str, str] | None = None, diff: str = "") -> str:
+    """The test results as the model reads them (test_feedback.j2). Tests that pass now in a test
+    file the change edits are not called fixed: the base tree ran the edited file too."""
     if res is None:
         return render("test_feedback", res=None, counts={}, new_failures=[], pre_existing=[], fixed=[],
-                      checked={}, repro=None, limit=MAX_LISTED, output="")
+                      updated=[], checked={}, repro=None, limit=MAX_LISTED, output="")
     counts = {k: 0 for k in ("PASSED", "FAILED", "ERROR", "SKIPPED")}
     for s in res.statuses.values():
         counts[s] = counts.get(s, 0) + 1
+    edited = set(files_changed(diff)) if diff else set()
+    updated = [t for t in res.fixed if t.split("::")[0] in edited]
     return render("test_feedback", res=res, counts=counts, new_failures=res.new_failures,
-                  pre_existing=res.pre_existing, fixed=res.fixed, checked=checked or {},
-                  repro=split_repro(res.statuses)[1], limit=MAX_LISTED, output=res.output[-4000:])
+                  pre_existing=res.pre_existing, fixed=[t for t in res.fixed if t not in updated], updated=updated,
+                  checked=checked or {}, repro=split_repro(res.statuses)[1], limit=MAX_LISTED,
+                  output=res.output[-4000:])
 
 
 def tool_runner(work: Work, tests: TestLoop, config: AgentConfig, issue: str):
@@ -87,7 +91,7 @@ def tool_runner(work: Work, tests: TestLoop, config: AgentConfig, issue: str):
         if res is None:
             return ("No test file relates to the change yet (none imports, names or references the changed "
                     "code, and there is no reproduction test). Pass test ids or files to run_tests.")
-        return feedback(res)
+        return feedback(res, diff=diff)
     return run
 
 
@@ -162,7 +166,7 @@ def review(rt: Attempt, state: AgentState) -> dict:
     if not again:
         rt.trajectory.write("review", verdict="submit", changed=changed, **evidence)
         return {"verdict": "submit", "last_tests": res.to_dict() if res else last}
-    text = render("review", changed=changed, feedback=feedback(res, checked) if res else "",
+    text = render("review", changed=changed, feedback=feedback(res, checked, diff) if res else "",
                   rounds_left=rt.config.max_review_rounds - rounds - 1)
     rt.trajectory.write("review", verdict="edit", changed=changed, **evidence)
     rt.say(SentBack(round=rounds + 1, failing=len(res.new_failures) if res else 0))

@@ -19,16 +19,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import shlex
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from sandbox.environment import GitTree, Recipe, recipe_for
+from sandbox.environment.prepare import available_pythons
 from sandbox.errors import UserError
 from sandbox.testing import TestCommand
 
 from ..instance import Instance
+from ..sources import repo_source
 
 SPEC_DIR = Path(__file__).resolve().parent
 
@@ -156,8 +160,13 @@ class SpecTable:
                 return versions["*"], origin
         return DEFAULT_SPEC, "default"
 
-    def for_instance(self, instance: Instance) -> Spec:
-        """The spec an instance is built and tested with; its own log_parser/eval_type win."""
+    def for_instance(self, instance: Instance, mirrors=None, online: bool = False) -> Spec:
+        """The spec an instance is built and tested with; its own log_parser/eval_type win.
+
+        A repository no spec names gets the spec detected from its files at the environment commit
+        (`detected_spec`) when its source can be had (a mirror in `mirrors`, or a clone when
+        `online`), or was detected earlier in this process; else DEFAULT_SPEC.
+        """
         if instance.spec:
             try:
                 spec = Spec.model_validate(instance.spec)
@@ -166,13 +175,56 @@ class SpecTable:
                 raise UserError(f"{instance.instance_id}: inline spec: {'.'.join(map(str, first['loc']))}: "
                                 f"{first['msg']}") from None
         else:
-            spec = self.lookup(instance.repo, instance.version)[0]
+            spec, origin = self.lookup(instance.repo, instance.version)
+            if origin == "default":
+                spec = detected_spec(instance, mirrors, online) or spec
         overrides: dict[str, Any] = {}
         if instance.log_parser:
             overrides["log_parser"] = instance.log_parser
         if instance.eval_type:
             overrides["eval_type"] = instance.eval_type
         return spec.model_copy(update=overrides) if overrides else spec
+
+
+_detected: dict[tuple[str, str], Spec] = {}
+"""Specs detected in this process, by (repository, commit)."""
+
+
+def spec_from_recipe(recipe: Recipe) -> Spec:
+    """The harness spec that builds and tests what a detected recipe describes."""
+    target = "." + (f"[{','.join(recipe.extras)}]" if recipe.extras else "")
+    if recipe.install is not None:
+        install = recipe.install
+    elif recipe.project:
+        q = shlex.quote(target)
+        install = f"python -m pip install -e {q} || python -m pip install {q}"
+    else:
+        install = ""
+    if recipe.setup:
+        install = " && ".join(f"({s})" for s in ([install] if install else []) + recipe.setup)
+    optional = [f"python -m pip install {shlex.quote(r)} || true" for r in recipe.optional]
+    test = recipe.test
+    facts = "; ".join(f"{f.what} {f.value} <- {f.source}" for f in recipe.facts if f.what in ("python", "test command"))
+    return Spec(python=recipe.python, apt_packages=recipe.apt_packages, pip_packages=recipe.requirements,
+                pre_install=[*optional, *recipe.prepare], install=install,
+                test_cmd=test.command if test else DEFAULT_SPEC.test_cmd,
+                log_parser=test.parser if test and test.parser != "exit_code" else "pytest",
+                directives="files" if (test is None or test.takes_files) else "none",
+                note=f"detected from the repository ({facts})")
+
+
+def detected_spec(instance: Instance, mirrors=None, online: bool = False) -> Spec | None:
+    """The spec detected from an instance's repository at its environment commit (cached per
+    process); None when the source cannot be had."""
+    commit = instance.environment_setup_commit or instance.base_commit
+    key = (instance.repo, commit)
+    if key not in _detected:
+        try:
+            source = repo_source(instance, mirrors, online=online)
+            _detected[key] = spec_from_recipe(recipe_for(GitTree(source, commit), available_pythons()))
+        except (UserError, ValueError):
+            return None
+    return _detected[key]
 
 
 def digest(*parts: Any) -> str:

@@ -15,7 +15,8 @@ from sandbox.factory import open_workspace
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("--workspace", "kind", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
               help="Where the command runs: a Docker container, or a private local copy.")
-@click.option("--image", default=None, help="Docker image (default: the base image, built if missing).")
+@click.option("--image", default=None,
+              help="Docker image (default: the repository's detected environment, built if missing; see `patchwright env`).")
 @click.option("--network", is_flag=True, help="Give the container network access (off by default).")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds before the command is killed.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the diff the command made, after its output.")
@@ -28,6 +29,8 @@ def exec_cmd(repo, command, kind, image, network, timeout, show_diff):
         click.echo(f"  {message}", err=True)
 
     with open_workspace(repo, kind, image, network, timeout, progress=say) as ws:
+        if ws.environment is not None and ws.environment.note:
+            click.echo(f"patchwright: {ws.environment.note}", err=True)
         res = ws.run(shlex.join(command), timeout=timeout)
         sys.stdout.write(res.output)
         if show_diff:

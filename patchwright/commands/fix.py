@@ -38,7 +38,8 @@ def _issue_text(issue: str | None, issue_file: str | None) -> str:
                    "turn at this terminal) or relay:DIR[,wait=SECONDS] (another program answers turn files in DIR).")
 @click.option("--workspace", "kind", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
               help="Where the agent works: a Docker container or a private local copy.")
-@click.option("--image", default=None, help="Docker image holding the repository's environment (default: the base image).")
+@click.option("--image", default=None, help="Docker image holding the repository's environment (default: detected and built, see "
+                   "`patchwright env`).")
 @click.option("--test-cmd", default=None, help="The command that runs the tests (default: detected, pytest or unittest).")
 @click.option("--max-steps", type=int, default=limits.MAX_STEPS, show_default=True, help="Model calls in all (0: no limit).")
 @click.option("--max-cost", type=float, default=limits.MAX_COST, show_default=True, help="US dollars in all (0: no limit).")

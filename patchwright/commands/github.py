@@ -34,8 +34,8 @@ def _default_fixer():
         budget = {} if options.max_cost is None else {"max_cost": limits.from_cli(options.max_cost)}
         with Progress() as progress:
             result = fix(repo_dir, f"{issue_title}\n\n{issue_body}", options.model, workspace=options.workspace,
-                         test_cmd=options.test_cmd, out=options.out_dir, progress=progress, redactor=redactor,
-                         **budget)
+                         image=options.image, setup=options.setup, test_cmd=options.test_cmd, out=options.out_dir,
+                         progress=progress, redactor=redactor, **budget)
         return FixOutcome.model_validate(result.model_dump())
 
     return fixer
@@ -65,6 +65,10 @@ def _token() -> str | None:
 @click.option("--test-cmd", default=None, metavar="CMD", help="Command that runs the tests in the sandbox.")
 @click.option("--workspace", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
               help="Where the fix runs (local is refused without --unsafe-local-workspace).")
+@click.option("--image", default=None, metavar="IMAGE",
+              help="Docker image to work in [default: the repository's detected environment].")
+@click.option("--setup", "setup", multiple=True, metavar="CMD",
+              help="Shell command added to the detected environment's image (repeatable).")
 @click.option("--unsafe-local-workspace", "unsafe_local", is_flag=True,
               help="Allow --workspace local although the model's commands can then read the token and the "
                    "model key (they run on the runner as this process's user).")
@@ -72,7 +76,7 @@ def _token() -> str | None:
               help="Run directory (patch, trajectory, summary, github.jsonl) [default: a new directory "
                    "under $RUNNER_TEMP or the system's temporary directory].")
 def github(event_path, event_name, repo_dir, dry_run, model, max_cost, trigger_label, trigger_comment,
-           allowed_associations, test_cmd, workspace, unsafe_local, out_dir):
+           allowed_associations, test_cmd, workspace, image, setup, unsafe_local, out_dir):
     """Answer a GitHub issue event with a tested pull request.
 
     Acts on `issues` (labeled with the trigger label by a person) and `issue_comment` (created,
@@ -95,7 +99,7 @@ def github(event_path, event_name, repo_dir, dry_run, model, max_cost, trigger_l
         trigger=TriggerConfig(label=trigger_label, comment=trigger_comment,
                               allowed_associations=[a.strip() for a in allowed_associations.split(",") if a.strip()]),
         fix=FixOptions(model=model or "", max_cost=max_cost, test_cmd=test_cmd or None, workspace=workspace,
-                       out_dir=out_dir),
+                       image=image or None, setup=[s for s in setup if s.strip()], out_dir=out_dir),
         dry_run=dry_run, unsafe_local=unsafe_local,
     )
 

@@ -46,7 +46,7 @@ def build(dataset, instance_ids, mirrors, spec_files, workers, offline, as_json)
 
     def one(inst):
         try:
-            img = ensure_instance_image(inst, table.for_instance(inst), mirrors=mirrors, online=not offline, say=say)
+            img = ensure_instance_image(inst, table.for_instance(inst, mirrors, not offline), mirrors=mirrors, online=not offline, say=say)
             return inst.instance_id, {"tag": img.tag, "built": img.built, "error": ""}
         except (ImageBuildError, UserError) as exc:
             return inst.instance_id, {"tag": "", "built": [], "error": str(exc)}
