@@ -144,7 +144,7 @@ def test_every_template_documents_its_variables_and_renders():
                                                                "code": "1 def f():\n2     pass"}], test_command=None,
                localized={"files": ["a.py"], "definitions": ["a.py:f"]}),
         render("test_feedback", res=TestResults("pytest", {"t::x": "FAILED"}, 1, False, 1.0, ""), counts={"FAILED": 1},
-               new_failures=["t::x"], pre_existing=[], fixed=[], checked={}, repro=None, limit=30, output="E 1 == 2"),
+               new_failures=["t::x"], pre_existing=[], fixed=[], updated=[], checked={}, repro=None, limit=30, output="E 1 == 2"),
         render("review", changed=["a.py"], feedback="1 failed", rounds_left=0),
     ]
     assert all(t.strip() for t in texts)
