@@ -41,6 +41,7 @@ from tools.context import ToolContext
 from .budget import DEFAULT_LIMITS, Budget, BudgetExhausted, BudgetLimits, Spent
 from .conversation import FILE as CONVERSATION
 from .conversation import Conversation, ConversationLog
+from .doctests import with_doctests
 from .events import AttemptStarted, Progress, quiet
 from .evidence import best
 from .graph import build_graph
@@ -242,6 +243,7 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     model = model or make_model(request.model)
     files = workspace.list_files()
     plan = plan or detect(workspace, files, request.test_cmd, request.agent.test_timeout)
+    plan = with_doctests(plan, files, workspace.read_many) if plan else None
     redactor = redactor or Redactor.from_env()
     progress = progress or quiet
     trajectory = TrajectoryWriter(run_dir / TRAJECTORY, redactor=redactor)

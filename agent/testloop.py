@@ -11,6 +11,9 @@ tell new failures from old ones and the environment's.
   failure there too is pre-existing, a pass there is the change's doing.
 - **The environment**: a test file that cannot be collected on the base tree either (a module
   missing from the environment) is reported once and left out of later runs.
+- **Doctests**: where the project runs them (`agent.doctests`: sympy's `bin/doctest`, pytest's
+  `--doctest-modules` / `--doctest-glob`), the doctests of the change's modules run beside the tests,
+  with the same base-tree rule; their ids join the run's statuses (`TestResults.doctests`).
 - **Time**: every run has the plan's time budget; a cut run says what ran and what did not.
 """
 
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.basetree import base_tree
-from sandbox.diffs import files_changed
+from sandbox.diffs import files_changed, patch_files
 from sandbox.testfiles import is_test_path
 from sandbox.testing import TestCommand, run_structured, runner_of
 from sandbox.testresults import ERROR as R_ERROR
@@ -37,6 +40,7 @@ from sandbox.testresults import XPASS as R_XPASS
 from sandbox.testresults import Results
 from sandbox.workspace import Workspace
 
+from .doctests import doctest_command, doctest_targets
 from .testplan import EXIT_CODE, REPRO_NAME, TestPlan, TestResults
 
 UPPER = {R_PASSED: "PASSED", R_FAILED: "FAILED", R_ERROR: "ERROR", R_SKIPPED: "SKIPPED", R_XFAIL: "XFAIL",
@@ -151,18 +155,32 @@ class TestLoop:
 
     def run(self, targets: list[str] | None, diff: str, *, why: dict[str, str] | None = None,
             timeout: float | None = None) -> TestResults:
-        """Run `targets` (None: the whole suite) on the changed tree, and on the base tree those not
-        known there yet; the result says which failures are new, old, or the environment's."""
+        """Run `targets` (None: the whole suite; []: none, the doctests alone) on the changed tree,
+        and on the base tree those not known there yet, then the doctests of the change's modules
+        the same way; the result says which failures are new, old, or the environment's."""
         test = self.command()
         if self.plan.parser == EXIT_CODE or not self.plan.takes_files:
             targets = None
-        if targets is not None:
+        if targets:
             targets = [t for t in targets if _file_of(t) not in self.environment]
+        if targets == []:
+            out = TestResults("", {}, 0, False, 0.0, "", selected=dict(why or {}))
+        else:
+            out = self._run(test, targets, diff, why, timeout)
+        self._doctests(out, targets is None, diff, timeout)
+        self.last_failing = out.failing
+        return out
+
+    def _run(self, test: TestCommand, targets: list[str] | None, diff: str, why: dict[str, str] | None,
+             timeout: float | None, doctests: bool = False) -> TestResults:
+        """One command on `targets` here and on the base tree, read into `TestResults`. `doctests`:
+        the targets are files whose doctests run (known on the base tree once and for all)."""
         run, res = run_structured(self.workspace, test, targets, timeout=timeout or self.plan.timeout)
-        statuses = self._statuses(run, res)
+        statuses = self._statuses(run, res, by_exit_code=not doctests and self.plan.parser == EXIT_CODE)
         sources = self._sources(diff)
         if self.baseline and not (targets is None and run.timed_out):  # a cut whole suite: no base run
-            self._baseline(targets, sources, res if not sources else None, timeout)
+            digests = {t: "base" for t in targets or []} if doctests else None
+            self._baseline(targets, sources, res if not sources else None, timeout, test=test, digests=digests)
         added = set(new_files(diff)) | set(find_repro(self.workspace) if targets is None else
                                            [t for t in targets or [] if _file_of(t).endswith(REPRO_NAME)])
         new_tests = sorted(t for t in statuses if _file_of(t) in added or REPRO_NAME.removesuffix(".py") in t)
@@ -178,15 +196,56 @@ class TestLoop:
         cut = res.timed_out
         no_results = [] if cut else list(res.no_results)
         not_run = list(res.no_results) if cut else []
-        out = TestResults(run.command, statuses, run.exit_code, run.timed_out, run.duration, run.output[-6000:],
-                          base={t: self.base[t] for t in statuses if t in self.base}, new_tests=new_tests,
-                          collection_errors=collection, environment=env_now, no_results=no_results,
-                          not_run=not_run, not_announced=res.not_run if cut else None, selected=dict(why or {}))
-        self.last_failing = out.failing
-        return out
+        return TestResults(run.command, statuses, run.exit_code, run.timed_out, run.duration, run.output[-6000:],
+                           base={t: self.base[t] for t in statuses if t in self.base}, new_tests=new_tests,
+                           collection_errors=collection, environment=env_now, no_results=no_results,
+                           not_run=not_run, not_announced=res.not_run if cut else None, selected=dict(why or {}))
 
-    def _statuses(self, run, res: Results) -> dict[str, str]:
-        if self.plan.parser == EXIT_CODE:
+    # -- doctests -----------------------------------------------------------------------------------
+    def doctest_targets(self, diff: str) -> list[str]:
+        """The files whose doctests a run for `diff` covers (agent.doctests), those the environment
+        cannot import left out."""
+        if not self.plan.doctest or not diff.strip():
+            return []
+        present = [new for _, new in patch_files(diff) if new != "/dev/null"]
+        files = self.workspace.list_files() if self.plan.doctest_globs else []
+        return [t for t in doctest_targets(self.plan, files_changed(diff), present, files, self.workspace.read_many)
+                if t not in self.environment]
+
+    def _doctests(self, out: TestResults, whole: bool, diff: str, timeout: float | None) -> None:
+        """Run the doctests of the change's files beside the tests and add them to `out`: status
+        here and on the base tree (cached per file: the base tree's file does not change)."""
+        test = doctest_command(self.plan)
+        if test is None:
+            out.doctests = {"state": "none"}
+            return
+        if whole and runner_of(test) == "pytest":
+            out.doctests = {"state": "with_suite", "command": self.plan.doctest}
+            return
+        targets = self.doctest_targets(diff)
+        if not targets:
+            out.doctests = {"state": "no_targets", "command": self.plan.doctest}
+            return
+        doc = self._run(test, targets, diff, None, timeout, doctests=True)
+        doc.no_results = []  # a module without doctests yields nothing, and that is no error
+        out.statuses.update(doc.statuses)
+        out.base.update(doc.base)
+        out.new_tests = sorted({*out.new_tests, *doc.new_tests})
+        out.collection_errors += doc.collection_errors
+        out.environment += doc.environment
+        out.not_run += doc.not_run
+        out.timed_out = out.timed_out or doc.timed_out
+        out.duration += doc.duration
+        alone = not out.command
+        if alone:  # no test file relates to the change
+            out.command, out.exit_code, out.output = doc.command, doc.exit_code, doc.output
+        elif doc.failing or doc.collection_errors or doc.timed_out:
+            out.output = f"{out.output[-3000:]}\n$ {doc.command}\n{doc.output[-3000:]}"
+        out.doctests = {"state": "ran", "command": doc.command, "targets": targets, "ids": sorted(doc.statuses),
+                        "timed_out": doc.timed_out, "alone": alone}
+
+    def _statuses(self, run, res: Results, by_exit_code: bool) -> dict[str, str]:
+        if by_exit_code:
             return {self.plan.command: "PASSED" if run.exit_code == 0 and not run.timed_out else "FAILED"}
         statuses = {t: UPPER.get(s, s.upper()) for t, s in res.statuses().items()}
         if not statuses and not res.collection_errors and (run.exit_code not in (0, 5) or run.timed_out):
@@ -203,11 +262,15 @@ class TestLoop:
         return {t: hashlib.sha1(data.get(_file_of(t), b"")).hexdigest()[:12] for t in targets}
 
     def _baseline(self, targets: list[str] | None, sources: list[str], same: Results | None,
-                  timeout: float | None, fresh: bool = False) -> None:
+                  timeout: float | None, fresh: bool = False, test: TestCommand | None = None,
+                  digests: dict[str, str] | None = None) -> None:
         """Run on the base tree the targets not known there (all of `targets` when `fresh`). `same`:
-        the changed tree's results when the change touches no source file (the trees are the same)."""
+        the changed tree's results when the change touches no source file (the trees are the same).
+        `test`: the command (the plan's by default; the doctest command for doctests); `digests`:
+        what a target's base run is known by (by default the content of its test file)."""
         keys = [WHOLE] if targets is None else targets
-        digests = {WHOLE: ""} if targets is None else self._digest(targets)
+        if digests is None:
+            digests = {WHOLE: ""} if targets is None else self._digest(targets)
         need = [k for k in keys if fresh or self.base_keys.get(k) != digests[k]]
         if not need:
             return
@@ -215,7 +278,7 @@ class TestLoop:
             res = same
         else:
             with base_tree(self.workspace, sources):
-                _, res = run_structured(self.workspace, self.command(), None if targets is None else need,
+                _, res = run_structured(self.workspace, test or self.command(), None if targets is None else need,
                                         timeout=timeout or self.plan.timeout)
         for t, s in res.statuses().items():
             self.base[t] = UPPER.get(s, s.upper())
@@ -230,9 +293,16 @@ class TestLoop:
         """Run `tests` on the base tree again (not from the cache): their status there."""
         if not tests or not self.plan.takes_files:
             return {}
+        doc = doctest_command(self.plan)
+        docs = [t for t in tests if doc is not None and not is_test_path(_file_of(t))]  # a module's doctests
         ids = runner_of(self.command()) == "pytest"
-        targets = list(dict.fromkeys(t if ids else _file_of(t) for t in tests))
-        self._baseline(targets, self._sources(diff), None, None, fresh=True)
+        targets = list(dict.fromkeys(t if ids else _file_of(t) for t in tests if t not in docs))
+        sources = self._sources(diff)
+        if targets:
+            self._baseline(targets, sources, None, None, fresh=True)
+        if docs:
+            files = list(dict.fromkeys(_file_of(t) for t in docs))
+            self._baseline(files, sources, None, None, fresh=True, test=doc, digests={f: "base" for f in files})
         return {t: self.base.get(t, "MISSING") for t in tests}
 
     # -- state (saved with the run's checkpoints) ------------------------------------------------

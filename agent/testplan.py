@@ -57,8 +57,11 @@ class TestPlan:
     django: bool = False
     """Test files are given as django test modules (`directives: django` of a spec)."""
     doctest: str | None = None
-    """The command that runs the doctests of source files given to it (sympy's `bin/doctest`), when
-    the project runs them apart; pytest's `--doctest-modules`, when configured, needs none."""
+    """The command that runs the doctests of the files given to it: sympy's `bin/doctest -C
+    --verbose`, the pytest command with `--doctest-modules` when pytest's configuration turns them
+    on; "" when the project runs none; None: not known yet (`agent.doctests.with_doctests` detects)."""
+    doctest_globs: tuple[str, ...] = ()
+    """pytest's `--doctest-glob` patterns: text files whose examples run as doctests."""
 
     def test_command(self) -> TestCommand:
         """The plan as `sandbox.testing` runs it."""
@@ -99,10 +102,20 @@ class TestResults:
     """Tests the runner announced that did not finish in a cut run (when it announced a count)."""
     selected: dict[str, str] = field(default_factory=dict)
     """The test files run and why each was chosen (empty: the whole suite or the given ids)."""
+    doctests: dict = field(default_factory=dict)
+    """The doctests beside the tests (agent.testloop): `state` `ran` (with `command`, `targets`: the
+    files it covered, `ids`: its doctests in `statuses`), `with_suite` (the whole suite ran them),
+    `no_targets` (the change touches no file whose doctests run), `none` (the project runs none)."""
 
     @property
     def failing(self) -> list[str]:
         return sorted(t for t, s in self.statuses.items() if s in (FAILED, ERROR))
+
+    @property
+    def tests_only(self) -> dict[str, str]:
+        """The statuses of the tests, the doctests left out."""
+        doc = set(self.doctests.get("ids", ()))
+        return {t: s for t, s in self.statuses.items() if t not in doc}
 
     @property
     def passing(self) -> list[str]:

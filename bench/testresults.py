@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.log_parsers import get_parser  # noqa: E402
+from sandbox.log_parsers import get_parser  # noqa: E402
 from sandbox.testresults import read_results  # noqa: E402
 
 CORPUS = ROOT / "tests" / "fixtures" / "test_results"

@@ -94,7 +94,9 @@ def remove_unused_images(client, images: list[tuple[str, str]]) -> tuple[list[st
     # the docker SDK loads slowly: imported when the engine is needed
     import docker
 
-    running = {c.attrs.get("Image", "") for c in client.containers.list(filters={"status": "running"})}
+    # a container may go between the listing and its inspection (ignore_removed: not an error)
+    running = {c.attrs.get("Image", "") for c in client.containers.list(filters={"status": "running"},
+                                                                       ignore_removed=True)}
     removed: list[str] = []
     kept: list[str] = []
     for ref, image_id in images:
@@ -125,7 +127,7 @@ def cleanup(remove_images: bool = False, label: str = LABEL) -> tuple[list[str],
 
     client = docker_client()
     removed_containers: list[str] = []
-    for c in client.containers.list(all=True, filters={"label": label}):
+    for c in client.containers.list(all=True, filters={"label": label}, ignore_removed=True):
         owner = c.labels.get(LABEL_OWNER, "")
         if not owner:
             # no owner of its own: a build step's container (it inherits the image's labels);

@@ -230,7 +230,7 @@ def _run(task: InstanceTask, work: Path, rec: InstanceRecord, result: InstanceRe
     with DockerWorkspace(image.tag, network=False) as ws:
         model = make_model(task.model, **model_options(task.model, inst, ws))
         try:
-            outcome = run_fix(request, ws, work, model=model, progress=progress, plan=plan_for_test_command(spec.test_command(), test_timeout))
+            outcome = run_fix(request, ws, work, model=model, progress=progress, plan=plan_for_test_command(spec.test_command(), test_timeout, spec.doctest_cmd))
         finally:
             model.close()
     rec.finished = True

@@ -70,3 +70,13 @@ def test_pytest_without_a_report_reads_the_outer_summary_only():
 def test_unknown_runner_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown test runner 'nose'"):
         read_results("nose", "")
+
+
+def test_sympy_doctest_names_and_an_import_that_stops_the_run():
+    _, _, res = load("sympy_doctest")
+    assert res.statuses()["sympy/core/mod.py::sympy.core.mod.Mod"] == "failed"
+    assert res.runner_counts == {"passed": 5, "failed": 2, "error": 1}
+    assert "collection error in sympy/parsing/mathematica.py: cannot import nosuchmodule_xyz" in res.summary()
+    _, _, res = load("sympy_doctest_crash")
+    assert [(e.target, e.message) for e in res.collection_errors] == [
+        ("sympy/parsing/maxima.py", "SyntaxError: invalid syntax")]

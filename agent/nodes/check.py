@@ -55,7 +55,7 @@ def check(config: AgentConfig, tests: TestLoop | None, work: Work, ctx: ToolCont
         targets, why = list(ids), {}
     else:
         targets, why = choose(config, tests, work, ctx, issue, diff, state)
-        if targets == []:
+        if targets == [] and not tests.doctest_targets(diff):
             return None
     return tests.run(targets, diff, why=why)
 
@@ -69,17 +69,22 @@ def feedback(res: TestResults | None, checked: dict[str, str] | None = None, dif
     """The test results as the model reads them (test_feedback.j2). Tests that pass now in a test
     file the change edits are not called fixed: the base tree ran the edited file too."""
     if res is None:
-        return render("test_feedback", res=None, counts={}, new_failures=[], pre_existing=[], fixed=[],
+        return render("test_feedback", res=None, counts={}, doc_counts={}, new_failures=[], pre_existing=[], fixed=[],
                       updated=[], checked={}, repro=None, limit=MAX_LISTED, output="")
-    counts = {k: 0 for k in ("PASSED", "FAILED", "ERROR", "SKIPPED")}
-    for s in res.statuses.values():
-        counts[s] = counts.get(s, 0) + 1
+    counts, doc_counts = _counts(res.tests_only), _counts({t: res.statuses[t] for t in res.doctests.get("ids", ())})
     edited = set(files_changed(diff)) if diff else set()
     updated = [t for t in res.fixed if t.split("::")[0] in edited]
-    return render("test_feedback", res=res, counts=counts, new_failures=res.new_failures,
+    return render("test_feedback", res=res, counts=counts, doc_counts=doc_counts, new_failures=res.new_failures,
                   pre_existing=res.pre_existing, fixed=[t for t in res.fixed if t not in updated], updated=updated,
                   checked=checked or {}, repro=split_repro(res.statuses)[1], limit=MAX_LISTED,
                   output=res.output[-4000:])
+
+
+def _counts(statuses: dict[str, str]) -> dict[str, int]:
+    counts = {k: 0 for k in ("PASSED", "FAILED", "ERROR", "SKIPPED")}
+    for s in statuses.values():
+        counts[s] = counts.get(s, 0) + 1
+    return counts
 
 
 def tool_runner(work: Work, tests: TestLoop, config: AgentConfig, issue: str):
@@ -102,7 +107,7 @@ def test(rt: Attempt, state: AgentState) -> dict:
         rt.trajectory.write("test", skipped="no test command" if rt.plan is None else "nothing changed")
         return {"diff": diff, "last_tests": None, "edits_done": False}
     targets, why = choose(rt.config, rt.tests, rt.work, rt.ctx, rt.issue, diff, state)
-    if targets == []:
+    if targets == [] and not rt.tests.doctest_targets(diff):
         rt.trajectory.write("test", skipped="no test file relates to the change")
         return {"diff": diff, "last_tests": None, "edits_done": False}
     rt.say(TestsStarted("change", rt.plan.command, targets))
@@ -111,7 +116,8 @@ def test(rt: Attempt, state: AgentState) -> dict:
     rt.trajectory.write("test", duration=round(time.monotonic() - start, 3), targets=targets, command=res.command,
                         counts=res.counts(), failing=res.failing[:MAX_LISTED], new_failures=res.new_failures[:MAX_LISTED],
                         pre_existing=len(res.pre_existing), fixed=len(res.fixed), environment=res.environment,
-                        no_results=res.no_results, timed_out=res.timed_out)
+                        no_results=res.no_results, timed_out=res.timed_out,
+                        doctests={k: v for k, v in res.doctests.items() if k != "ids"})
     return {"diff": diff, "last_tests": res.to_dict(), "edits_done": False, "tests_before": dict(rt.tests.base),
             "test_loop": rt.tests.to_dict()}
 

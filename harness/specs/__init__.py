@@ -70,6 +70,11 @@ class Spec(BaseModel):
     pre_test: list[str] = []
     """Shell lines run before the test command in the same shell (e.g. start a local server the
     tests talk to); not part of any image."""
+    doctest_cmd: str | None = None
+    """The command that runs the doctests of the source files given to it (the agent runs those of
+    the modules a change touches, beside its tests); "" when the project runs none; unset: detected
+    from the repository (sympy's `bin/doctest`, pytest's `--doctest-modules` in its configuration).
+    Not part of grading."""
     test_timeout: int = 1800
     """Seconds the test command may run before it is killed and graded as failed."""
     agent_test_timeout: int = 300

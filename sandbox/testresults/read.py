@@ -3,8 +3,8 @@
 pytest: the JUnit XML report is the source of the statuses (`--junitxml=PATH`; the outer
 session writes it, so inner sessions never count), refined by the console's outer summary (xpass);
 without a report (a cut run: pytest writes it at the end) the console's outer session is read.
-unittest and Django: their verbose output (`-v`, `-v 2`). sympy: `bin/test --verbose`. Any other
-runner's JUnit XML reads as `junit`. A requested target (file, node id, dotted label) that yields
+unittest and Django: their verbose output (`-v`, `-v 2`). sympy: `bin/test --verbose` and
+`bin/doctest --verbose`. Any other runner's JUnit XML reads as `junit`. A requested target (file, node id, dotted label) that yields
 no test, skip or collection error is listed in `no_results`: it never counts as passed.
 """
 
@@ -49,7 +49,7 @@ def read_results(runner: str, output: str, *, junit: str | None = None, requeste
     elif runner == "junit":
         res = read_junit(junit or "", "junit")
     elif runner == "sympy":
-        res = read_sympy_log(output)
+        res = read_sympy_log(output, requested)
     else:
         res = read_unittest_log(output, runner)
     res.timed_out = timed_out
