@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "tool": ("tool", "tool", "Run one agent tool (view, search, edit...) on a repository copy, or list the tools."),
     "localize": ("localize", "localize_cmd", "Rank the files and functions an issue most likely needs changed."),
     "map": ("localize", "map_cmd", "Print a repository map: key files and signatures, within a token budget."),
+    "cassette": ("cassette", "cassette_cmd", "Turn a relay directory's answered turns into replay cassettes."),
     "view": ("view", "view_cmd", "Write one run (a trajectory) as a self-contained web page."),
     "report": ("report", "report_cmd", "Write a batch's report (run or eval output) as a web page; --compare two."),
 }

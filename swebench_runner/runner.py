@@ -292,8 +292,9 @@ def _note(spec: str) -> str | None:
 
 def check_model(spec: str, instances: list[Instance], workers: int = 1, executor: str = "local") -> None:
     """Fail before any work when the model cannot run: an unknown provider, a missing key, a
-    missing cassette; the oracle on instances without a gold patch; `human` with more than one
-    worker or off this machine (a person answers one instance at a time, at this terminal)."""
+    missing cassette (with `replay:DIR`, any chosen instance's); the oracle on instances without a
+    gold patch; `human` with more than one worker or off this machine (a person answers one
+    instance at a time, at this terminal)."""
     if is_oracle(spec):
         if spec.strip() != "oracle":
             raise UserError(f"model spec {spec!r} is malformed: the oracle takes no model name, write oracle")
@@ -302,9 +303,14 @@ def check_model(spec: str, instances: list[Instance], workers: int = 1, executor
             raise UserError(f"the oracle model replays gold patches, and {len(missing)} instance(s) have none "
                             f"(e.g. {missing[0]}); choose instances with a `patch` field")
         return
-    if parse_spec(spec)[0] == "human" and (workers != 1 or parse_executor(executor)[0] != "local"):
+    provider, target = parse_spec(spec)
+    if provider == "human" and (workers != 1 or parse_executor(executor)[0] != "local"):
         raise UserError("--model human plays one instance at a time at this terminal: run it with --workers 1 "
                         "and the local executor")
+    if provider == "replay" and Path(target).expanduser().is_dir():  # replay:DIR, one cassette per instance
+        for inst in instances:
+            make_model(spec, instance=inst.instance_id).close()
+        return
     make_model(spec).close()
 
 

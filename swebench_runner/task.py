@@ -137,11 +137,12 @@ def model_name(spec: str) -> str:
 
 def model_options(spec: str, inst: Instance, ws: Any) -> dict[str, Any]:
     """What a provider needs to know of the instance: the oracle its gold patch and the workspace's
-    files, the relay the instance's id (its turns go to DIR/INSTANCE_ID/)."""
+    files, the relay and replay the instance's id (its turns go to DIR/INSTANCE_ID/; `replay:DIR` plays
+    DIR/INSTANCE_ID.jsonl)."""
     provider = spec.strip().partition(":")[0]
     if provider == "oracle":
         return {"gold_patch": inst.patch, "read_files": ws.read_many}
-    return {"instance": inst.instance_id} if provider == "relay" else {}
+    return {"instance": inst.instance_id} if provider in ("relay", "replay") else {}
 
 
 def _quiet(event: BatchEvent) -> None:

@@ -4,14 +4,16 @@
     openai:gpt-5
     openai:qwen2.5-coder@http://127.0.0.1:8000/v1
     replay:path/to/cassette.jsonl
+    replay:DIR                   (batch runs: DIR/INSTANCE_ID.jsonl for each instance)
     human                        (a person at the terminal plays the model)
     relay:DIR[,wait=SECONDS]     (another program answers turn files in DIR)
     oracle                       (replays an instance's gold patch; batch runs only)
 
 A provider is a factory `factory(target, **options) -> ModelClient`, registered under its name
 with `register_provider` (the `oracle` is one, registered by `swebench_runner.oracle`: it takes
-`gold_patch=` and `read_files=` options; `relay` takes `instance=`). A stand-in for a model (`human`, `relay`) registers the name its runs'
-records carry and a note saying what it is, so that it is never taken for a hosted model.
+`gold_patch=` and `read_files=` options; `relay` and `replay` take `instance=`). A stand-in for a
+model (`human`, `relay`) registers the name its runs' records carry and a note saying what it is,
+so that it is never taken for a hosted model.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from sandbox.errors import UserError
 
-from . import human, relay
+from . import human, relay, replay
 from .base import ModelClient, ModelOptions
 from .prices import PriceTable
 
@@ -120,13 +122,12 @@ def _anthropic(target: str, *, prices: PriceTable | None = None, **options: Any)
     return AnthropicModel(*_options("anthropic", target, options), prices)
 
 
-def _replay(target: str, *, prices: PriceTable | None = None, **options: Any) -> ModelClient:
-    # the SDKs load slowly: imported when a client is made
-    from .replay import ReplayModel
-
+def _replay(target: str, *, instance: str | None = None, prices: PriceTable | None = None,
+            **options: Any) -> ModelClient:
     if not target:
-        raise UserError("model spec 'replay:' needs a cassette path: replay:PATH.jsonl")
-    return ReplayModel(target, ModelOptions(**options), prices)
+        raise UserError("model spec 'replay:' needs a cassette path: replay:PATH.jsonl (or replay:DIR, one "
+                        "DIR/INSTANCE_ID.jsonl per instance of a batch run)")
+    return replay.ReplayModel(replay.cassette_for(target, instance), ModelOptions(**options), prices)
 
 
 register_provider("openai", _openai)

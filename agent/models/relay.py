@@ -417,3 +417,49 @@ def make_relay(target: str, *, instance: str | None = None, prices: PriceTable |
     turns go to DIR/INSTANCE_ID/)."""
     directory, wait = parse_target(target)
     return RelayModel(directory, wait=wait, instance=instance, options=ModelOptions(**options), prices=prices)
+
+
+# -- a relay directory as a replay cassette ------------------------------------------------------
+def _has_turns(directory: Path) -> bool:
+    return any(_TURN_FILE.match(p.name) for p in directory.iterdir())
+
+
+def cassette_lines(directory: str | Path) -> list[dict[str, Any]]:
+    """The accepted replies of one run's relay directory, in turn order, as replay cassette lines
+    (`{"text": ..., "tool_calls": [{"name": ..., "arguments": {...}}]}`, see replay.py). Rejected
+    replies (moved aside) and `notes` are left out, and so is a turn never answered. A reply the relay
+    would not accept, or a turn file that cannot be read, is a UserError naming the file."""
+    root = Path(directory)
+    turns = sorted(int(m[1]) for p in root.iterdir() if (m := _TURN_FILE.match(p.name)))
+    lines: list[dict[str, Any]] = []
+    for turn in turns:
+        reply = root / f"turn-{turn:04d}.reply.json"
+        if not reply.is_file():
+            continue
+        try:
+            request = json.loads((root / f"turn-{turn:04d}.json").read_text(encoding="utf-8"))
+            tools = [ToolSpec(t["name"], t.get("description", ""), t["parameters"]) for t in request["tools"]]
+            content, calls = parse_reply(reply.read_text(encoding="utf-8"), tools, turn)
+        except ReplyError as exc:
+            raise UserError(f"relay: {reply} is not a reply the relay accepts: {exc}") from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UserError(f"relay: cannot read turn {turn} in {root}: {type(exc).__name__}: {exc}") from None
+        lines.append({"text": content, "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in calls]})
+    return lines
+
+
+def relay_cassettes(directory: str | Path) -> dict[str | None, list[dict[str, Any]]]:
+    """The cassette lines of a relay directory: {None: lines} for one run's directory (it holds turn
+    files), {INSTANCE_ID: lines} for a batch run's (each instance's turns in DIR/INSTANCE_ID/). A
+    directory with no answered turn at all is a UserError."""
+    root = Path(directory).expanduser()
+    if not root.is_dir():
+        raise UserError(f"no such relay directory: {directory}")
+    if _has_turns(root):
+        found: dict[str | None, list[dict[str, Any]]] = {None: cassette_lines(root)}
+    else:
+        found = {p.name: cassette_lines(p) for p in sorted(root.iterdir()) if p.is_dir() and _has_turns(p)}
+    if not any(found.values()):
+        raise UserError(f"{directory} holds no answered relay turn (turn-NNNN.reply.json), neither in it nor in "
+                        "an instance's directory DIR/INSTANCE_ID/")
+    return found

@@ -7,6 +7,9 @@
 can hold a malformed call); `id` is optional. `usage` and `cost` are optional: a replayed turn
 costs what its line says, else nothing. Blank lines are skipped. Asking for more turns than the
 cassette holds is a ReplayExhausted error that says so.
+
+`replay:DIR` (a directory) serves batch runs: each instance plays DIR/INSTANCE_ID.jsonl. A relay
+directory becomes such cassettes with `patchwright cassette` (relay.cassette_lines).
 """
 
 from __future__ import annotations
@@ -73,6 +76,21 @@ def read_cassette(path: Path) -> list[CassetteTurn]:
             detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
             raise UserError(f"replay cassette {path} line {n} is malformed: {detail}") from None
     return turns
+
+
+def cassette_for(target: str, instance: str | None = None) -> Path:
+    """The cassette `replay:TARGET` plays: TARGET itself, or DIR/INSTANCE_ID.jsonl when TARGET is a
+    directory (batch runs pass the instance); a UserError when that cassette is missing."""
+    path = Path(target).expanduser()
+    if not path.is_dir():
+        return path
+    if instance is None:
+        raise UserError(f"replay:{target} is a directory of cassettes, one per instance of `patchwright run`; "
+                        "name one cassette file here: replay:FILE.jsonl")
+    cassette = path / f"{instance}.jsonl"
+    if "/" in instance or instance in (".", "..") or not cassette.is_file():
+        raise UserError(f"replay:{target} has no cassette for instance {instance} (looked for {cassette})")
+    return cassette
 
 
 class ReplayModel(ModelClient):

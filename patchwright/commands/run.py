@@ -184,7 +184,8 @@ def print_summary(s: BatchSummary) -> None:
 @click.command("run")
 @click.option("--dataset", required=True, help="`builtin`, a SWE-bench JSONL file, or hf:NAME[:SPLIT] (needs `datasets`).")
 @click.option("--model", "model_spec", required=True,
-              help="Model spec: anthropic:MODEL, openai:MODEL[@URL], replay:CASSETTE.jsonl, oracle (gold-patch "
+              help="Model spec: anthropic:MODEL, openai:MODEL[@URL], replay:CASSETTE.jsonl (replay:DIR: "
+                   "DIR/INSTANCE_ID.jsonl for each instance), oracle (gold-patch "
                    "replay), human (you answer each turn here; --workers 1) or relay:DIR[,wait=SECONDS] (another "
                    "program answers turn files in DIR/INSTANCE_ID/).")
 @click.option("--instances", "instance_ids", default=None,
