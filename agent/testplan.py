@@ -320,5 +320,17 @@ def select_tests(files: list[str], changed: list[str], read_many, *, candidates:
         scored = sorted((-len(names & refs), f) for f, refs in references.items() if f in known and names & refs)
         for _, f in scored:
             sel.add(f, "references a changed name")
-    keep = list(repro) + [f for f in sel.files if f not in repro][:limit]
+    rest = [f for f in sel.files if f not in repro]
+    texts = read_many([f for f in rest if sel.why[f] != "changed by the patch"]) if rest else {}
+    # a module named like a test that defines none (a helper such as testutils/lint_module_test.py)
+    # would only come back as "no test result": left out
+    rest = [f for f in rest if f not in texts or _DEFINES_TESTS.search(_text(texts[f]))]
+    keep = list(repro) + rest[:limit]
     return Selection(keep, {f: sel.why[f] for f in keep})
+
+
+_DEFINES_TESTS = re.compile(r"^\s*(?:async\s+)?def test|^\s*class Test|TestCase\b", re.M)
+
+
+def _text(data) -> str:
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else (data or "")

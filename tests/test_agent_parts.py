@@ -59,6 +59,7 @@ def test_selection_by_name_by_import_by_reference_and_by_the_issue():
     texts = {"tests/test_reader.py": b"import json\nfrom calc.io import load\n", "tests/test_other.py": b"import os\n",
              "tests/test_stats.py": b"", "tests/test_pkg.py": b"from calc import io\n", "tests/test_names.py": b"",
              "tests/test_issue.py": b""}
+    texts = {p: t + b"\n\ndef test_it():\n    pass\n" for p, t in texts.items()}
     asked = []
 
     def read_many(paths):
@@ -79,6 +80,17 @@ def test_selection_by_name_by_import_by_reference_and_by_the_issue():
     assert select_tests(files, ["calc/io.py"], read_many, limit=1).files == ["tests/test_reader.py"]
     candidates = select_tests(files, [], read_many, candidates=["calc/stats.py"])
     assert candidates.files == ["tests/test_stats.py"]
+
+
+def test_a_module_named_like_a_test_that_defines_none_is_not_chosen():
+    """pylint's testutils/lint_module_test.py is named like a test module and imports the changed
+    checker, but holds helpers: chosen, it only came back as "yielded no test result" (an error the
+    review sent back for)."""
+    files = ["pkg/checker.py", "pkg/testutils/lint_module_test.py", "tests/test_checker.py"]
+    texts = {"pkg/testutils/lint_module_test.py": b"from pkg.checker import Checker\n\nclass LintModuleTest:\n    pass\n",
+             "tests/test_checker.py": b"from pkg.checker import Checker\n\n\ndef test_checks():\n    pass\n"}
+    sel = select_tests(files, ["pkg/checker.py"], lambda paths: {p: texts[p] for p in paths})
+    assert sel.files == ["tests/test_checker.py"]
 
 
 def test_one_rule_for_test_files():
