@@ -243,7 +243,7 @@ def _importers(modules: dict[str, str], texts: dict[str, bytes]) -> list[str]:
         patterns.append(re.compile(rf"^\s*(from|import)\s+[\w.]*\b{re.escape(stem)}\b", re.M))
         if package:
             patterns.append(re.compile(rf"from\s+{re.escape(package)}\s+import\s+[^\n]*\b{re.escape(stem)}\b"))
-    return [f for f, data in texts.items() if any(p.search(data.decode("utf-8", errors="replace")) for p in patterns)]
+    return [f for f, data in texts.items() if any(p.search(_text(data)) for p in patterns)]
 
 
 _ISSUE_PATH = re.compile(r"[\w./-]+\.py")
@@ -281,6 +281,7 @@ def select_tests(files: list[str], changed: list[str], read_many, *, candidates:
     6. test modules that import a changed or candidate module (`read_many(paths) -> {path: bytes}`);
     7. test modules that reference a touched name (`touched_names`), most names first.
     """
+    read = _memo(read_many)  # the importers' texts serve the last check too: each file read once
     tests = [f for f in files if is_test_module(f) and posixpath.basename(f) != REPRO_NAME]
     known = set(tests)
     sel = Selection()
@@ -313,7 +314,7 @@ def select_tests(files: list[str], changed: list[str], read_many, *, candidates:
                 sel.add(f, "holds a test the issue names")
     if modules and len(sel.files) < limit + len(repro):
         rest = [f for f in tests if f not in sel.why]
-        for f in _importers(modules, read_many(rest) if rest else {}):
+        for f in _importers(modules, read(rest) if rest else {}):
             sel.add(f, "imports a changed or candidate module")
     names = {n for n in touched_names if len(n) > 3 and n not in _COMMON}
     if names and references:
@@ -321,7 +322,7 @@ def select_tests(files: list[str], changed: list[str], read_many, *, candidates:
         for _, f in scored:
             sel.add(f, "references a changed name")
     rest = [f for f in sel.files if f not in repro]
-    texts = read_many([f for f in rest if sel.why[f] != "changed by the patch"]) if rest else {}
+    texts = read([f for f in rest if sel.why[f] != "changed by the patch"]) if rest else {}
     # a module named like a test that defines none (a helper such as testutils/lint_module_test.py)
     # would only come back as "no test result": left out
     rest = [f for f in rest if f not in texts or _DEFINES_TESTS.search(_text(texts[f]))]
@@ -334,3 +335,15 @@ _DEFINES_TESTS = re.compile(r"^\s*(?:async\s+)?def test|^\s*class Test|TestCase\
 
 def _text(data) -> str:
     return data.decode("utf-8", "replace") if isinstance(data, bytes) else (data or "")
+
+
+def _memo(read_many):
+    """`read_many` that reads each path once: {path: bytes} of the paths asked."""
+    seen: dict[str, bytes] = {}
+
+    def read(paths: list[str]) -> dict[str, bytes]:
+        todo = [p for p in paths if p not in seen]
+        if todo:
+            seen.update(read_many(todo))
+        return {p: seen[p] for p in paths if p in seen}
+    return read
