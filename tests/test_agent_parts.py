@@ -82,6 +82,20 @@ def test_selection_by_name_by_import_by_reference_and_by_the_issue():
     assert candidates.files == ["tests/test_stats.py"]
 
 
+def test_the_changes_own_tests_come_first_then_its_importers_then_the_candidates():
+    """The change's own tests (the reproduction, test_<changed module>.py) are `first`: they run
+    before the others; a test importing the changed module outranks a candidate's tests."""
+    repro = f"tests/{REPRO_NAME}"
+    files = ["calc/stats.py", "calc/io.py", "tests/test_stats.py", "tests/test_io.py", "tests/test_reader.py", repro]
+    body = b"\n\ndef test_it():\n    pass\n"
+    texts = {"tests/test_stats.py": b"from calc.stats import mean" + body, "tests/test_io.py": body,
+             "tests/test_reader.py": b"from calc.io import load" + body}
+    sel = select_tests(files, ["calc/io.py"], lambda paths: {p: texts[p] for p in paths},
+                       candidates=["calc/stats.py"], repro=[repro])
+    assert sel.files == [repro, "tests/test_io.py", "tests/test_reader.py", "tests/test_stats.py"]
+    assert sel.first == 2 and sel.why["tests/test_reader.py"] == "imports a changed module"
+
+
 def test_a_module_named_like_a_test_that_defines_none_is_not_chosen():
     """pylint's testutils/lint_module_test.py is named like a test module and imports the changed
     checker, but holds helpers: chosen, it only came back as "yielded no test result" (an error the
