@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sandbox.log_parsers import ERROR, FAILED, PASSED
-from sandbox.testfiles import is_test_module, is_test_path
+from sandbox.testfiles import is_test_module, is_test_path, module_named, python_files
 from sandbox.testing import TestCommand
 from sandbox.workspace import Workspace
 
@@ -246,7 +246,8 @@ def detect(ws: Workspace, files: list[str], test_cmd: str | None = None, timeout
     when the repository has no test files."""
     if test_cmd:
         return plan_for_command(test_cmd, timeout)
-    if not any(is_test_module(f) for f in files):
+    patterns = python_files(files, ws.read_many)
+    if not any(is_test_module(f, patterns) for f in files):
         return None
     has_pytest = ws.run("python -c 'import pytest'", 60).exit_code == 0
     if has_pytest:
@@ -306,23 +307,25 @@ def select_tests(files: list[str], changed: list[str], read_many, *, candidates:
     2. the files of the tests that failed last time (`failed_before`, test ids);
     3. test modules the issue names by path, and those defining a test (`test_x`) the issue names
        (`references`: {test file: the names it defines or references}, from the symbol index);
-    4. `test_<module>.py` of each changed source module;
+    4. the test module named after each changed source module (`test_<module>.py`, `<module>_test.py`,
+       or as the repository's pytest `python_files` name them: `unittest_<module>.py` in pylint);
 
     then the others:
 
     5. test modules that import a changed module (`read_many(paths) -> {path: bytes}`);
     6. test modules that reference a touched name (`touched_names`), most names first;
-    7. `test_<module>.py` of each candidate (`candidates`: the files localization chose), then
+    7. the test module named after each candidate (`candidates`: the files localization chose), then
        test modules that import a candidate module.
     """
     read = _memo(read_many)  # the importers' texts serve the last check too: each file read once
-    tests = [f for f in files if is_test_module(f) and posixpath.basename(f) != REPRO_NAME]
+    patterns = python_files(files, read)  # pytest's `python_files`, when the repository sets them
+    tests = [f for f in files if is_test_module(f, patterns) and posixpath.basename(f) != REPRO_NAME]
     known = set(tests)
     sel = Selection()
     for f in repro:
         sel.add(f, "reproduction test")
     for f in changed:
-        if is_test_module(f) and posixpath.basename(f) != REPRO_NAME:
+        if is_test_module(f, patterns) and posixpath.basename(f) != REPRO_NAME:
             sel.add(f, "changed by the patch")
     for t in failed_before:
         path = t.split("::", 1)[0]
@@ -337,15 +340,15 @@ def select_tests(files: list[str], changed: list[str], read_many, *, candidates:
         for f in tests:
             if named_tests & references.get(f, set()):
                 sel.add(f, "holds a test the issue names")
-    sources = [f for f in changed if f.endswith(".py") and not is_test_path(f)]
-    cands = [f for f in candidates if f.endswith(".py") and not is_test_path(f) and f not in sources]
-    by_name: dict[str, list[str]] = {}
+    sources = [f for f in changed if f.endswith(".py") and not is_test_path(f, patterns)]
+    cands = [f for f in candidates if f.endswith(".py") and not is_test_path(f, patterns) and f not in sources]
+    by_module: dict[str, list[str]] = {}
     for f in tests:
-        by_name.setdefault(posixpath.basename(f), []).append(f)
+        by_module.setdefault(module_named(f, patterns) or "", []).append(f)
 
     def named_after(paths: list[str]) -> None:
         for f in paths:
-            for t in by_name.get(f"test_{_module_stem(f)[0]}.py", []):
+            for t in by_module.get(_module_stem(f)[0], []):
                 sel.add(t, f"named after {f}")
 
     def importers(paths: list[str], why: str) -> None:

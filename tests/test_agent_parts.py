@@ -116,6 +116,46 @@ def test_one_rule_for_test_files():
     assert not is_test_module("conftest.py") and not is_test_module("pkg/testing.py")
 
 
+def test_selection_follows_the_python_files_of_pytests_configuration():
+    """pylint names its tests `unittest_*.py` and sets `python_files = *test_*.py` in setup.cfg:
+    a change to checkers/misc.py needs tests/checkers/unittest_misc.py."""
+    files = ["setup.cfg", "pylint/checkers/misc.py", "tests/checkers/unittest_misc.py", "tests/checkers/helpers.py",
+             "tests/test_self.py"]
+    texts = {"setup.cfg": b"[metadata]\nname = pylint\n\n[tool:pytest]\ntestpaths = tests\npython_files = *test_*.py\n",
+             "tests/checkers/unittest_misc.py": b"def test_fixme():\n    pass\n",
+             "tests/test_self.py": b"def test_run():\n    pass\n", "tests/checkers/helpers.py": b""}
+    sel = select_tests(files, ["pylint/checkers/misc.py"], lambda paths: {p: texts[p] for p in paths if p in texts})
+    assert sel.files == ["tests/checkers/unittest_misc.py"] and sel.why[sel.files[0]] == "named after pylint/checkers/misc.py"
+    assert sel.first == 1
+
+
+@pytest.mark.parametrize("name,text,patterns", [
+    ("pytest.ini", "[pytest]\npython_files = check_*.py\n    *_check.py\n", ("check_*.py", "*_check.py")),
+    ("pytest.ini", "[other]\npython_files = x_*.py\n", None),  # pytest.ini is the configuration even so
+    ("pyproject.toml", '[tool.pytest.ini_options]\npython_files = ["unittest_*.py", "test_*.py"]\n',
+     ("unittest_*.py", "test_*.py")),
+    ("pyproject.toml", '[tool.black]\nline-length = 100\n', None),
+    ("tox.ini", "[tox]\nenvlist = py3\n\n[pytest]\npython_files = tests.py test_*.py\n", ("tests.py", "test_*.py")),
+    ("setup.cfg", "[tool:pytest]\naddopts = -x\n", None),
+    ("setup.cfg", "[tool:pytest\nbroken", None),
+])
+def test_python_files_are_read_where_pytest_reads_them(name, text, patterns):
+    from sandbox.testfiles import python_files
+    assert python_files(["README.md", name], lambda paths: {p: text.encode() for p in paths}) == patterns
+
+
+def test_python_files_come_from_the_first_configuration_pytest_would_use():
+    from sandbox.testfiles import is_test_module, module_named, python_files
+    texts = {"tox.ini": b"[pytest]\npython_files = a_*.py\n", "setup.cfg": b"[tool:pytest]\npython_files = b_*.py\n"}
+    assert python_files(list(texts), lambda paths: {p: texts[p] for p in paths}) == ("a_*.py",)
+    pylint = ("*test_*.py",)
+    assert is_test_module("tests/checkers/unittest_misc.py", pylint) and not is_test_module("tests/x.py", pylint)
+    assert not is_test_module("tests/checkers/unittest_misc.py")  # pytest's defaults do not collect it
+    assert module_named("tests/checkers/unittest_misc.py", pylint) == "misc"
+    assert module_named("tests/test_ops.py") == "ops" and module_named("tests/ops_test.py") == "ops"
+    assert module_named("tests/tests.py") is None
+
+
 def test_results_tell_new_failures_from_old_ones():
     res = TestResults("pytest", {"t::a": "FAILED", "t::b": "FAILED", "t::c": "PASSED", "n::d": "FAILED",
                                  "t::e": "PASSED"}, 1, False, 1.0, "",
