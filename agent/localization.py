@@ -238,9 +238,18 @@ def valid_files(ctx, paths: list, limit: int) -> list[str]:
     return out[:limit]
 
 
-def valid_definitions(ctx, names: list, limit: int) -> list[str]:
-    """The names that resolve to exactly one definition, as `path:qualname`, at most `limit`."""
+MAX_SAME_NAME = 3
+"""A chosen name matching up to this many definitions keeps them all (qualified); more: none, and
+the edit prompt names it as ambiguous."""
+
+
+def valid_definitions(ctx, names: list, limit: int) -> tuple[list[str], dict[str, int]]:
+    """(the definitions `names` choose, as `path:qualname` ids, at most `limit`; the names that
+    matched too many definitions to keep, with how many). A name matching several keeps the one
+    whose qualified name it is exactly (`sqf_list` is the function, not `Poly.sqf_list`), else all
+    of them up to `MAX_SAME_NAME`; a name matching none is dropped."""
     out: list[str] = []
+    ambiguous: dict[str, int] = {}
     for n in names:
         if not isinstance(n, str):
             continue
@@ -248,6 +257,16 @@ def valid_definitions(ctx, names: list, limit: int) -> list[str]:
             found = ctx.lookup(n)
         except ToolError:  # a malformed name
             continue
-        if len(found) == 1 and found[0].id not in out:
-            out.append(found[0].id)
-    return out[:limit]
+        qual = n.rpartition(":")[2].split("@")[0].strip()
+        exact = [d for d in found if d.qualname == qual]
+        if len(found) > 1 and len(exact) == 1:
+            found = exact
+        if len(found) > MAX_SAME_NAME:
+            ambiguous[n] = len(found)
+            continue
+        ids = [d.id for d in found]
+        for d in found:
+            key = f"{d.id}@{d.start_line}" if ids.count(d.id) > 1 else d.id
+            if key not in out:
+                out.append(key)
+    return out[:limit], ambiguous
