@@ -160,7 +160,8 @@ NO_ROOM = "      (outline left out: no room)"
 
 def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, str]]:
     """{path, outline} with each file's skeleton (bodies folded), the budget shared between them;
-    a skeleton too long for its share falls back to the file's outline."""
+    a skeleton too long for its share falls back to the file's outline, and one cut still names
+    every top-level definition it does not show (`FileSymbols.unlisted`)."""
     out = []
     share = budget // max(len(paths), 1)
     for path in paths:
@@ -174,6 +175,9 @@ def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, st
         if count_tokens(skel) > share:
             skel = outline(ctx, path, max_lines=200)
         lines, _ = _cut(skel.splitlines(), share)
+        missing = fs.unlisted(lines) if fs is not None else None
+        if missing:  # every top-level name stays visible, whatever the cut
+            lines.append(missing)
         out.append({"path": path, "outline": "\n".join(lines)})
     return out
 

@@ -58,6 +58,20 @@ def test_the_budget_is_shared_between_the_chosen_definitions(tmp_path):
     assert shares([300, 50], 200) == [150, 50]
 
 
+def test_a_cut_skeleton_still_names_every_top_level_definition(tmp_path):
+    """sympy's polytools.py: the class Poly's hundreds of methods filled the skeleton's share, and
+    the module-level functions after it (sqf_list, factor) were never shown."""
+    from agent.localization import skeleton_candidates
+    methods = "".join(f"    def m{i}(self, a, b):\n        return a + b + {i}\n\n" for i in range(300))
+    src = "class Poly:\n" + methods + "\n\ndef sqf_list(f, *gens):\n    return f\n\n\nclass Options:\n    pass\n"
+    with tool_context(tmp_path, {"polytools.py": src, "small.py": "def f():\n    pass\n"}) as ctx:
+        big, small = skeleton_candidates(ctx, ["polytools.py", "small.py"], 1200)
+    last = big["outline"].splitlines()[-1]
+    assert last.startswith("(not shown above, 2 top-level definition(s) of polytools.py, with their lines: "
+                           "sqf_list (904), Options (908)") and "m299" not in big["outline"]
+    assert "not shown above" not in small["outline"]
+
+
 def test_the_note_and_the_code_reach_the_prompt(tmp_path):
     from agent.prompting import render
 

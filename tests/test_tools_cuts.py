@@ -71,8 +71,12 @@ def test_skeleton_cuts_say_how_many_lines_are_left(tmp_path):
     with tool_context(tmp_path, {"many.py": funcs, "big.py": "class Big:\n" + methods}) as ctx:
         out = ok(ctx, "skeleton", path="many.py")
         body = ctx.symbols("many.py").skeleton(ctx.read_bytes("many.py").decode()).split("\n")
-        assert len(out.splitlines()) - 2 + not_shown(out) == len(body)  # the head and the note line
+        assert len(out.splitlines()) - 3 + not_shown(out) == len(body)  # the head and the two note lines
         assert "skeleton cut after 600 lines" in out
+        # every top-level name stays visible: f150..f399 start after the cut
+        note = out.splitlines()[-1]
+        assert note.startswith("(not shown above, 250 top-level definition(s) of many.py, with their lines: "
+                               "f150 (601), f151 (605),") and "f399 (1597)" in note
         out = ok(ctx, "view_symbol", name="Big")
         body = ctx.symbols("big.py").skeleton(ctx.read_bytes("big.py").decode(), 1, 900).split("\n")
         assert len(out.splitlines()) - 2 + not_shown(out) == len(body)
