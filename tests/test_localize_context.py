@@ -127,3 +127,25 @@ def test_without_localization_the_context_follows_the_issue_without_a_replacemen
     assert [m["role"] for m in messages] == ["system", "user", "user"]
     assert messages[1]["content"].startswith("Resolve the issue below.")
     assert "Localization is over" not in messages[2]["content"]
+
+
+def test_the_task_says_where_the_issue_comes_from(stub_llm, tmp_path):
+    """The prompt gave no issue number, so a changelog entry could not be named: an instance's
+    reference (its repository and number) is told above the issue."""
+    from harness.instance import Instance
+
+    inst = Instance(instance_id="sympy__sympy-21379", repo="sympy/sympy", base_commit="abc")
+    assert inst.reference == ("the repository sympy/sympy; SWE-bench instance sympy__sympy-21379, named after the "
+                              "pull request that resolved the issue (#21379; the issue's own number may differ)")
+    assert Instance(instance_id="local-task", repo="me/x", base_commit="abc").reference == "the repository me/x"
+    repo = make_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/core.py": "def add(a, b):\n    return a - b\n"})
+    stub_llm.reply("", calls=[("select_files", {"paths": ["pkg/core.py"]})])
+    stub_llm.reply("", calls=[("select_definitions", {"names": ["pkg/core.py:add"]})])
+    stub_llm.reply("Done.")
+    request = FixRequest(repo=str(repo), issue="add() subtracts.", model="stub", workspace="local",
+                         agent=AgentConfig(baseline_tests=False, final_tests=False, max_review_rounds=0),
+                         limits=BudgetLimits(max_steps=20), reference=inst.reference)
+    with LocalWorkspace(repo) as ws:
+        run_fix(request, ws, tmp_path / "run", model=make_model(f"openai:gpt-4o@{stub_llm.openai_url}"))
+    task = stub_llm.bodies("openai")[0]["messages"][1]["content"]
+    assert f"It comes from {inst.reference}.\n\n<issue>\nadd() subtracts." in task
