@@ -79,6 +79,9 @@ class FixRequest(BaseModel):
     setup: list[str] = []
     """Shell commands added to the detected environment's image (after its install), e.g. the
     Action's `setup` input; `[tool.patchwright] setup` in the repository says the same."""
+    reference: str = ""
+    """Where the issue comes from (`the repository sympy/sympy; ... pull request ... (#21379) ...`),
+    told to the model above the issue; empty: nothing known."""
     environment: str = ""
     """What the workspace's environment lacks, one line (`environment: cannot import xmlschema; 3 test
     files cannot be collected`); the agent's first observation and the summary say it. Empty: nothing known."""
@@ -255,7 +258,7 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     tests = TestLoop(plan, workspace, baseline=request.agent.baseline_tests) if plan else None
     shared = dict(trajectory=trajectory, config=request.agent, memo=RunMemo(), files=files, issue=issue,
                   redactor=redactor, progress=progress, tests=tests,
-                  environment=request.environment)
+                  environment=request.environment, reference=request.reference)
     graph = build_graph(SqliteSaver(conn, serde=_ScrubbingSerializer(redactor)))
     run_budget = Budget(request.limits)
     limit = 100_000 if request.limits.max_steps is None else 4 * request.limits.max_steps + 100

@@ -160,7 +160,8 @@ NO_ROOM = "      (outline left out: no room)"
 
 def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, str]]:
     """{path, outline} with each file's skeleton (bodies folded), the budget shared between them;
-    a skeleton too long for its share falls back to the file's outline."""
+    a skeleton too long for its share falls back to the file's outline, and one cut still names
+    every top-level definition it does not show (`FileSymbols.unlisted`)."""
     out = []
     share = budget // max(len(paths), 1)
     for path in paths:
@@ -174,37 +175,55 @@ def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, st
         if count_tokens(skel) > share:
             skel = outline(ctx, path, max_lines=200)
         lines, _ = _cut(skel.splitlines(), share)
+        missing = fs.unlisted(lines) if fs is not None else None
+        if missing:  # every top-level name stays visible, whatever the cut
+            lines.append(missing)
         out.append({"path": path, "outline": "\n".join(lines)})
     return out
 
 
 def focus_code(ctx, names: list[str], budget: int) -> list[dict]:
-    """{id, start, end, code, note} of each definition, best first: shown whole, line-numbered,
-    while they fit `budget` tokens; the first that does not fit keeps the lines that do (none when
-    no line does) and the ones after it are left out (code ""). `note` (None for a definition
-    shown whole) says which lines are not shown, why, and the view_file call that shows them."""
-    out, used, full = [], 0, False
+    """{id, start, end, code, note} of each definition, best first, line-numbered. The `budget`
+    (tokens) is shared between them (`shares`): each gets an equal share, and what a short one
+    does not use goes to the longer ones; a definition longer than its share keeps its first lines,
+    and `note` (None for one shown whole) says which lines are not shown, why, and the view_file
+    call that shows them."""
+    found = []
     for name in names:
-        found = ctx.lookup(name)
-        if len(found) != 1:
+        hits = ctx.lookup(name)
+        if len(hits) != 1:
             continue
-        d = found[0]
+        d = hits[0]
         try:
             data = ctx.read_bytes(d.path).decode("utf-8", errors="replace")
         except ToolError:  # changed since it was indexed into something the tools do not read
             continue
         text = [ln.rstrip("\r\n") for ln in split_lines(data)]
         last = min(d.end_line, len(text))
-        numbered = [f"{i:>6} {text[i - 1]}" for i in range(d.start_line, last + 1)]
-        lines, cost = ([], 0) if full else _fit(numbered, budget - used)
-        used += cost
+        found.append((d, last, [f"{i:>6} {text[i - 1]}" for i in range(d.start_line, last + 1)]))
+    out = []
+    allowed = shares([sum(count_tokens(line + "\n") for line in numbered) for _, _, numbered in found], budget)
+    for (d, last, numbered), share in zip(found, allowed):
+        lines, _ = _fit(numbered, share)
         entry = {"id": d.id, "start": d.start_line, "end": d.end_line, "code": "\n".join(lines), "note": None}
         if len(lines) < len(numbered):
-            full = True
             a = d.start_line + len(lines)
             entry["note"] = (f"{cut_note(last - a + 1)} (lines {a}-{last}): the chosen code is limited to "
-                             f"{budget:,} tokens; view_file('{d.path}', start={a}, end={last}) shows them")
+                             f"{budget:,} tokens, shared by the {len(found)} chosen definitions; "
+                             f"view_file('{d.path}', start={a}, end={last}) shows them")
         out.append(entry)
+    return out
+
+
+def shares(costs: list[int], budget: int) -> list[int]:
+    """What each of `costs` gets of `budget`: an equal share, the part a smaller one does not need
+    shared again between the larger ones (no more than it costs)."""
+    out = [0] * len(costs)
+    left = budget
+    order = sorted(range(len(costs)), key=lambda i: costs[i])
+    for k, i in enumerate(order):
+        out[i] = min(costs[i], left // (len(costs) - k))
+        left -= out[i]
     return out
 
 
@@ -223,9 +242,18 @@ def valid_files(ctx, paths: list, limit: int) -> list[str]:
     return out[:limit]
 
 
-def valid_definitions(ctx, names: list, limit: int) -> list[str]:
-    """The names that resolve to exactly one definition, as `path:qualname`, at most `limit`."""
+MAX_SAME_NAME = 3
+"""A chosen name matching up to this many definitions keeps them all (qualified); more: none, and
+the edit prompt names it as ambiguous."""
+
+
+def valid_definitions(ctx, names: list, limit: int) -> tuple[list[str], dict[str, int]]:
+    """(the definitions `names` choose, as `path:qualname` ids, at most `limit`; the names that
+    matched too many definitions to keep, with how many). A name matching several keeps the one
+    whose qualified name it is exactly (`sqf_list` is the function, not `Poly.sqf_list`), else all
+    of them up to `MAX_SAME_NAME`; a name matching none is dropped."""
     out: list[str] = []
+    ambiguous: dict[str, int] = {}
     for n in names:
         if not isinstance(n, str):
             continue
@@ -233,6 +261,16 @@ def valid_definitions(ctx, names: list, limit: int) -> list[str]:
             found = ctx.lookup(n)
         except ToolError:  # a malformed name
             continue
-        if len(found) == 1 and found[0].id not in out:
-            out.append(found[0].id)
-    return out[:limit]
+        qual = n.rpartition(":")[2].split("@")[0].strip()
+        exact = [d for d in found if d.qualname == qual]
+        if len(found) > 1 and len(exact) == 1:
+            found = exact
+        if len(found) > MAX_SAME_NAME:
+            ambiguous[n] = len(found)
+            continue
+        ids = [d.id for d in found]
+        for d in found:
+            key = f"{d.id}@{d.start_line}" if ids.count(d.id) > 1 else d.id
+            if key not in out:
+                out.append(key)
+    return out[:limit], ambiguous

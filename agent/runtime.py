@@ -156,6 +156,8 @@ class Attempt:
     """The issue's text as the agent reads it (cut to `max_issue_chars`)."""
     environment: str = ""
     """What the environment lacks (one line, or empty), said with the task."""
+    reference: str = ""
+    """Where the issue comes from (FixRequest.reference), said with the task."""
     redactor: Redactor = NO_SECRETS
     """The secrets nothing written or shown to the model may carry (agent.secrets)."""
     progress: Progress = quiet

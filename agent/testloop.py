@@ -41,7 +41,7 @@ from sandbox.testresults import Results
 from sandbox.workspace import Workspace
 
 from .doctests import doctest_command, doctest_targets
-from .testplan import EXIT_CODE, REPRO_NAME, TestPlan, TestResults
+from .testplan import EXIT_CODE, REPRO_NAME, TestPlan, TestResults, count_tests
 
 UPPER = {R_PASSED: "PASSED", R_FAILED: "FAILED", R_ERROR: "ERROR", R_SKIPPED: "SKIPPED", R_XFAIL: "XFAIL",
          R_XPASS: "PASSED"}
@@ -49,6 +49,9 @@ UPPER = {R_PASSED: "PASSED", R_FAILED: "FAILED", R_ERROR: "ERROR", R_SKIPPED: "S
 unexpected pass is a pass."""
 WHOLE = "*"
 """The cache key of a whole-suite run."""
+PER_TEST = 0.25
+"""Seconds a test is expected to take before any run has been timed (a chosen file not timed yet
+is expected to take this times the tests it defines)."""
 
 
 def _file_of(target: str) -> str:
@@ -148,34 +151,98 @@ class TestLoop:
     """Tests failing in the last run."""
     baseline: bool = True
     """Run the targets on the base tree too (else every failure counts as new)."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Test file -> seconds its tests took when it last ran to the end."""
+    per_test: float | None = None
+    """Seconds per test in the last run (its start-up included): what a file not timed yet is
+    expected to take per test it defines (`PER_TEST` before any run)."""
 
     # -- running ------------------------------------------------------------------------------------
     def command(self) -> TestCommand:
         return self.plan.test_command()
 
     def run(self, targets: list[str] | None, diff: str, *, why: dict[str, str] | None = None,
-            timeout: float | None = None) -> TestResults:
+            timeout: float | None = None, first: int | None = None) -> TestResults:
         """Run `targets` (None: the whole suite; []: none, the doctests alone) on the changed tree,
         and on the base tree those not known there yet, then the doctests of the change's modules
-        the same way; the result says which failures are new, old, or the environment's."""
+        the same way; the result says which failures are new, old, or the environment's.
+
+        `first` (a selection's, best first): the targets are fitted to the time budget, and the
+        first `first` of them (the change's own tests) run on their own before the others, which
+        get what is left of the budget; files not started are in `TestResults.left_out`."""
         test = self.command()
         if self.plan.parser == EXIT_CODE or not self.plan.takes_files:
             targets = None
         if targets:
             targets = [t for t in targets if _file_of(t) not in self.environment]
+        budget = timeout or self.plan.timeout
+        left: list[str] = []
+        if targets and first is not None:
+            targets, left = self.fit(targets, budget, keep=1)
+            first = min(first, len(targets))
         if targets == []:
             out = TestResults("", {}, 0, False, 0.0, "", selected=dict(why or {}))
+        elif first and first < len(targets):
+            out = self._run(test, targets[:first], diff, why, budget)
+            rest, more = self.fit(targets[first:], budget - out.duration)
+            left = more + left
+            if rest and not out.timed_out:
+                out.merge(self._run(test, rest, diff, why, budget - out.duration))
+            else:
+                left = rest + left
         else:
-            out = self._run(test, targets, diff, why, timeout)
+            out = self._run(test, targets, diff, why, budget)
+        if first is not None:
+            out.left_out, out.budget = left, budget
+            out.selected = {f: w for f, w in out.selected.items() if f not in left}
         self._doctests(out, targets is None, diff, timeout)
         self.last_failing = out.failing
         return out
+
+    def expected(self, targets: list[str]) -> dict[str, float]:
+        """Seconds each target is expected to take: as long as it took last time, else its number
+        of tests (`count_tests`) times the seconds per test of the last run."""
+        new = sorted({_file_of(t) for t in targets if _file_of(t) not in self.seconds})
+        texts = self.workspace.read_many(new) if new else {}
+        rate = self.per_test or PER_TEST
+        return {t: self.seconds.get(_file_of(t)) or count_tests(texts.get(_file_of(t), b"")) * rate for t in targets}
+
+    def fit(self, targets: list[str], budget: float, keep: int = 0) -> tuple[list[str], list[str]]:
+        """(the targets, best first, whose expected times fit in `budget` seconds; those left out):
+        adding stops at the first that does not fit; the first `keep` are kept whatever they take."""
+        spent, seconds = 0.0, self.expected(targets)
+        for i, t in enumerate(targets):
+            spent += seconds[t]
+            if spent > budget and i >= keep:
+                return targets[:i], targets[i:]
+        return list(targets), []
+
+    def _learn(self, targets: list[str], run, res: Results) -> None:
+        """Time each target file from a run of them: its tests' own durations when the runner
+        reports them, else the run's time shared out per test."""
+        files = {_file_of(t) for t in targets}
+        count: dict[str, int] = {}
+        timed: dict[str, float] = {}
+        for r in res.tests.values():
+            f = _file_of(r.id)
+            if f in files:
+                count[f] = count.get(f, 0) + 1
+                timed[f] = timed.get(f, 0.0) + (r.duration or 0.0)
+        total = sum(count.values())
+        if not total or run.duration <= 0:
+            return
+        self.per_test = run.duration / total
+        if not res.timed_out:
+            for f, n in count.items():
+                self.seconds[f] = timed[f] or n * self.per_test
 
     def _run(self, test: TestCommand, targets: list[str] | None, diff: str, why: dict[str, str] | None,
              timeout: float | None, doctests: bool = False) -> TestResults:
         """One command on `targets` here and on the base tree, read into `TestResults`. `doctests`:
         the targets are files whose doctests run (known on the base tree once and for all)."""
         run, res = run_structured(self.workspace, test, targets, timeout=timeout or self.plan.timeout)
+        if targets and not doctests:
+            self._learn(targets, run, res)
         statuses = self._statuses(run, res, by_exit_code=not doctests and self.plan.parser == EXIT_CODE)
         sources = self._sources(diff)
         if self.baseline and not (targets is None and run.timed_out):  # a cut whole suite: no base run
@@ -228,14 +295,7 @@ class TestLoop:
             return
         doc = self._run(test, targets, diff, None, timeout, doctests=True)
         doc.no_results = []  # a module without doctests yields nothing, and that is no error
-        out.statuses.update(doc.statuses)
-        out.base.update(doc.base)
-        out.new_tests = sorted({*out.new_tests, *doc.new_tests})
-        out.collection_errors += doc.collection_errors
-        out.environment += doc.environment
-        out.not_run += doc.not_run
-        out.timed_out = out.timed_out or doc.timed_out
-        out.duration += doc.duration
+        out.absorb(doc)
         alone = not out.command
         if alone:  # no test file relates to the change
             out.command, out.exit_code, out.output = doc.command, doc.exit_code, doc.output
@@ -308,7 +368,8 @@ class TestLoop:
     # -- state (saved with the run's checkpoints) ------------------------------------------------
     def to_dict(self) -> dict:
         return {"base": self.base, "base_keys": self.base_keys, "environment": self.environment,
-                "reported": self.reported, "last_failing": self.last_failing}
+                "reported": self.reported, "last_failing": self.last_failing, "seconds": self.seconds,
+                "per_test": self.per_test}
 
     def load(self, d: dict | None) -> None:
         for k, v in (d or {}).items():

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sandbox.log_parsers import ERROR, FAILED, PASSED
-from sandbox.testfiles import is_test_module, is_test_path
+from sandbox.testfiles import is_test_module, is_test_path, module_named, python_files
 from sandbox.testing import TestCommand
 from sandbox.workspace import Workspace
 
@@ -102,6 +102,10 @@ class TestResults:
     """Tests the runner announced that did not finish in a cut run (when it announced a count)."""
     selected: dict[str, str] = field(default_factory=dict)
     """The test files run and why each was chosen (empty: the whole suite or the given ids)."""
+    left_out: list[str] = field(default_factory=list)
+    """Chosen test files not started because the time budget was spent (expected or measured)."""
+    budget: float = 0.0
+    """The time budget (seconds) the chosen files were fitted to (0: not fitted)."""
     doctests: dict = field(default_factory=dict)
     """The doctests beside the tests (agent.testloop): `state` `ran` (with `command`, `targets`: the
     files it covered, `ids`: its doctests in `statuses`), `with_suite` (the whole suite ran them),
@@ -143,6 +147,29 @@ class TestResults:
         """Whether the change broke something the model should look at: a new failure, a test file
         that no longer collects, or a requested test file that yields no result."""
         return bool(self.new_failures or self.collection_errors or self.no_results)
+
+    def absorb(self, other: TestResults) -> None:
+        """Add the results of another run of this check (its tests, their base statuses, errors,
+        time) to these."""
+        self.statuses.update(other.statuses)
+        self.base.update(other.base)
+        self.new_tests = sorted({*self.new_tests, *other.new_tests})
+        self.collection_errors += other.collection_errors
+        self.environment += other.environment
+        self.not_run += other.not_run
+        self.timed_out = self.timed_out or other.timed_out
+        self.duration += other.duration
+
+    def merge(self, later: TestResults) -> None:
+        """Add a later run of the same check (the rest of a selection, after its first files) to
+        this one: one answer for both."""
+        self.absorb(later)
+        self.output = f"{self.output[-3000:]}\n$ {later.command}\n{later.output[-3000:]}"
+        self.command = f"{self.command}; then {later.command}"
+        self.exit_code = self.exit_code or later.exit_code
+        self.no_results += later.no_results
+        self.not_announced = later.not_announced if later.not_announced is not None else self.not_announced
+        self.selected.update(later.selected)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -219,7 +246,8 @@ def detect(ws: Workspace, files: list[str], test_cmd: str | None = None, timeout
     when the repository has no test files."""
     if test_cmd:
         return plan_for_command(test_cmd, timeout)
-    if not any(is_test_module(f) for f in files):
+    patterns = python_files(files, ws.read_many)
+    if not any(is_test_module(f, patterns) for f in files):
         return None
     has_pytest = ws.run("python -c 'import pytest'", 60).exit_code == 0
     if has_pytest:
@@ -254,10 +282,12 @@ _COMMON = frozenset({"__init__", "__call__", "__repr__", "__str__", "__eq__", "_
 
 @dataclass
 class Selection:
-    """The test files a change needs, each with the reason it was chosen, best first."""
+    """The test files a change needs, each with the reason it was chosen, best first; the first
+    `first` of them are the change's own (run first, on their own: see `select_tests`)."""
 
     files: list[str] = field(default_factory=list)
     why: dict[str, str] = field(default_factory=dict)
+    first: int = 0
 
     def add(self, path: str, why: str) -> None:
         if path not in self.why:
@@ -269,26 +299,33 @@ def select_tests(files: list[str], changed: list[str], read_many, *, candidates:
                  repro: Sequence[str] = (), issue: str = "", failed_before: Sequence[str] = (),
                  references: dict[str, set[str]] | None = None, touched_names: Sequence[str] = (),
                  limit: int = 12) -> Selection:
-    """The test modules a change needs, best first, at most `limit` besides the reproduction tests:
+    """The test modules a change needs, best first, at most `limit` besides the reproduction tests.
+    The change's own tests come first (`Selection.first` of them; agent.testloop runs them before
+    the others, so a run cut by its time budget still has their results):
 
     1. the agent's reproduction tests (`repro`), and test modules the change itself adds or edits;
     2. the files of the tests that failed last time (`failed_before`, test ids);
-    3. test modules the issue names by path;
-    4. `test_<module>.py` of each changed source module, then of each candidate (`candidates`:
-       the files localization chose);
-    5. test modules defining a test (`test_x`) the issue names (`references`: {test file: the names
-       it defines or references}, from the symbol index);
-    6. test modules that import a changed or candidate module (`read_many(paths) -> {path: bytes}`);
-    7. test modules that reference a touched name (`touched_names`), most names first.
+    3. test modules the issue names by path, and those defining a test (`test_x`) the issue names
+       (`references`: {test file: the names it defines or references}, from the symbol index);
+    4. the test module named after each changed source module (`test_<module>.py`, `<module>_test.py`,
+       or as the repository's pytest `python_files` name them: `unittest_<module>.py` in pylint);
+
+    then the others:
+
+    5. test modules that import a changed module (`read_many(paths) -> {path: bytes}`);
+    6. test modules that reference a touched name (`touched_names`), most names first;
+    7. the test module named after each candidate (`candidates`: the files localization chose), then
+       test modules that import a candidate module.
     """
     read = _memo(read_many)  # the importers' texts serve the last check too: each file read once
-    tests = [f for f in files if is_test_module(f) and posixpath.basename(f) != REPRO_NAME]
+    patterns = python_files(files, read)  # pytest's `python_files`, when the repository sets them
+    tests = [f for f in files if is_test_module(f, patterns) and posixpath.basename(f) != REPRO_NAME]
     known = set(tests)
     sel = Selection()
     for f in repro:
         sel.add(f, "reproduction test")
     for f in changed:
-        if is_test_module(f) and posixpath.basename(f) != REPRO_NAME:
+        if is_test_module(f, patterns) and posixpath.basename(f) != REPRO_NAME:
             sel.add(f, "changed by the patch")
     for t in failed_before:
         path = t.split("::", 1)[0]
@@ -298,39 +335,55 @@ def select_tests(files: list[str], changed: list[str], read_many, *, candidates:
         path = path.removeprefix("./")
         if path in known:
             sel.add(path, "named in the issue")
-    sources = [f for f in changed if f.endswith(".py") and not is_test_path(f)]
-    cands = [f for f in candidates if f.endswith(".py") and not is_test_path(f) and f not in sources]
-    modules = dict(_module_stem(f) for f in [*sources, *cands])
-    by_name: dict[str, list[str]] = {}
-    for f in tests:
-        by_name.setdefault(posixpath.basename(f), []).append(f)
-    for f in [*sources, *cands]:
-        for t in by_name.get(f"test_{_module_stem(f)[0]}.py", []):
-            sel.add(t, f"named after {f}")
     named_tests = set(_ISSUE_TEST.findall(issue))
     if named_tests and references:
         for f in tests:
             if named_tests & references.get(f, set()):
                 sel.add(f, "holds a test the issue names")
-    if modules and len(sel.files) < limit + len(repro):
+    sources = [f for f in changed if f.endswith(".py") and not is_test_path(f, patterns)]
+    cands = [f for f in candidates if f.endswith(".py") and not is_test_path(f, patterns) and f not in sources]
+    by_module: dict[str, list[str]] = {}
+    for f in tests:
+        by_module.setdefault(module_named(f, patterns) or "", []).append(f)
+
+    def named_after(paths: list[str]) -> None:
+        for f in paths:
+            for t in by_module.get(_module_stem(f)[0], []):
+                sel.add(t, f"named after {f}")
+
+    def importers(paths: list[str], why: str) -> None:
         rest = [f for f in tests if f not in sel.why]
-        for f in _importers(modules, read(rest) if rest else {}):
-            sel.add(f, "imports a changed or candidate module")
+        if paths and rest and len(sel.files) < limit + len(repro):
+            for f in _importers(dict(_module_stem(f) for f in paths), read(rest)):
+                sel.add(f, why)
+
+    named_after(sources)
+    own = list(sel.files)
+    importers(sources, "imports a changed module")
     names = {n for n in touched_names if len(n) > 3 and n not in _COMMON}
     if names and references:
         scored = sorted((-len(names & refs), f) for f, refs in references.items() if f in known and names & refs)
         for _, f in scored:
             sel.add(f, "references a changed name")
+    named_after(cands)
+    importers(cands, "imports a candidate module")
     rest = [f for f in sel.files if f not in repro]
     texts = read([f for f in rest if sel.why[f] != "changed by the patch"]) if rest else {}
     # a module named like a test that defines none (a helper such as testutils/lint_module_test.py)
     # would only come back as "no test result": left out
     rest = [f for f in rest if f not in texts or _DEFINES_TESTS.search(_text(texts[f]))]
     keep = list(repro) + rest[:limit]
-    return Selection(keep, {f: sel.why[f] for f in keep})
+    return Selection(keep, {f: sel.why[f] for f in keep}, first=sum(f in own for f in keep))
 
 
 _DEFINES_TESTS = re.compile(r"^\s*(?:async\s+)?def test|^\s*class Test|TestCase\b", re.M)
+_TEST_DEF = re.compile(r"^\s*(?:async\s+)?def test", re.M)
+
+
+def count_tests(text: str | bytes) -> int:
+    """How many tests a test file defines (its `def test...` functions and methods; at least 1):
+    what its expected run time is reckoned from before it has been timed."""
+    return max(1, len(_TEST_DEF.findall(_text(text))))
 
 
 def _text(data) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,17 @@ class Instance(BaseModel):
     @classmethod
     def _version(cls, v: Any) -> str:
         return "" if v is None else str(v)
+
+    @property
+    def reference(self) -> str:
+        """Where the issue comes from, as the agent is told it: the repository, and the pull request
+        number an `owner__name-NUMBER` id carries (SWE-bench's ids name the pull request that
+        resolved the issue)."""
+        m = re.fullmatch(r".+?__.+-(\d+)", self.instance_id)
+        if not m:
+            return f"the repository {self.repo}"
+        return (f"the repository {self.repo}; SWE-bench instance {self.instance_id}, named after the pull request "
+                f"that resolved the issue (#{m.group(1)}; the issue's own number may differ)")
 
     @property
     def repo_slug(self) -> str:

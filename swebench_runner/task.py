@@ -225,6 +225,7 @@ def _run(task: InstanceTask, work: Path, rec: InstanceRecord, result: InstanceRe
 
     test_timeout = task.test_timeout or spec.agent_test_timeout
     request = FixRequest(repo=inst.repo, issue=inst.problem_statement or "(no problem statement)", model=task.model,
+                         reference=inst.reference,
                          workspace="docker", image=image.tag, test_cmd=spec.test_cmd, attempts=task.attempts,
                          limits=task.limits, agent=AgentConfig(full_tests=task.full_tests, test_timeout=test_timeout))
     with DockerWorkspace(image.tag, network=False) as ws:

@@ -37,10 +37,39 @@ def test_definitions_are_whole_while_they_fit_and_every_cut_is_noted(tmp_path):
         first_hidden = 5 + len(shown)
         assert 0 < len(shown) < 82 and shown[-1].split()[0] == str(first_hidden - 1)
         assert long["note"] == (f"{86 - first_hidden + 1} lines not shown (lines {first_hidden}-86): the chosen code "
-                                f"is limited to 300 tokens; view_file('m.py', start={first_hidden}, end=86) shows them")
-        # after the first cut the budget is spent: the next definition is named, not shown
-        assert after["code"] == "" and after["note"] == ("2 lines not shown (lines 89-90): the chosen code is limited "
-                                                         "to 300 tokens; view_file('m.py', start=89, end=90) shows them")
+                                f"is limited to 300 tokens, shared by the 3 chosen definitions; "
+                                f"view_file('m.py', start={first_hidden}, end=86) shows them")
+        # a long definition first does not eat the budget: the ones after it get their share
+        assert after["note"] is None and after["code"].splitlines() == ["    89 def after():", "    90     return 3"]
+
+
+def test_the_budget_is_shared_between_the_chosen_definitions(tmp_path):
+    """On sympy-21379 `Mod.eval` alone filled the chosen-code budget and none of the three chosen
+    methods after it was shown: each definition now gets a share."""
+    other = "def other():\n" + "".join(f"    y{i} = {i}\n" for i in range(80)) + "    return y0\n"
+    with tool_context(tmp_path, {"m.py": SRC + "\n\n" + other}) as ctx:
+        long, other_, small = focus_code(ctx, ["m.py:long", "m.py:other", "m.py:small"], 400)
+        assert small["note"] is None and small["code"]
+        a, b = len(long["code"].splitlines()), len(other_["code"].splitlines())
+        assert 20 < a < 82 and 20 < b < 82 and abs(a - b) <= 2  # equal shares of what small leaves
+        assert long["note"] and other_["note"]
+    from agent.localization import shares
+    assert shares([10, 500, 500], 400) == [10, 195, 195] and shares([10, 20], 400) == [10, 20]
+    assert shares([300, 50], 200) == [150, 50]
+
+
+def test_a_cut_skeleton_still_names_every_top_level_definition(tmp_path):
+    """sympy's polytools.py: the class Poly's hundreds of methods filled the skeleton's share, and
+    the module-level functions after it (sqf_list, factor) were never shown."""
+    from agent.localization import skeleton_candidates
+    methods = "".join(f"    def m{i}(self, a, b):\n        return a + b + {i}\n\n" for i in range(300))
+    src = "class Poly:\n" + methods + "\n\ndef sqf_list(f, *gens):\n    return f\n\n\nclass Options:\n    pass\n"
+    with tool_context(tmp_path, {"polytools.py": src, "small.py": "def f():\n    pass\n"}) as ctx:
+        big, small = skeleton_candidates(ctx, ["polytools.py", "small.py"], 1200)
+    last = big["outline"].splitlines()[-1]
+    assert last.startswith("(not shown above, 2 top-level definition(s) of polytools.py, with their lines: "
+                           "sqf_list (904), Options (908)") and "m299" not in big["outline"]
+    assert "not shown above" not in small["outline"]
 
 
 def test_the_note_and_the_code_reach_the_prompt(tmp_path):
@@ -50,7 +79,7 @@ def test_the_note_and_the_code_reach_the_prompt(tmp_path):
         focus = focus_code(ctx, ["m.py:long", "m.py:small"], 200)
     text = render("editing", repo_map="", focus=focus, test_command=None, localized=None)
     assert "### m.py:long (lines 5-86)\n     5 def long():" in text
-    assert f"({focus[0]['note']})" in text and f"### m.py:small (lines 1-2)\n({focus[1]['note']})" in text
+    assert f"({focus[0]['note']})" in text and "### m.py:small (lines 1-2)\n     1 def small():" in text
     assert "Localization is over" not in text  # no localization requests came before
 
 
@@ -98,3 +127,25 @@ def test_without_localization_the_context_follows_the_issue_without_a_replacemen
     assert [m["role"] for m in messages] == ["system", "user", "user"]
     assert messages[1]["content"].startswith("Resolve the issue below.")
     assert "Localization is over" not in messages[2]["content"]
+
+
+def test_the_task_says_where_the_issue_comes_from(stub_llm, tmp_path):
+    """The prompt gave no issue number, so a changelog entry could not be named: an instance's
+    reference (its repository and number) is told above the issue."""
+    from harness.instance import Instance
+
+    inst = Instance(instance_id="sympy__sympy-21379", repo="sympy/sympy", base_commit="abc")
+    assert inst.reference == ("the repository sympy/sympy; SWE-bench instance sympy__sympy-21379, named after the "
+                              "pull request that resolved the issue (#21379; the issue's own number may differ)")
+    assert Instance(instance_id="local-task", repo="me/x", base_commit="abc").reference == "the repository me/x"
+    repo = make_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/core.py": "def add(a, b):\n    return a - b\n"})
+    stub_llm.reply("", calls=[("select_files", {"paths": ["pkg/core.py"]})])
+    stub_llm.reply("", calls=[("select_definitions", {"names": ["pkg/core.py:add"]})])
+    stub_llm.reply("Done.")
+    request = FixRequest(repo=str(repo), issue="add() subtracts.", model="stub", workspace="local",
+                         agent=AgentConfig(baseline_tests=False, final_tests=False, max_review_rounds=0),
+                         limits=BudgetLimits(max_steps=20), reference=inst.reference)
+    with LocalWorkspace(repo) as ws:
+        run_fix(request, ws, tmp_path / "run", model=make_model(f"openai:gpt-4o@{stub_llm.openai_url}"))
+    task = stub_llm.bodies("openai")[0]["messages"][1]["content"]
+    assert f"It comes from {inst.reference}.\n\n<issue>\nadd() subtracts." in task

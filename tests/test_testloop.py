@@ -152,3 +152,47 @@ def test_a_test_the_change_edits_is_not_called_fixed_and_each_list_ends_its_line
     assert "Passing now in test files your change edits (1): tests/test_ops.py::test_old_bug — the base tree" in text
     assert "New failures (not failing before your change, or new tests): tests/test_more.py::test_mul_zero.\n" in text
     assert "Fixed by the change (1): tests/test_ops.py::test_old_bug.\n" in feedback(res)  # no diff: no edited file known
+
+
+SORTING_CONFTEST = ("def pytest_collection_modifyitems(items):\n"
+                    "    items.sort(key=lambda item: item.nodeid)  # like sympy's runner: files in name order\n")
+
+
+def test_the_changes_own_tests_run_first_and_the_others_fit_the_budget(tmp_path):
+    """sympy's runner runs the files it is given in name order: a default run of 13 chosen files
+    spent its 300 s budget in the second and never reached the reproduction test or the edited
+    module's own tests. The change's own tests now run first on their own; the others get what is
+    left of the budget."""
+    files = {**TESTS, "tests/conftest.py": SORTING_CONFTEST, ".gitignore": "__pycache__/\n",
+             "tests/test_a_slow.py": "import time\n\n\ndef test_one():\n    time.sleep(5)\n\n\n"
+                                     "def test_two():\n    time.sleep(5)\n"}
+    repo = make_repo(tmp_path / "calc", files)
+    with LocalWorkspace(repo) as ws:
+        ws.write_file("calc/ops.py", CALC.replace("return a + b", "return round(a + b, 10)"))
+        diff = ws.diff()
+        loop = TestLoop(plan(timeout=8), ws)
+        res = loop.run(["tests/test_ops.py", "tests/test_a_slow.py"], diff,
+                       why={"tests/test_ops.py": "named after calc/ops.py", "tests/test_a_slow.py": "imports"}, first=1)
+        assert {t: s for t, s in res.statuses.items() if "test_ops" in t} == {
+            "tests/test_ops.py::test_add": "PASSED", "tests/test_ops.py::test_mul": "PASSED",
+            "tests/test_ops.py::test_old_bug": "PASSED"}
+        assert res.fixed == ["tests/test_ops.py::test_old_bug"]
+        assert loop.seconds["tests/test_ops.py"] > 0 and loop.per_test
+
+
+def test_chosen_files_that_do_not_fit_the_budget_are_left_out_and_the_answer_says_how_to_run_them(ws):
+    loop = TestLoop(plan(timeout=60), ws)
+    loop.seconds["tests/test_slow.py"] = 100.0  # timed in an earlier run
+    res = loop.run(["tests/test_skips.py", "tests/test_ops.py", "tests/test_slow.py"], "",
+                   why=dict.fromkeys(["tests/test_skips.py", "tests/test_ops.py", "tests/test_slow.py"], "x"), first=1)
+    assert res.left_out == ["tests/test_slow.py"] and not res.timed_out
+    assert "tests/test_ops.py::test_add" in res.statuses and "test_slow" not in res.command
+    assert sorted(res.selected) == ["tests/test_ops.py", "tests/test_skips.py"]
+    text = feedback(res)
+    assert "on 2 test file(s) chosen for the change" in text
+    assert ("Left out to fit the time budget of 60 s (the change's own tests ran first, then the others best first "
+            "until the expected time was spent): tests/test_slow.py. To run them: run_tests with "
+            '{"tests": ["tests/test_slow.py"]}.') in text
+    assert loop.expected(["tests/test_ops.py"])["tests/test_ops.py"] == loop.seconds["tests/test_ops.py"]
+    fresh = TestLoop(plan(timeout=60), ws)
+    assert fresh.expected(["tests/test_ops.py"]) == {"tests/test_ops.py": 3 * 0.25}  # 3 tests, not timed yet

@@ -49,20 +49,31 @@ def test_create_file_marks_the_lines_it_leaves_out(tmp_path):
 
 def test_an_edit_preview_counts_what_it_cuts(tmp_path):
     with tool_context(tmp_path, {"m.py": "def f():\n    return 1\n\n\nEND = 1\n"}) as ctx:
-        body = "def f():\n" + "".join(f"    x{i} = {i}\n" for i in range(60)) + "    return 1\n"
-        out = ok(ctx, "replace_symbol", name="f", new_source=body)
-        assert out.splitlines()[0] == "Replaced m.py:f (was lines 1-2, now 1-62)."
+        body = "def g():\n" + "".join(f"    x{i} = {i}\n" for i in range(60)) + "    return 1\n"
+        out = ok(ctx, "insert_symbol", source=body, after="f")
         shown = numbers(out)
-        # lines 1-62 changed, 2 lines of context after them: 64 lines in the window
-        assert shown[0] == 1 and shown[-1] == 64 and len(shown) + not_shown(out) == 64
+        # lines 5-66 inserted, 2 lines of context around them: 66 lines in the window
+        assert shown[0] == 3 and shown[-1] == 68 and len(shown) + not_shown(out) == 66
         assert f"view_file('m.py', start={shown[29] + 1}, end={shown[30] - 1})" in out
 
 
-def test_view_file_counts_the_lines_after_its_window(tmp_path):
-    with tool_context(tmp_path, {"t.txt": lines_of(450)}) as ctx:
-        out = ok(ctx, "view_file", path="t.txt", start=101)
-        assert numbers(out)[0] == 101 and len(numbers(out)) == 200
-        assert "(150 more lines; view_file(path, start=301) shows the next ones)" in out
+def test_replace_symbol_shows_what_changed_as_a_diff(tmp_path):
+    """The echo of the new definition hid which lines changed: the answer is a unified diff of the
+    definition (the file's line numbers in its @@ lines), cut when long."""
+    src = "import os\n\n\ndef f(a):\n    x = 1\n    y = 2\n    z = 3\n    return a + x\n\n\nEND = 1\n"
+    with tool_context(tmp_path, {"m.py": src}) as ctx:
+        out = ok(ctx, "replace_symbol", name="f", new_source="def f(a):\n    x = 1\n    y = 2\n    z = 3\n"
+                                                             "    return a - x\n")
+        assert out == ("Replaced m.py:f (was lines 4-8, now 4-8). What changed (unified diff, 2 lines of context; "
+                       "@@ numbers are the file's lines):\n@@ -6,3 +6,3 @@\n     y = 2\n     z = 3\n"
+                       "-    return a + x\n+    return a - x")
+        body = "def f(a):\n" + "".join(f"    x{i} = {i}\n" for i in range(80)) + "    return a - x0\n"
+        out = ok(ctx, "replace_symbol", name="f", new_source=body)
+        rows = out.splitlines()
+        assert rows[0].startswith("Replaced m.py:f (was lines 4-8, now 4-85).") and rows[1].startswith("@@ -4,5 +4,82 @@")
+        assert len(rows) == 1 + 60 - 20 + 1 + 10
+        assert re.fullmatch(r"\.\.\. \(\d+ diff lines not shown; view_file\('m.py', start=4, end=85\) shows the new "
+                            r"definition\) \.\.\.", rows[41])
 
 
 def test_skeleton_cuts_say_how_many_lines_are_left(tmp_path):
@@ -71,8 +82,12 @@ def test_skeleton_cuts_say_how_many_lines_are_left(tmp_path):
     with tool_context(tmp_path, {"many.py": funcs, "big.py": "class Big:\n" + methods}) as ctx:
         out = ok(ctx, "skeleton", path="many.py")
         body = ctx.symbols("many.py").skeleton(ctx.read_bytes("many.py").decode()).split("\n")
-        assert len(out.splitlines()) - 2 + not_shown(out) == len(body)  # the head and the note line
+        assert len(out.splitlines()) - 3 + not_shown(out) == len(body)  # the head and the two note lines
         assert "skeleton cut after 600 lines" in out
+        # every top-level name stays visible: f150..f399 start after the cut
+        note = out.splitlines()[-1]
+        assert note.startswith("(not shown above, 250 top-level definition(s) of many.py, with their lines: "
+                               "f150 (601), f151 (605),") and "f399 (1597)" in note
         out = ok(ctx, "view_symbol", name="Big")
         body = ctx.symbols("big.py").skeleton(ctx.read_bytes("big.py").decode(), 1, 900).split("\n")
         assert len(out.splitlines()) - 2 + not_shown(out) == len(body)

@@ -6,6 +6,9 @@ syntax error is refused and the file stays byte-for-byte as it was.
 
 from __future__ import annotations
 
+import difflib
+import re
+
 from .context import ToolContext, ToolError
 from .edit_text import (
     CONTAINER_KINDS,
@@ -22,6 +25,8 @@ from .symbols import language_of
 from .text import cut_note, numbered, split_lines
 
 SHOW_LINES = 40
+DIFF_LINES = 60
+"""A replace_symbol diff longer than this keeps its first and last lines around a marker."""
 
 
 def _show(path: str, text: str, first: int, last: int, context: int = 2) -> str:
@@ -39,10 +44,35 @@ def _show(path: str, text: str, first: int, last: int, context: int = 2) -> str:
 
 
 def _report(headline: str, path: str, text: str, first: int, last: int, warnings: list[str]) -> str:
-    out = f"{headline}\n{_show(path, text, first, last)}"
+    return _warned(f"{headline}\n{_show(path, text, first, last)}", warnings)
+
+
+def _warned(out: str, warnings: list[str]) -> str:
     if warnings:
         out += "\nWarnings (the edit was applied):\n" + "\n".join(f"  {w}" for w in warnings)
     return out
+
+
+def _span_diff(path: str, old: list[str], new: list[str], first: int, last: int, context: int = 2) -> str:
+    """A unified diff of one span of `path` (`old` lines -> `new` lines, both starting at line
+    `first`; the new span ends at `last`), its @@ numbers the file's; over DIFF_LINES lines it keeps
+    its beginning and end around a marker saying how many lines are not shown."""
+    shift = first - 1
+
+    def renumber(m: re.Match) -> str:
+        a, b = (f"{int(m.group(i)) + shift}" + (m.group(i + 1) or "") for i in (1, 3))
+        return f"@@ -{a} +{b} @@"
+
+    rows = [re.sub(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@", renumber, r) if r.startswith("@@") else r
+            for r in difflib.unified_diff([x.rstrip("\r\n") for x in old], [x.rstrip("\r\n") for x in new],
+                                          f"a/{path}", f"b/{path}", n=context, lineterm="")][2:]
+    if not rows:
+        return "(the new source is the same as the old: nothing changed)"
+    if len(rows) > DIFF_LINES:
+        gap = f"... ({len(rows) - DIFF_LINES + 10} diff lines not shown; view_file('{path}', start={first}, " \
+              f"end={last}) shows the new definition) ..."
+        rows = rows[:DIFF_LINES - 20] + [gap] + rows[-10:]
+    return "\n".join(rows)
 
 
 def _defined_at(ctx: ToolContext, path: str, first: int, last: int) -> list[str]:
@@ -76,7 +106,10 @@ def replace_symbol(ctx: ToolContext, name: str, new_source: str) -> str:
     now = _defined_at(ctx, d.path, d.start_line, last)
     if now and d.name not in [q.rsplit(".", 1)[-1] for q in now]:
         headline += f" Note: the lines now define {', '.join(now)}."
-    return _report(headline, d.path, new_text, d.start_line, last, result.warnings)
+    diff = _span_diff(d.path, split_lines(text)[d.start_line - 1:d.end_line],
+                      split_lines(new_text)[d.start_line - 1:last], d.start_line, last)
+    return _warned(f"{headline} What changed (unified diff, 2 lines of context; @@ numbers are the file's "
+                   f"lines):\n{diff}", result.warnings)
 
 
 @effect(Effect.EDITS)

@@ -47,11 +47,13 @@ def bash(ctx: ToolContext, command: str, timeout: int = 120) -> str:
 
 @effect(Effect.ANY)
 def run_tests(ctx: ToolContext, tests: list[str] | None = None) -> str:
-    """Run the repository's tests (all of the relevant ones, or the given test ids) and show which
-    passed and which failed.
+    """Run the repository's tests (those chosen for the change, or the given test ids) and show
+    which passed and which failed, each also on the base tree (new failures told from old ones).
 
     Args:
-        tests: Test ids to run (e.g. `tests/test_x.py::test_y`); omit for the default set.
+        tests: Test ids or files to run (e.g. `tests/test_x.py::test_y`); omit for the tests chosen
+            for the change: its own first (the reproduction test, tests of the changed modules),
+            then related ones, as many as fit the time budget (the answer names those left out).
     """
     if ctx.test_runner is None:
         raise ToolError("no test command is set up for this repository; run the tests with bash "

@@ -110,6 +110,19 @@ class FileSymbols:
     has_error: bool = False
     """The file has syntax errors; definitions are what tree-sitter could recover."""
 
+    def unlisted(self, shown: list[str]) -> str | None:
+        """A note naming every top-level definition (function, class) of the file whose first line
+        none of the `shown` lines (line-numbered, as skeletons and outlines number them) starts
+        with: what a cut skeleton or outline would otherwise hide. None when all are shown."""
+        numbers = {int(m.group(1)) for ln in shown if (m := re.match(r"\s*(\d+)\s", ln))}
+        missing = [d for d in self.definitions if "." not in d.qualname and d.start_line not in numbers
+                   and d.name_line not in numbers]
+        if not missing:
+            return None
+        names = ", ".join(f"{d.qualname} ({d.start_line})" for d in missing)
+        return (f"(not shown above, {len(missing)} top-level definition(s) of {self.path}, with their lines: {names}; "
+                f"view_symbol('{self.path}:NAME') shows one)")
+
     def skeleton(self, text: str, first: int = 1, last: int | None = None) -> str:
         """The file in few tokens (lines first..last): every line with its number, function bodies
         elided to a marker."""

@@ -29,11 +29,12 @@ def whole_suite(config: AgentConfig, tests: TestLoop) -> bool:
 
 
 def choose(config: AgentConfig, tests: TestLoop, work: Work, ctx: ToolContext, issue: str, diff: str,
-           state: AgentState | None = None) -> tuple[list[str] | None, dict[str, str]]:
-    """The targets of a test run for `diff` and why each was chosen; (None, {}) for the whole suite,
-    ([], {}) when no test file relates to the change."""
+           state: AgentState | None = None) -> tuple[list[str] | None, dict[str, str], int | None]:
+    """The targets of a test run for `diff`, why each was chosen, and how many of them are the
+    change's own tests (`Selection.first`: they run first); (None, {}, None) for the whole suite,
+    ([], {}, 0) when no test file relates to the change."""
     if whole_suite(config, tests) or not work.plan.takes_files:
-        return None, {}
+        return None, {}, None
     index = ctx.index()
     files = ctx.file_list()
     references = {p: set(fs.references) | {d.name for d in fs.definitions} for p, fs in index.files.items()}
@@ -42,7 +43,7 @@ def choose(config: AgentConfig, tests: TestLoop, work: Work, ctx: ToolContext, i
                        repro=find_repro(work.workspace), issue=issue, failed_before=tests.last_failing,
                        references=references, touched_names=touched_names(diff, index),
                        limit=config.max_test_files)
-    return sel.files, sel.why
+    return sel.files, sel.why, sel.first
 
 
 def check(config: AgentConfig, tests: TestLoop | None, work: Work, ctx: ToolContext, issue: str, diff: str,
@@ -52,12 +53,12 @@ def check(config: AgentConfig, tests: TestLoop | None, work: Work, ctx: ToolCont
     if tests is None:
         return None
     if ids:
-        targets, why = list(ids), {}
+        targets, why, first = list(ids), {}, None
     else:
-        targets, why = choose(config, tests, work, ctx, issue, diff, state)
+        targets, why, first = choose(config, tests, work, ctx, issue, diff, state)
         if targets == [] and not tests.doctest_targets(diff):
             return None
-    return tests.run(targets, diff, why=why)
+    return tests.run(targets, diff, why=why, first=first)
 
 
 def check_attempt(rt: Attempt, diff: str, state: AgentState | None = None) -> TestResults | None:
@@ -106,17 +107,17 @@ def test(rt: Attempt, state: AgentState) -> dict:
     if rt.plan is None or (not diff.strip() and not rt.repro_files()):
         rt.trajectory.write("test", skipped="no test command" if rt.plan is None else "nothing changed")
         return {"diff": diff, "last_tests": None, "edits_done": False}
-    targets, why = choose(rt.config, rt.tests, rt.work, rt.ctx, rt.issue, diff, state)
+    targets, why, first = choose(rt.config, rt.tests, rt.work, rt.ctx, rt.issue, diff, state)
     if targets == [] and not rt.tests.doctest_targets(diff):
         rt.trajectory.write("test", skipped="no test file relates to the change")
         return {"diff": diff, "last_tests": None, "edits_done": False}
     rt.say(TestsStarted("change", rt.plan.command, targets))
-    res = rt.tests.run(targets, diff, why=why)
+    res = rt.tests.run(targets, diff, why=why, first=first)
     rt.say(TestsRan("change", **res.progress()))
     rt.trajectory.write("test", duration=round(time.monotonic() - start, 3), targets=targets, command=res.command,
                         counts=res.counts(), failing=res.failing[:MAX_LISTED], new_failures=res.new_failures[:MAX_LISTED],
                         pre_existing=len(res.pre_existing), fixed=len(res.fixed), environment=res.environment,
-                        no_results=res.no_results, timed_out=res.timed_out,
+                        no_results=res.no_results, timed_out=res.timed_out, left_out=res.left_out,
                         doctests={k: v for k, v in res.doctests.items() if k != "ids"})
     return {"diff": diff, "last_tests": res.to_dict(), "edits_done": False, "tests_before": dict(rt.tests.base),
             "test_loop": rt.tests.to_dict()}

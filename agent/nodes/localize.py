@@ -66,17 +66,18 @@ def localize(rt: Attempt, state: AgentState) -> dict:
         rt.memo.retrieval = retrieve(rt.workspace, rt.issue, max(cfg.top_files, cfg.pick_files), cfg.repo_map_tokens)
     found = rt.memo.retrieval
     system = Message.system(rt.system_prompt())
-    task = Message.user(render("task", issue=rt.issue, environment=rt.environment))
+    task = Message.user(render("task", issue=rt.issue, environment=rt.environment, reference=rt.reference))
     files: list[str] = found.files[: cfg.pick_files]
     defs: list[str] = []
+    ambiguous: dict[str, int] = {}
     asked = cfg.localize and bool(found.files)
     if asked:
-        files, defs = _ask(rt, state, system, task, candidates(found, cfg.top_files, state["attempt"]))
+        files, defs, ambiguous = _ask(rt, state, system, task, candidates(found, cfg.top_files, state["attempt"]))
     # the chosen code gets what the first edit prompt has left, up to focus_tokens
     fixed = prompt_size([system, task], TOOLS.specs()) + count_tokens(found.repo_map) + CONTEXT_FRAME
     focus = focus_code(rt.ctx, defs, min(cfg.focus_tokens, max(cfg.prompt_tokens - fixed, MIN_SHARE)))
     context = render("editing", repo_map=found.repo_map, focus=focus, test_command=rt.plan.command if rt.plan else None,
-                     localized={"files": files, "definitions": defs} if asked else None)
+                     localized={"files": files, "definitions": defs, "ambiguous": ambiguous} if asked else None)
     rt.say(Localized(files=files, definitions=defs))
     # the issue stays the first user message of every request; what the localization requests showed
     # after it (outlines, skeletons) is replaced by the context, which says so
@@ -86,7 +87,7 @@ def localize(rt: Attempt, state: AgentState) -> dict:
 
 
 def _ask(rt: Attempt, state: AgentState, system: Message, task: Message,
-         ranked: list[str]) -> tuple[list[str], list[str]]:
+         ranked: list[str]) -> tuple[list[str], list[str], dict[str, int]]:
     """Two model calls: files from outlines, then definitions from skeletons."""
     cfg, earlier = rt.config, state.get("earlier") or []
     start = time.monotonic()
@@ -103,9 +104,10 @@ def _ask(rt: Attempt, state: AgentState, system: Message, task: Message,
                     candidates=skeleton_candidates(rt.ctx, files, cfg.skeleton_tokens), chosen=files)
     msgs = [system, task, Message.user(prompt)]
     turn = rt.complete(msgs, [SELECT_DEFINITIONS])
-    defs = valid_definitions(rt.ctx, _picked(turn, "select_definitions", "names"), cfg.pick_definitions)
+    defs, ambiguous = valid_definitions(rt.ctx, _picked(turn, "select_definitions", "names"), cfg.pick_definitions)
     if not defs:  # nothing usable: retrieval's functions in the chosen files
         defs = [f for f in rt.memo.retrieval.functions if f.split(":", 1)[0] in files][: cfg.pick_definitions]
     rt.trajectory.write("localize", messages=msgs, tools=[SELECT_DEFINITIONS], turn=turn,
-                        duration=round(time.monotonic() - start, 3), stage="definitions", chosen=defs)
-    return files, defs
+                        duration=round(time.monotonic() - start, 3), stage="definitions", chosen=defs,
+                        ambiguous=ambiguous)
+    return files, defs, ambiguous
