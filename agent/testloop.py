@@ -14,7 +14,9 @@ tell new failures from old ones and the environment's.
 - **Doctests**: where the project runs them (`agent.doctests`: sympy's `bin/doctest`, pytest's
   `--doctest-modules` / `--doctest-glob`), the doctests of the change's modules run beside the tests,
   with the same base-tree rule; their ids join the run's statuses (`TestResults.doctests`).
-- **Time**: every run has the plan's time budget; a cut run says what ran and what did not.
+- **Time**: one time budget (the plan's) covers a whole run: the change's own tests, the other
+  targets, the doctests, then the base-tree runs, each part with what is left; a part with no time
+  left is cut (the base tree first) and named, with the `run_tests` call that runs it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import json
 import os
 import re
 import shlex
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +53,11 @@ UPPER = {R_PASSED: "PASSED", R_FAILED: "FAILED", R_ERROR: "ERROR", R_SKIPPED: "S
 unexpected pass is a pass."""
 WHOLE = "*"
 """The cache key of a whole-suite run."""
+MIN_PART = 1.0
+"""Seconds of a run's time budget a part (the other tests, the doctests, a base-tree run) needs
+left to be started; with less it is cut."""
+UNCOMPARED = "not run on the base tree: its run was cut by the time budget"
+"""What a collection error whose base-tree run was cut says (it may be the environment's)."""
 PER_TEST = 0.25
 """Seconds a test is expected to take before any run has been timed (a chosen file not timed yet
 is expected to take this times the tests it defines)."""
@@ -156,48 +165,109 @@ class TestLoop:
     per_test: float | None = None
     """Seconds per test in the last run (its start-up included): what a file not timed yet is
     expected to take per test it defines (`PER_TEST` before any run)."""
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    """A monotonic clock in seconds: what a run's time budget is measured with."""
 
     # -- running ------------------------------------------------------------------------------------
     def command(self) -> TestCommand:
         return self.plan.test_command()
 
     def run(self, targets: list[str] | None, diff: str, *, why: dict[str, str] | None = None,
-            timeout: float | None = None, first: int | None = None) -> TestResults:
+            timeout: float | None = None, first: int | None = None,
+            doctests: list[str] | None = None) -> TestResults:
         """Run `targets` (None: the whole suite; []: none, the doctests alone) on the changed tree,
-        and on the base tree those not known there yet, then the doctests of the change's modules
-        the same way; the result says which failures are new, old, or the environment's.
+        then the doctests of the change's modules (`doctests`: only those of these files), then the
+        base tree for what is not known there yet; the result says which failures are new, old, or
+        the environment's.
 
-        `first` (a selection's, best first): the targets are fitted to the time budget, and the
-        first `first` of them (the change's own tests) run on their own before the others, which
-        get what is left of the budget; files not started are in `TestResults.left_out`."""
+        One time budget (`timeout`, else the plan's) covers the whole run, its parts in this order:
+        the change's own tests (the first `first` targets of a selection, best first), the other
+        targets (fitted to what is left; files not started are in `TestResults.left_out`), the
+        doctests, the base-tree runs. A part with no time left is not started: the parts are cut
+        last first (the base tree first), and `TestResults.cut` names them."""
+        clock = self.clock
+        budget = timeout or self.plan.timeout
+        deadline = clock() + budget
+
+        def left() -> float:
+            return deadline - clock()
+
         test = self.command()
         if self.plan.parser == EXIT_CODE or not self.plan.takes_files:
             targets = None
         if targets:
             targets = [t for t in targets if _file_of(t) not in self.environment]
-        budget = timeout or self.plan.timeout
-        left: list[str] = []
+        left_out: list[str] = []
         if targets and first is not None:
-            targets, left = self.fit(targets, budget, keep=1)
+            targets, left_out = self.fit(targets, budget, keep=1)
             first = min(first, len(targets))
+        sources = self._sources(diff)
+        base_runs: list[tuple[list[str] | None, Results]] = []  # (targets, their results here), for the base tree
         if targets == []:
             out = TestResults("", {}, 0, False, 0.0, "", selected=dict(why or {}))
         elif first and first < len(targets):
-            out = self._run(test, targets[:first], diff, why, budget)
-            rest, more = self.fit(targets[first:], budget - out.duration)
-            left = more + left
-            if rest and not out.timed_out:
-                out.merge(self._run(test, rest, diff, why, budget - out.duration))
+            out, res = self._run(test, targets[:first], diff, why, budget)
+            base_runs.append((targets[:first], res))
+            rest, more = self.fit(targets[first:], left())
+            left_out = more + left_out
+            if rest and not out.timed_out and left() >= MIN_PART:
+                later, res = self._run(test, rest, diff, why, left())
+                out.merge(later)
+                base_runs.append((rest, res))
             else:
-                left = rest + left
+                left_out = rest + left_out
         else:
-            out = self._run(test, targets, diff, why, budget)
+            out, res = self._run(test, targets, diff, why, budget)
+            base_runs.append((targets, res))
         if first is not None:
-            out.left_out, out.budget = left, budget
-            out.selected = {f: w for f, w in out.selected.items() if f not in left}
-        self._doctests(out, targets is None, diff, timeout)
+            out.left_out, out.budget = left_out, budget
+            out.selected = {f: w for f, w in out.selected.items() if f not in left_out}
+        doc_run = self._doctests(out, targets is None, diff, left, doctests)
+        self._base_runs(out, base_runs, doc_run, sources, test, left)
+        self._classify(out, [res for _, res in base_runs] + ([doc_run[1]] if doc_run else []))
+        out.base = {t: self.base[t] for t in out.statuses if t in self.base}
         self.last_failing = out.failing
         return out
+
+    def _base_runs(self, out: TestResults, runs: list[tuple[list[str] | None, Results]],
+                   doc_run: tuple[list[str], Results] | None, sources: list[str], test: TestCommand,
+                   left) -> None:
+        """The base-tree part of a run, last: the test targets in one command, then the doctests',
+        each with what is left of the budget; a part with no time left is cut (`TestResults.cut`)."""
+        if not self.baseline:
+            return
+        if any(t is None and res.timed_out for t, res in runs):
+            return  # a cut whole suite: no base run
+        parts: list[tuple[list[str] | None, Results | None, TestCommand, dict | None, str]] = []
+        if runs:
+            if not sources:  # the trees are the same: the results here are the base tree's
+                for t, res in runs:
+                    self._baseline(t, sources, res, None)
+            else:
+                whole = any(t is None for t, _ in runs)
+                ran = None if whole else [t for ts, _ in runs for t in ts or []]
+                parts.append((ran, None, test, None, "tests"))
+        if doc_run is not None:
+            files, res = doc_run
+            parts.append((files, res if not sources else None, doctest_command(self.plan),
+                          {f: "base" for f in files}, "doctests"))
+        for targets, same, command, digests, what in parts:
+            need = self._need(targets, digests)
+            if not need:
+                continue
+            if same is None and left() < MIN_PART:
+                failing = [t for t in out.failing if (_file_of(t) in need or targets is None)]
+                out.cut.append({"part": "base tree", "what": what, "targets": need,
+                                "call": failing or need})
+                continue
+            self._baseline(targets, sources, same, left(), test=command, digests=digests)
+
+    def _need(self, targets: list[str] | None, digests: dict[str, str] | None) -> list[str]:
+        """The targets (WHOLE for the whole suite) whose base-tree status is not known yet."""
+        keys = [WHOLE] if targets is None else targets
+        if digests is None:
+            digests = {WHOLE: ""} if targets is None else self._digest(targets)
+        return [k for k in keys if self.base_keys.get(k) != digests[k]]
 
     def expected(self, targets: list[str]) -> dict[str, float]:
         """Seconds each target is expected to take: as long as it took last time, else its number
@@ -237,36 +307,39 @@ class TestLoop:
                 self.seconds[f] = timed[f] or n * self.per_test
 
     def _run(self, test: TestCommand, targets: list[str] | None, diff: str, why: dict[str, str] | None,
-             timeout: float | None, doctests: bool = False) -> TestResults:
-        """One command on `targets` here and on the base tree, read into `TestResults`. `doctests`:
-        the targets are files whose doctests run (known on the base tree once and for all)."""
+             timeout: float | None, doctests: bool = False) -> tuple[TestResults, Results]:
+        """One command on `targets` on the changed tree, read into `TestResults` (collection errors
+        are told apart later, `_classify`, once the base tree has run), and the results as read.
+        `doctests`: the targets are files whose doctests run."""
         run, res = run_structured(self.workspace, test, targets, timeout=timeout or self.plan.timeout)
         if targets and not doctests:
             self._learn(targets, run, res)
         statuses = self._statuses(run, res, by_exit_code=not doctests and self.plan.parser == EXIT_CODE)
-        sources = self._sources(diff)
-        if self.baseline and not (targets is None and run.timed_out):  # a cut whole suite: no base run
-            digests = {t: "base" for t in targets or []} if doctests else None
-            self._baseline(targets, sources, res if not sources else None, timeout, test=test, digests=digests)
         added = set(new_files(diff)) | set(find_repro(self.workspace) if targets is None else
                                            [t for t in targets or [] if _file_of(t).endswith(REPRO_NAME)])
         new_tests = sorted(t for t in statuses if _file_of(t) in added or REPRO_NAME.removesuffix(".py") in t)
-        collection, env_now = [], []
-        for e in res.collection_errors:
-            why_ = f"cannot import {e.module}" if e.module else e.message
-            if e.target in self.environment:
-                if e.target not in self.reported:
-                    env_now.append(f"{e.target}: {why_}")
-                    self.reported.append(e.target)
-            else:
-                collection.append(f"{e.target}: {why_}")
         cut = res.timed_out
         no_results = [] if cut else list(res.no_results)
         not_run = list(res.no_results) if cut else []
         return TestResults(run.command, statuses, run.exit_code, run.timed_out, run.duration, run.output[-6000:],
-                           base={t: self.base[t] for t in statuses if t in self.base}, new_tests=new_tests,
-                           collection_errors=collection, environment=env_now, no_results=no_results,
-                           not_run=not_run, not_announced=res.not_run if cut else None, selected=dict(why or {}))
+                           new_tests=new_tests, no_results=no_results, not_run=not_run,
+                           not_announced=res.not_run if cut else None, selected=dict(why or {})), res
+
+    def _classify(self, out: TestResults, results: list[Results]) -> None:
+        """The collection errors of a run: the environment's (the same on the base tree: reported
+        once), else the change's; one whose base-tree run was cut says so."""
+        cut = {t for c in out.cut for t in c["targets"]}
+        for res in results:
+            for e in res.collection_errors:
+                why_ = f"cannot import {e.module}" if e.module else e.message
+                if e.target in self.environment:
+                    if e.target not in self.reported:
+                        out.environment.append(f"{e.target}: {why_}")
+                        self.reported.append(e.target)
+                elif e.target in cut or WHOLE in cut:
+                    out.collection_errors.append(f"{e.target}: {why_} ({UNCOMPARED})")
+                else:
+                    out.collection_errors.append(f"{e.target}: {why_}")
 
     # -- doctests -----------------------------------------------------------------------------------
     def doctest_targets(self, diff: str) -> list[str]:
@@ -279,30 +352,39 @@ class TestLoop:
         return [t for t in doctest_targets(self.plan, files_changed(diff), present, files, self.workspace.read_many)
                 if t not in self.environment]
 
-    def _doctests(self, out: TestResults, whole: bool, diff: str, timeout: float | None) -> None:
-        """Run the doctests of the change's files beside the tests and add them to `out`: status
-        here and on the base tree (cached per file: the base tree's file does not change)."""
+    def _doctests(self, out: TestResults, whole: bool, diff: str, left,
+                  only: list[str] | None = None) -> tuple[list[str], Results] | None:
+        """Run the doctests of the change's files (`only`: of these alone) on the changed tree with
+        what is left of the budget (`left()`) and add them to `out`; the files and their results
+        (for the base tree), or None when none ran. No time left: cut (`TestResults.cut`)."""
         test = doctest_command(self.plan)
         if test is None:
             out.doctests = {"state": "none"}
-            return
+            return None
         if whole and runner_of(test) == "pytest":
             out.doctests = {"state": "with_suite", "command": self.plan.doctest}
-            return
+            return None
         targets = self.doctest_targets(diff)
+        if only is not None:
+            targets = [t for t in targets if t in only]
         if not targets:
             out.doctests = {"state": "no_targets", "command": self.plan.doctest}
-            return
-        doc = self._run(test, targets, diff, None, timeout, doctests=True)
+            return None
+        if left() < MIN_PART:
+            out.doctests = {"state": "cut", "command": self.plan.doctest, "targets": targets}
+            out.cut.append({"part": "doctests", "what": "doctests", "targets": targets, "call": targets})
+            return None
+        doc, res = self._run(test, targets, diff, None, left(), doctests=True)
         doc.no_results = []  # a module without doctests yields nothing, and that is no error
         out.absorb(doc)
         alone = not out.command
         if alone:  # no test file relates to the change
             out.command, out.exit_code, out.output = doc.command, doc.exit_code, doc.output
-        elif doc.failing or doc.collection_errors or doc.timed_out:
+        elif doc.failing or res.collection_errors or doc.timed_out:
             out.output = f"{out.output[-3000:]}\n$ {doc.command}\n{doc.output[-3000:]}"
         out.doctests = {"state": "ran", "command": doc.command, "targets": targets, "ids": sorted(doc.statuses),
                         "timed_out": doc.timed_out, "alone": alone}
+        return targets, res
 
     def _statuses(self, run, res: Results, by_exit_code: bool) -> dict[str, str]:
         if by_exit_code:

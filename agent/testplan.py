@@ -106,6 +106,10 @@ class TestResults:
     """Chosen test files not started because the time budget was spent (expected or measured)."""
     budget: float = 0.0
     """The time budget (seconds) the chosen files were fitted to (0: not fitted)."""
+    cut: list[dict] = field(default_factory=list)
+    """Parts of the run its time budget left no time for, last first (agent.testloop): each
+    {"part": "doctests" or "base tree", "what": "tests" or "doctests", "targets": [...], "call":
+    the `tests` of the run_tests call that runs them}."""
     doctests: dict = field(default_factory=dict)
     """The doctests beside the tests (agent.testloop): `state` `ran` (with `command`, `targets`: the
     files it covered, `ids`: its doctests in `statuses`), `with_suite` (the whole suite ran them),
@@ -157,6 +161,7 @@ class TestResults:
         self.collection_errors += other.collection_errors
         self.environment += other.environment
         self.not_run += other.not_run
+        self.cut += [c for c in other.cut if c not in self.cut]
         self.timed_out = self.timed_out or other.timed_out
         self.duration += other.duration
 

@@ -176,8 +176,12 @@ def test_the_changes_own_tests_run_first_and_the_others_fit_the_budget(tmp_path)
         assert {t: s for t, s in res.statuses.items() if "test_ops" in t} == {
             "tests/test_ops.py::test_add": "PASSED", "tests/test_ops.py::test_mul": "PASSED",
             "tests/test_ops.py::test_old_bug": "PASSED"}
-        assert res.fixed == ["tests/test_ops.py::test_old_bug"]
         assert loop.seconds["tests/test_ops.py"] > 0 and loop.per_test
+        # one budget for the whole run: the slow file spent it, so the base-tree run (last) was cut
+        # and named, not run past the budget
+        assert res.duration < 9 and not res.fixed
+        assert res.cut == [{"part": "base tree", "what": "tests", "targets": ["tests/test_ops.py", "tests/test_a_slow.py"],
+                            "call": ["tests/test_ops.py", "tests/test_a_slow.py"]}]
 
 
 def test_chosen_files_that_do_not_fit_the_budget_are_left_out_and_the_answer_says_how_to_run_them(ws):
@@ -196,3 +200,84 @@ def test_chosen_files_that_do_not_fit_the_budget_are_left_out_and_the_answer_say
     assert loop.expected(["tests/test_ops.py"])["tests/test_ops.py"] == loop.seconds["tests/test_ops.py"]
     fresh = TestLoop(plan(timeout=60), ws)
     assert fresh.expected(["tests/test_ops.py"]) == {"tests/test_ops.py": 3 * 0.25}  # 3 tests, not timed yet
+
+
+class FakeTime:
+    """A clock each test command moves on by the seconds given for it (the commands still run): the
+    order of a run's parts and the time each is given, without waiting."""
+
+    def __init__(self, monkeypatch, takes: list[float]):
+        import agent.testloop as testloop
+        self.now, self.takes, self.calls = 0.0, list(takes), []
+        real = testloop.run_structured
+
+        def run(ws, test, targets, *, timeout=None, **kw):
+            got = real(ws, test, targets, timeout=60, **kw)
+            self.calls.append(("doctests" if "doctest-modules" in test.command else "tests", targets, round(timeout, 1)))
+            self.now += self.takes.pop(0) if self.takes else 0.0
+            return got
+        monkeypatch.setattr(testloop, "run_structured", run)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+DOC_CALC = CALC.replace("    return a + b", '    """\n    >>> add(1, 2)\n    3\n    """\n    return a + b')
+
+
+def timed_loop(ws, monkeypatch, takes: list[float], budget: float = 100) -> tuple[TestLoop, FakeTime, str]:
+    clock = FakeTime(monkeypatch, takes)
+    doc = f"{PY} -m pytest -p no:cacheprovider --doctest-modules"
+    loop = TestLoop(TestPlan(f"{PY} -m pytest -p no:cacheprovider", "pytest", True, budget,
+                             {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, doctest=doc),
+                    ws, clock=clock)
+    ws.write_file("calc/ops.py", DOC_CALC.replace("return a * b", "return a * b + 0"))
+    return loop, clock, ws.diff()
+
+
+CHOSEN = ["tests/test_ops.py", "tests/test_skips.py"]
+
+
+def test_one_budget_covers_the_whole_run_in_order_and_the_base_tree_is_cut_first(ws, monkeypatch):
+    """On sympy one review's runs (own tests, other tests, doctests, each on the base tree too) took
+    about 24 minutes, each part with a budget of its own. One budget now covers them all, in the order
+    own tests, other tests, doctests, base tree; each part gets what is left."""
+    loop, clock, diff = timed_loop(ws, monkeypatch, [30, 30, 30, 5])
+    res = loop.run(CHOSEN, diff, why=dict.fromkeys(CHOSEN, "x"), first=1)
+    assert [(what, targets) for what, targets, _ in clock.calls] == [
+        ("tests", ["tests/test_ops.py"]), ("tests", ["tests/test_skips.py"]), ("doctests", ["calc/ops.py"]),
+        ("tests", CHOSEN), ("doctests", ["calc/ops.py"])]
+    assert [t for _, _, t in clock.calls] == [100, 70, 40, 10, 5]  # what was left of the one budget
+    assert res.cut == [] and res.base["tests/test_ops.py::test_add"] == "PASSED"
+
+    # the doctests took what was left: the base-tree run is cut, not run past the budget, and named
+    loop, clock, diff = timed_loop(ws, monkeypatch, [30, 30, 39.5])
+    res = loop.run(CHOSEN + ["tests/test_ops.py::test_old_bug"], diff, why=dict.fromkeys(CHOSEN, "x"), first=1)
+    assert [what for what, _, _ in clock.calls] == ["tests", "tests", "doctests"]
+    assert [c["part"] for c in res.cut] == ["base tree", "base tree"] and res.base == {}
+    assert res.cut[0]["call"] == ["tests/test_ops.py::test_old_bug"]  # the failing ones, to compare
+    text = feedback(res)
+    assert ("Not compared with the base tree (tests: tests/test_ops.py, tests/test_skips.py, "
+            "tests/test_ops.py::test_old_bug): the time budget was spent before that run started, so a failure "
+            'here may be pre-existing. To compare: run_tests with {"tests": ["tests/test_ops.py::test_old_bug"]}.') in text
+    assert 'Not compared with the base tree (doctests: calc/ops.py)' in text
+
+    # the other tests took it all: the doctests are cut too (after the base tree), and named with their call
+    loop, clock, diff = timed_loop(ws, monkeypatch, [30, 69.5])
+    res = loop.run(CHOSEN, diff, why=dict.fromkeys(CHOSEN, "x"), first=1)
+    assert [what for what, _, _ in clock.calls] == ["tests", "tests"]
+    assert [c["part"] for c in res.cut] == ["doctests", "base tree"]
+    assert res.doctests["state"] == "cut"
+    assert ('Doctests: not run, the time budget was spent before they started (calc/ops.py); to run them: '
+            'run_tests with {"tests": ["calc/ops.py"]}.') in feedback(res)
+
+
+def test_run_tests_given_the_files_a_cut_answer_names_runs_their_doctests_alone(ws, monkeypatch):
+    from types import SimpleNamespace
+
+    from agent.nodes.check import check
+    loop, clock, diff = timed_loop(ws, monkeypatch, [])
+    work = SimpleNamespace(known=SimpleNamespace(text=None))
+    res = check(None, loop, work, None, "", diff, ids=["calc/ops.py"])
+    assert [what for what, _, _ in clock.calls] == ["doctests", "doctests"]  # here, then on the base tree
+    assert res.doctests["state"] == "ran" and res.statuses == {"calc/ops.py::calc.ops.add": "PASSED"}

@@ -47,18 +47,24 @@ def choose(config: AgentConfig, tests: TestLoop, work: Work, ctx: ToolContext, i
 
 
 def check(config: AgentConfig, tests: TestLoop | None, work: Work, ctx: ToolContext, issue: str, diff: str,
-          ids: list[str] | None = None, state: AgentState | None = None) -> TestResults | None:
-    """Run the given test ids, else the tests chosen for `diff`; None when there is nothing to run."""
+          ids: list[str] | None = None, state: AgentState | None = None,
+          timeout: float | None = None) -> TestResults | None:
+    """Run the given test ids, else the tests chosen for `diff`, within `timeout` seconds (the plan's
+    budget by default); None when there is nothing to run. Ids that are all files whose doctests a
+    run covers (what a cut run's answer names) run those doctests alone."""
     work.known.text = None  # a test run may write files
     if tests is None:
         return None
     if ids:
+        docs = tests.doctest_targets(diff)
+        if docs and all(i in docs for i in ids):
+            return tests.run([], diff, timeout=timeout, doctests=list(ids))
         targets, why, first = list(ids), {}, None
     else:
         targets, why, first = choose(config, tests, work, ctx, issue, diff, state)
         if targets == [] and not tests.doctest_targets(diff):
             return None
-    return tests.run(targets, diff, why=why, first=first)
+    return tests.run(targets, diff, why=why, first=first, timeout=timeout)
 
 
 def check_attempt(rt: Attempt, diff: str, state: AgentState | None = None) -> TestResults | None:
