@@ -117,6 +117,9 @@ class AttemptSummary(BaseModel):
     """Its reproduction test's status (None: it wrote none)."""
     steps: int
     """Model calls it made."""
+    tests_skipped: list[str] = []
+    """Test steps that skipped their test runs for want of time (`step: why`; e.g. the review's
+    with under 30 s of the run's time left)."""
 
 
 class FixOutcome(BaseModel):
@@ -210,7 +213,8 @@ def _summary(o: AttemptOutcome) -> AttemptSummary:
     e = o.evidence
     return AttemptSummary(attempt=o.attempt, status=o.status, files_changed=o.files_changed,
                           changed_lines=e.changed_lines, fixed=len(e.fixed), broken=len(e.broken),
-                          failing=len(e.failing), repro=e.repro, steps=o.steps)
+                          failing=len(e.failing), repro=e.repro, steps=o.steps,
+                          tests_skipped=o.tests_skipped)
 
 
 def _earlier(outcomes: list[AttemptOutcome]) -> list[dict]:

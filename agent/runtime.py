@@ -195,6 +195,12 @@ class Attempt:
         self.run_budget.check_time()
         self.attempt_budget.check_time()
 
+    def time_left(self) -> float | None:
+        """Seconds left of the time budget (the run's or the attempt's, whichever ends first); None
+        without a time limit."""
+        left = [t for t in (self.run_budget.time_left(), self.attempt_budget.time_left()) if t is not None]
+        return min(left) if left else None
+
     def spent(self) -> dict[str, Any]:
         """The state keys that carry the budgets' spending (saved with every checkpoint)."""
         return {"spent_run": self.run_budget.spent.model_dump(),

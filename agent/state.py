@@ -76,6 +76,10 @@ class AgentState(TypedDict, total=False):
     """The model ended its turn without calling a tool: time to test."""
     last_tests: dict[str, Any] | None
     """The last test run of the `test` node (TestResults.to_dict())."""
+    tested_diff: str
+    """The patch `last_tests` ran on (submit reuses them when it submits that patch)."""
+    tests_skipped: list[str]
+    """Test steps that did not run their tests for want of time (`step: why`)."""
     verdict: str
     """The review's decision: `edit` (back to the loop with the failures) or `submit`."""
     review_rounds: int
@@ -117,3 +121,5 @@ class AttemptOutcome(BaseModel):
     """What localization chose (definitions, else files)."""
     steps: int = 0
     """Model calls the attempt made."""
+    tests_skipped: list[str] = []
+    """Test steps that skipped their test runs for want of time (`step: why`)."""

@@ -431,20 +431,24 @@ class TestLoop:
             if k not in cut and not (k == WHOLE and res.timed_out):
                 self.base_keys[k] = digests[k]
 
-    def recheck(self, tests: list[str], diff: str) -> dict[str, str]:
-        """Run `tests` on the base tree again (not from the cache): their status there."""
+    def recheck(self, tests: list[str], diff: str, timeout: float | None = None) -> dict[str, str]:
+        """Run `tests` on the base tree again (not from the cache): their status there. One budget
+        (`timeout`, else the plan's) covers the tests' run and the doctests'; no time left for the
+        doctests': MISSING."""
         if not tests or not self.plan.takes_files:
             return {}
+        deadline = self.clock() + (timeout or self.plan.timeout)
         doc = doctest_command(self.plan)
         docs = [t for t in tests if doc is not None and not is_test_path(_file_of(t))]  # a module's doctests
         ids = runner_of(self.command()) == "pytest"
         targets = list(dict.fromkeys(t if ids else _file_of(t) for t in tests if t not in docs))
         sources = self._sources(diff)
         if targets:
-            self._baseline(targets, sources, None, None, fresh=True)
-        if docs:
+            self._baseline(targets, sources, None, deadline - self.clock(), fresh=True)
+        if docs and deadline - self.clock() >= MIN_PART:
             files = list(dict.fromkeys(_file_of(t) for t in docs))
-            self._baseline(files, sources, None, None, fresh=True, test=doc, digests={f: "base" for f in files})
+            self._baseline(files, sources, None, deadline - self.clock(), fresh=True, test=doc,
+                           digests={f: "base" for f in files})
         return {t: self.base.get(t, "MISSING") for t in tests}
 
     # -- state (saved with the run's checkpoints) ------------------------------------------------

@@ -19,6 +19,26 @@ from ..testloop import SuiteTimes, TestLoop, find_repro, touched_names, whole_su
 from ..testplan import TestResults, select_tests, split_repro
 
 MAX_LISTED = 30
+MIN_TEST_TIME = 30.0
+"""Seconds of the run's time (`--max-time`) a test step needs left to run its tests; with less it
+skips them and records that it did (`tests_skipped`)."""
+
+
+def step_budget(rt: Attempt) -> tuple[float | None, str]:
+    """(the seconds a test step's runs may take in all: the plan's budget, or the run's time left
+    when that is less; why the step skips its runs, when it does (None, why))."""
+    left = rt.time_left()
+    if left is None:
+        return rt.plan.timeout, ""
+    if left < MIN_TEST_TIME:
+        return None, f"{max(left, 0):.0f} s of the run's time left (under {MIN_TEST_TIME:g} s)"
+    return min(rt.plan.timeout, left), ""
+
+
+def skipped(rt: Attempt, state: AgentState, step: str, why: str) -> dict:
+    """Record that a step skipped its test runs (trajectory and state, for the summary)."""
+    rt.trajectory.write(step, skipped=f"tests not run: {why}")
+    return {"tests_skipped": [*(state.get("tests_skipped") or []), f"{step}: {why}"]}
 
 
 def whole_suite(config: AgentConfig, tests: TestLoop) -> bool:
@@ -67,9 +87,10 @@ def check(config: AgentConfig, tests: TestLoop | None, work: Work, ctx: ToolCont
     return tests.run(targets, diff, why=why, first=first, timeout=timeout)
 
 
-def check_attempt(rt: Attempt, diff: str, state: AgentState | None = None) -> TestResults | None:
+def check_attempt(rt: Attempt, diff: str, state: AgentState | None = None,
+                  timeout: float | None = None) -> TestResults | None:
     """`check` for a node: the tests chosen for `diff` in this attempt (None without a test loop)."""
-    return check(rt.config, rt.tests, rt.work, rt.ctx, rt.issue, diff, state=state)
+    return check(rt.config, rt.tests, rt.work, rt.ctx, rt.issue, diff, state=state, timeout=timeout)
 
 
 def feedback(res: TestResults | None, checked: dict[str, str] | None = None, diff: str = "") -> str:
@@ -113,19 +134,24 @@ def test(rt: Attempt, state: AgentState) -> dict:
     if rt.plan is None or (not diff.strip() and not rt.repro_files()):
         rt.trajectory.write("test", skipped="no test command" if rt.plan is None else "nothing changed")
         return {"diff": diff, "last_tests": None, "edits_done": False}
+    budget, why_not = step_budget(rt)
+    if budget is None:
+        return {"diff": diff, "last_tests": None, "edits_done": False, **skipped(rt, state, "test", why_not)}
     targets, why, first = choose(rt.config, rt.tests, rt.work, rt.ctx, rt.issue, diff, state)
     if targets == [] and not rt.tests.doctest_targets(diff):
         rt.trajectory.write("test", skipped="no test file relates to the change")
         return {"diff": diff, "last_tests": None, "edits_done": False}
     rt.say(TestsStarted("change", rt.plan.command, targets))
-    res = rt.tests.run(targets, diff, why=why, first=first)
+    res = rt.tests.run(targets, diff, why=why, first=first, timeout=budget)
     rt.say(TestsRan("change", **res.progress()))
     rt.trajectory.write("test", duration=round(time.monotonic() - start, 3), targets=targets, command=res.command,
                         counts=res.counts(), failing=res.failing[:MAX_LISTED], new_failures=res.new_failures[:MAX_LISTED],
                         pre_existing=len(res.pre_existing), fixed=len(res.fixed), environment=res.environment,
                         no_results=res.no_results, timed_out=res.timed_out, left_out=res.left_out,
-                        doctests={k: v for k, v in res.doctests.items() if k != "ids"})
-    return {"diff": diff, "last_tests": res.to_dict(), "edits_done": False, "tests_before": dict(rt.tests.base),
+                        doctests={k: v for k, v in res.doctests.items() if k != "ids"},
+                        **({"cut": res.cut} if res.cut else {}))
+    return {"diff": diff, "last_tests": res.to_dict(), "tested_diff": diff, "edits_done": False,
+            "tests_before": dict(rt.tests.base),
             "test_loop": rt.tests.to_dict()}
 
 
@@ -155,11 +181,15 @@ def review(rt: Attempt, state: AgentState) -> dict:
     res = TestResults.from_dict(last) if last else None
     checked: dict[str, str] = {}
     named: list[str] = []
+    update: dict = {}
     if res is not None and res.failing and rt.config.baseline_tests:
         # the model's own evidence: failures it names (e.g. as pre-existing) run again on the base tree
         named = claimed(_last_words(rt, state), [t for t in res.failing if t not in res.new_tests])
-        if named:
-            checked = rt.tests.recheck(named, diff)
+        budget, why_not = step_budget(rt) if named else (None, "")
+        if named and budget is None:
+            update = skipped(rt, state, "recheck", why_not)
+        elif named:
+            checked = rt.tests.recheck(named, diff, timeout=budget)
             res.base.update({t: s for t, s in checked.items() if s != "MISSING"})
             rt.trajectory.write("recheck", tests=named, on_base=checked)
     introduced = bool(res and (res.introduced or (res.timed_out and not res.statuses)))
@@ -174,18 +204,18 @@ def review(rt: Attempt, state: AgentState) -> dict:
                 budget.check()
             except BudgetExhausted as exc:  # no model call left to act on the feedback
                 rt.trajectory.write("review", verdict="submit", reason=str(exc))
-                return {"status": exc.status, "message": str(exc), "verdict": "submit"}
+                return {"status": exc.status, "message": str(exc), "verdict": "submit", **update}
     evidence = _evidence(res)
     if not again:
         rt.trajectory.write("review", verdict="submit", changed=changed, **evidence)
-        return {"verdict": "submit", "last_tests": res.to_dict() if res else last}
+        return {"verdict": "submit", "last_tests": res.to_dict() if res else last, **update}
     text = render("review", changed=changed, feedback=feedback(res, checked, diff) if res else "",
                   rounds_left=rt.config.max_review_rounds - rounds - 1)
     rt.trajectory.write("review", verdict="edit", changed=changed, **evidence)
     rt.say(SentBack(round=rounds + 1, failing=len(res.new_failures) if res else 0))
     length = rt.conversation.extend(state["conversation"], [Message.user(rt.redactor.scrub(text))])
     return {"conversation": length, "review_rounds": rounds + 1, "verdict": "edit",
-            "last_tests": res.to_dict() if res else last}
+            "last_tests": res.to_dict() if res else last, **update}
 
 
 def _evidence(res: TestResults | None) -> dict:

@@ -16,7 +16,10 @@ from ..runtime import Attempt
 from ..state import AgentState, AttemptOutcome, Status
 from ..testloop import SuiteTimes, measure_whole_suite, whole_suite_known_short
 from ..testplan import TestResults, split_repro
-from .check import check_attempt, whole_suite
+from .check import check_attempt, skipped, step_budget, whole_suite
+
+
+REUSED = "reused: the test step ran this very patch"
 
 
 def submit(rt: Attempt, state: AgentState) -> dict:
@@ -26,13 +29,22 @@ def submit(rt: Attempt, state: AgentState) -> dict:
     before = state.get("tests_before")
     update: dict = {}
     measured: dict = {}
+    skipped_now: dict = {}
     if rt.plan is not None and diff.strip():
         res = None
+        tested = state.get("last_tests") if state.get("tested_diff") == diff else None
         if rt.config.final_tests:
-            rt.say(TestsStarted("after", rt.plan.command))
-            res, measured = final_run(rt, diff, state)
-            if res is not None:
-                rt.say(TestsRan("after", **res.progress()))
+            budget, why_not = step_budget(rt)
+            if budget is None and tested:
+                res, measured = TestResults.from_dict(tested), {"tests": REUSED}
+            elif budget is None:
+                skipped_now = skipped(rt, state, "submit", why_not)
+            else:
+                rt.say(TestsStarted("after", rt.plan.command))
+                res, measured = final_run(rt, diff, state, budget,
+                                          TestResults.from_dict(tested) if tested else None)
+                if res is not None:
+                    rt.say(TestsRan("after", **res.progress()))
         elif state.get("last_tests"):
             res = TestResults.from_dict(state["last_tests"])
         if res is not None:
@@ -45,25 +57,37 @@ def submit(rt: Attempt, state: AgentState) -> dict:
                              files_changed=files_changed(diff), evidence=evidence,
                              tests_after=split_repro(after)[0] if after is not None else None,
                              focus=state.get("focus_defs") or state.get("focus_files") or [],
-                             steps=rt.attempt_budget.spent.steps)
+                             steps=rt.attempt_budget.spent.steps,
+                             tests_skipped=skipped_now.get("tests_skipped", state.get("tests_skipped") or []))
     rt.trajectory.write("submit", duration=round(time.monotonic() - start, 3), status=status,
                         message=outcome.message, files_changed=outcome.files_changed,
                         evidence=evidence.model_dump(), **measured)
     rt.say(AttemptEnded(attempt=state["attempt"], status=status.value, files=outcome.files_changed))
-    return {"diff": diff, "outcome": outcome.model_dump(mode="json"), **update}
+    return {"diff": diff, "outcome": outcome.model_dump(mode="json"), **update, **skipped_now}
 
 
-def final_run(rt: Attempt, diff: str, state: AgentState) -> tuple[TestResults | None, dict]:
-    """The tests on the final patch: the whole suite when asked for or known to be short (measured
-    here the first time, within `short_suite` seconds), else the tests chosen for the change; and
-    the measurement when one was made (`suite_time` of the submit step)."""
+def final_run(rt: Attempt, diff: str, state: AgentState, budget: float | None = None,
+              tested: TestResults | None = None) -> tuple[TestResults | None, dict]:
+    """The tests on the final patch, all within `budget` seconds (the plan's by default): the whole
+    suite when asked for or known to be short (measured here the first time, within `short_suite`
+    seconds), else the tests chosen for the change (in what the measurement left); and what the
+    submit step records of it (`suite_time`: the measurement, when one was made; `tests`: reused).
+    `tested`: the results of the test step on this very patch, which stand for the chosen tests
+    (they do not run a second time)."""
+    budget = budget or rt.plan.timeout
+    measured: dict = {}
+    start = time.monotonic()
     if not whole_suite(rt.config, rt.tests) and rt.config.short_suite and rt.plan.takes_files:
         times = SuiteTimes()
-        if whole_suite_known_short(rt.tests, times, rt.config.short_suite) is None:
+        if whole_suite_known_short(rt.tests, times, rt.config.short_suite) is None and budget >= rt.config.short_suite:
             res = measure_whole_suite(rt.tests, times, diff, rt.config.short_suite)
             measured = {"suite_time": {"finished": res is not None, "limit": rt.config.short_suite,
                                        "seconds": round(res.duration, 1) if res else None}}
             if res is not None:
                 return res, measured
-            return check_attempt(rt, diff, state=state), measured
-    return check_attempt(rt, diff, state=state), {}
+    if tested is not None:
+        return tested, {**measured, "tests": REUSED}
+    rest = budget - (time.monotonic() - start)
+    if rest < 1:
+        return None, {**measured, "tests": "not run: no time left after the measurement"}
+    return check_attempt(rt, diff, state=state, timeout=rest), measured
