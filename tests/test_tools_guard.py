@@ -164,3 +164,45 @@ def test_guard_compares_errors_by_content_not_position():
     assert not guard.check("m.go", b"package m\n", b"package m\nfunc f( {\n}\n").ok
     assert guard.check("m.py", old, shifted).ok
     assert not guard.check("m.py", old, shifted + b"x = (\n").ok
+
+
+def run_turn(ctx, calls: list[tuple[str, dict]]) -> list[str]:
+    """One `edit` step whose model turn asks for `calls`: the tool answers the model reads."""
+    from types import SimpleNamespace
+
+    from agent.models.types import Message, ModelTurn, ToolCall
+    from agent.nodes.edit import edit
+    from agent.runtime import AgentConfig
+    from agent.secrets import NO_SECRETS
+
+    turn = ModelTurn("", [ToolCall(f"c{i}", name, args) for i, (name, args) in enumerate(calls)])
+    sent: list[Message] = []
+    conversation = SimpleNamespace(messages=lambda n: [], extend=lambda n, new: sent.extend(new) or n + len(new))
+    rt = SimpleNamespace(complete=lambda messages, specs: turn, ctx=ctx, conversation=conversation,
+                         config=AgentConfig(), check_time=lambda: None, say=lambda e: None, redactor=NO_SECRETS,
+                         diff_after=lambda touched: "", spent=lambda: {},
+                         trajectory=SimpleNamespace(write=lambda *a, **k: None),
+                         run_budget=SimpleNamespace(spent=SimpleNamespace(steps=1, cost=0.0)))
+    edit(rt, {"conversation": 0})
+    return [m.content for m in sent if m.role == "tool"]
+
+
+def test_a_name_a_later_call_of_the_turn_defines_is_no_longer_warned_of(tmp_path):
+    """The model's turn used `helper` in one call and defined it in the next: the first answer kept
+    warning of an undefined `helper` that was defined by the end of the turn."""
+    with tool_context(tmp_path, {"m.py": PY}) as ctx:
+        first, second = run_turn(ctx, [
+            ("replace_symbol", {"name": "f", "new_source": "def f(a):\n    return helper(a) + other(a)\n"}),
+            ("insert_symbol", {"path": "m.py", "source": "def helper(a):\n    return a\n"})])
+        assert "undefined name 'helper'" not in first
+        assert "  line 5: undefined name 'other'" in first  # still undefined: still warned of
+        assert first.endswith("No longer undefined after the later calls of this turn: 'helper' (defined in m.py now).")
+        assert "Warnings" not in second
+    with tool_context(tmp_path / "b", {"m.py": PY}) as ctx:
+        first, _ = run_turn(ctx, [
+            ("replace_symbol", {"name": "f", "new_source": "def f(a):\n    return helper(a)\n"}),
+            ("str_replace", {"path": "m.py", "old": "import os\n", "new": "import os\nfrom os.path import join as helper\n"})])
+        assert "Warnings" not in first and "'helper' (defined in m.py now)" in first
+    with tool_context(tmp_path / "c", {"m.py": PY}) as ctx:
+        first, = run_turn(ctx, [("replace_symbol", {"name": "f", "new_source": "def f(a):\n    return helper(a)\n"})])
+        assert "Warnings (the edit was applied):\n  line 5: undefined name 'helper'" in first  # never defined

@@ -60,6 +60,7 @@ class ToolContext:
         self._history: dict[str, list[bytes | None]] = {}
         self._written: dict[str, bytes | None] = {}
         self._touched: set[str] | None = set()
+        self._warned: list[tuple[str, list[str]]] = []
 
     # -- freshness -------------------------------------------------------------------------------
     def invalidate(self) -> None:
@@ -312,7 +313,25 @@ class ToolContext:
                 + "\nCorrect the source and call again.")
         self._write(path, data)
         self._history.setdefault(path, []).append(old)
+        names = guard.undefined_in(verdict.warnings)
+        if names:
+            self._warned.append((path, names))
         return EditResult(path, verdict.warnings)
+
+    def take_warned(self) -> list[tuple[str, list[str]]]:
+        """The undefined names the edits since the last call were warned of, per file (in order);
+        then starts counting anew."""
+        warned, self._warned = self._warned, []
+        return warned
+
+    def undefined_now(self, path: str) -> set[str] | None:
+        """The names the file leaves undefined as it is now (Python; None when it cannot be told:
+        the file is gone, too large, or does not compile)."""
+        try:
+            data = self.read_bytes(path)
+        except (ToolError, OSError):
+            return None
+        return guard.undefined_names(path, data)
 
     def _write(self, path: str, data: bytes | None) -> None:
         if self._touched is not None:

@@ -49,8 +49,26 @@ def _report(headline: str, path: str, text: str, first: int, last: int, warnings
 
 def _warned(out: str, warnings: list[str]) -> str:
     if warnings:
-        out += "\nWarnings (the edit was applied):\n" + "\n".join(f"  {w}" for w in warnings)
+        out += f"\n{WARNINGS_HEAD}\n" + "\n".join(f"  {w}" for w in warnings)
     return out
+
+
+_WARNING_LINE = re.compile(r"^  line \d+: undefined name '([^']+)'$")
+WARNINGS_HEAD = "Warnings (the edit was applied):"
+
+
+def clear_warnings(text: str, path: str, defined: set[str]) -> str:
+    """An edit's answer (`_warned`) with the undefined-name warnings of `defined` taken out (later
+    calls of the same turn defined them), and a line saying so; the header goes when no warning is left."""
+    lines = text.split("\n")
+    kept = [line for line in lines if not ((m := _WARNING_LINE.match(line)) and m.group(1) in defined)]
+    if len(kept) == len(lines):
+        return text
+    if kept and kept[-1] == WARNINGS_HEAD:
+        kept.pop()
+    names = ", ".join(f"'{n}'" for n in sorted(defined))
+    return "\n".join(kept) + (f"\nNo longer undefined after the later calls of this turn: {names} "
+                               f"(defined in {path} now).")
 
 
 def _span_diff(path: str, old: list[str], new: list[str], first: int, last: int, context: int = 2) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -152,6 +153,25 @@ def check(path: str, old: bytes | None, new: bytes) -> Verdict:
     if len(warns) > MAX_WARNINGS:
         warns = warns[:MAX_WARNINGS] + [f"... and {len(warns) - MAX_WARNINGS} more undefined names, not shown"]
     return Verdict(True, [], warns)
+
+
+_WARNED = re.compile(r"^line \d+: undefined name '([^']+)'$")
+
+
+def undefined_in(warnings: list[str]) -> list[str]:
+    """The names the warnings of a `Verdict` say are undefined."""
+    return list(dict.fromkeys(m.group(1) for w in warnings if (m := _WARNED.match(w))))
+
+
+def undefined_names(path: str, data: bytes) -> set[str] | None:
+    """The names a Python file leaves undefined (None: not Python, too large to look, or it does
+    not compile)."""
+    if language_of(path) != "python" or len(data) > LINT_MAX_BYTES:
+        return None
+    _, compile_issue, undefined = _analyze("python", data)
+    if compile_issue is not None:
+        return None
+    return {name for _, name in undefined}
 
 
 def describe_errors(path: str, new_text: str, errors: list[SyntaxIssue], limit: int = 3) -> str:

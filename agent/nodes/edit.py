@@ -8,12 +8,17 @@ One turn runs at most `max_tool_calls` calls, and none once the time budget is s
 before each call): the calls past either limit are answered with a note saying why, not run, and a
 spent time budget ends the attempt with status budget_exhausted. Every result reaches the model
 with secrets scrubbed (agent.secrets); each is at most 30,000 characters (tools.registry).
+
+An edit's warnings of undefined names are judged again once all the turn's calls ran: a name a
+later call of the turn defined is taken out of the earlier answer, which says so.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
+from tools.edit import clear_warnings
 from tools.toolset import TOOLS
 
 from ..budget import BudgetExhausted
@@ -22,6 +27,25 @@ from ..models import Message
 from ..runtime import Attempt
 from ..state import AgentState
 from ..trajectory import Observation
+
+
+def rejudge_warnings(ctx, messages: list[Message], warned: list[tuple[int, str, list[str]]]) -> list[Message]:
+    """The turn's tool answers with their undefined-name warnings judged again once all its calls
+    ran: a name a later call defined (the missing function inserted, the import added) is no longer
+    warned of, and the answer says so."""
+    if not warned:
+        return messages
+    out = list(messages)
+    now: dict[str, set[str] | None] = {}
+    for at, path, names in warned:
+        if path not in now:
+            now[path] = ctx.undefined_now(path)
+        if now[path] is None:
+            continue
+        defined = {n for n in names if n not in now[path]}
+        if defined:
+            out[at] = replace(out[at], content=clear_warnings(out[at].content, path, defined))
+    return out
 
 
 def edit(rt: Attempt, state: AgentState) -> dict:
@@ -37,6 +61,7 @@ def edit(rt: Attempt, state: AgentState) -> dict:
     ran = 0
     stopped: BudgetExhausted | None = None
     cap = rt.config.max_tool_calls
+    warned: list[tuple[int, str, list[str]]] = []  # (message, file, undefined names it was warned of)
     for call in turn.tool_calls:
         if call.error:
             malformed += 1
@@ -55,9 +80,12 @@ def edit(rt: Attempt, state: AgentState) -> dict:
             continue
         ran += 1
         rt.say(ToolCalled(name=call.name, arguments=call.arguments))
+        rt.ctx.take_warned()
         result = TOOLS.call(rt.ctx, call.name, call.arguments)
+        warned.extend((len(new), path, names) for path, names in rt.ctx.take_warned())
         new.append(Message.tool(call, rt.redactor.scrub(result.text), is_error=result.is_error))
         changed |= TOOLS.may_change(call.name, result.is_error)  # as each tool declares (tools.effects)
+    new = rejudge_warnings(rt.ctx, new, warned)
     tools_done = time.monotonic()
     touched = rt.ctx.take_touched()
     diff = rt.diff_after(touched) if (changed or touched) else state.get("diff", "")
