@@ -267,3 +267,39 @@ def test_batch_instances_get_their_own_directories_and_one_status_lists_them(tmp
                                   "repo__b-2": {"state": "working", "turn": 1}}
     with pytest.raises(UserError, match="cannot name a directory"):
         RelayModel(tmp_path, instance="../x")
+
+
+def test_the_status_leaves_waiting_as_soon_as_the_reply_file_is_seen(tmp_path):
+    """A player watching status.json saw `waiting` long after its reply was written: the relay looked
+    every 0.2 s and said nothing until the reply was read and checked (a reply still being written
+    in place is read again after a second)."""
+    import threading
+    import time
+
+    from agent.models import relay
+
+    assert relay.POLL == 0.1
+    model = RelayModel(tmp_path, wait=30)
+    states: list[tuple[float, str]] = []
+
+    def player():
+        status = tmp_path / "status.json"
+        while not status.exists() or json.loads(status.read_text())["state"] != "waiting":
+            time.sleep(0.01)
+        reply = tmp_path / "turn-0001.reply.json"
+        reply.write_text('{"content": "Fi')  # written in place: not JSON yet
+        written = time.monotonic()
+        while time.monotonic() - written < 0.8:
+            states.append((time.monotonic() - written, json.loads(status.read_text())["state"]))
+            time.sleep(0.02)
+        reply.write_text('{"content": "Fixed."}')
+
+    thread = threading.Thread(target=player, daemon=True)
+    thread.start()
+    turn = model.complete([SYSTEM, TASK], TOOLS)
+    thread.join(10)
+    assert turn.text == "Fixed."
+    seen = [t for t, state in states if state == "working"]
+    assert seen and seen[0] < 0.35, states  # within a look or two of the file, while it is still being read
+    assert all(state == "working" for t, state in states if t >= 0.35), states
+    model.close()

@@ -62,8 +62,8 @@ NOTE = ("another program answers the model's turns through files (`relay:DIR`): 
         "and the turns cost nothing")
 DEFAULT_WAIT = 1800.0
 """Seconds a turn waits for its reply (`relay:DIR,wait=SECONDS`)."""
-POLL = 0.2
-"""Seconds between looks for a reply."""
+POLL = 0.1
+"""Seconds between looks for a reply (status.json leaves `waiting` as soon as one is seen)."""
 SETTLE = 1.0
 """Seconds a reply that is not valid JSON may still be growing (written in place, not renamed)."""
 STATUS = "status.json"
@@ -386,6 +386,7 @@ class RelayModel(ModelClient):
         reply = self.path(turn, ".reply.json")
         while True:
             if reply.exists():
+                self._set_status("working", turn, reading=reply.name)  # seen: no longer waiting
                 try:
                     return self._read(turn, tools)
                 except ReplyError as exc:
