@@ -21,6 +21,7 @@ tell new failures from old ones and the environment's.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -98,6 +99,38 @@ def touched_names(diff: str, index) -> list[str]:
             if m:
                 names.append(m.group(1))
     return list(dict.fromkeys(names))
+
+
+def self_skip(text: str | bytes) -> tuple[int, str] | None:
+    """(line, its text) where a test module leaves its own tests out, module-level (not in a function
+    or class; inside an `if` or `try` counts): `disabled = ...` (sympy's runner), a
+    `pytest.importorskip(...)` call, or `pytestmark = ...skip...`; None when it does not."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    lines = text.splitlines()
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, (ast.If, ast.Try, ast.With)):
+            stack[:0] = [*node.body, *getattr(node, "orelse", ()), *getattr(node, "finalbody", ()),
+                         *(s for h in getattr(node, "handlers", ()) for s in h.body)]
+            continue
+        found = False
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            names = [t.id for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                     if isinstance(t, ast.Name)]
+            source = ast.get_source_segment(text, node) or ""
+            found = "disabled" in names or ("pytestmark" in names and "skip" in source)
+        if not found and isinstance(node, (ast.Expr, ast.Assign, ast.AnnAssign)) and node.value is not None:
+            found = any(isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr == "importorskip"
+                        for c in ast.walk(node.value))
+        if found:
+            return node.lineno, lines[node.lineno - 1].strip() if node.lineno <= len(lines) else ""
+    return None
 
 
 class SuiteTimes:
@@ -321,8 +354,16 @@ class TestLoop:
         cut = res.timed_out
         no_results = [] if cut else list(res.no_results)
         not_run = list(res.no_results) if cut else []
+        self_skipped = []
+        if no_results and not doctests:
+            texts = self.workspace.read_many(sorted({_file_of(t) for t in no_results if _file_of(t).endswith(".py")}))
+            for t in list(no_results):
+                at = self_skip(texts.get(_file_of(t), b""))
+                if at is not None:
+                    no_results.remove(t)
+                    self_skipped.append(f"{t}: line {at[0]} `{at[1]}`")
         return TestResults(run.command, statuses, run.exit_code, run.timed_out, run.duration, run.output[-6000:],
-                           new_tests=new_tests, no_results=no_results, not_run=not_run,
+                           new_tests=new_tests, no_results=no_results, not_run=not_run, self_skipped=self_skipped,
                            not_announced=res.not_run if cut else None, selected=dict(why or {})), res
 
     def _classify(self, out: TestResults, results: list[Results]) -> None:

@@ -98,6 +98,10 @@ class TestResults:
     """Requested test files that yielded no result (not collected, not run)."""
     not_run: list[str] = field(default_factory=list)
     """Requested test files that did not run because the run was cut by its time budget."""
+    self_skipped: list[str] = field(default_factory=list)
+    """Requested test files that yielded no result because the module leaves its own tests out
+    (`path: line N` and the line in backticks: sympy's module-level `disabled = ...`, `pytest.importorskip(`,
+    `pytestmark = ...skip...`; often an optional dependency the environment lacks): no error."""
     not_announced: int | None = None
     """Tests the runner announced that did not finish in a cut run (when it announced a count)."""
     selected: dict[str, str] = field(default_factory=dict)
@@ -161,6 +165,7 @@ class TestResults:
         self.collection_errors += other.collection_errors
         self.environment += other.environment
         self.not_run += other.not_run
+        self.self_skipped += [t for t in other.self_skipped if t not in self.self_skipped]
         self.cut += [c for c in other.cut if c not in self.cut]
         self.timed_out = self.timed_out or other.timed_out
         self.duration += other.duration

@@ -11,7 +11,7 @@ import pytest
 
 from agent.nodes.check import claimed, feedback
 from agent.testloop import SuiteTimes, TestLoop, find_repro, whole_suite_known_short
-from agent.testplan import REPRO_NAME, TestPlan
+from agent.testplan import REPRO_NAME, TestPlan, TestResults
 from conftest import make_repo
 from sandbox.workspace import LocalWorkspace
 
@@ -281,3 +281,46 @@ def test_run_tests_given_the_files_a_cut_answer_names_runs_their_doctests_alone(
     res = check(None, loop, work, None, "", diff, ids=["calc/ops.py"])
     assert [what for what, _, _ in clock.calls] == ["doctests", "doctests"]  # here, then on the base tree
     assert res.doctests["state"] == "ran" and res.statuses == {"calc/ops.py::calc.ops.add": "PASSED"}
+
+
+SYMPY_LIKE = ("def pytest_collection_modifyitems(items):\n"
+              "    # like sympy's runner: a module that sets `disabled` runs no test and prints nothing\n"
+              "    items[:] = [i for i in items if not getattr(i.module, 'disabled', False)]\n")
+LATEX = ("import importlib.util\n\n"
+         "antlr4 = importlib.util.find_spec('antlr4_not_installed')\n\n"
+         "# disable tests if antlr4-python3-runtime is not present\n"
+         "disabled = antlr4 is None\n\n\n"
+         "def test_parse():\n    pass\n")
+AUTOLEV = "import os\n\nif not os.environ.get('ANTLR4'):\n    disabled = True\n\n\ndef test_autolev():\n    pass\n"
+
+
+def test_a_test_file_that_disables_itself_is_no_error(tmp_path):
+    """sympy's parsing tests set module-level `disabled = True` when antlr4 is missing, and its runner
+    prints nothing for them: the answer said `Error: ... yielded no test result` and the review
+    counted it as introduced by the change."""
+    from agent.testloop import self_skip
+
+    files = {**TESTS, ".gitignore": "__pycache__/\n", "tests/conftest.py": SYMPY_LIKE,
+             "tests/test_latex.py": LATEX, "tests/test_autolev.py": AUTOLEV, "tests/test_empty.py": "x = 1\n"}
+    repo = make_repo(tmp_path / "calc", files)
+    with LocalWorkspace(repo) as ws:
+        res = TestLoop(plan(), ws).run(["tests/test_latex.py", "tests/test_autolev.py", "tests/test_empty.py",
+                                        "tests/test_ops.py"], "")
+    assert res.self_skipped == ["tests/test_latex.py: line 6 `disabled = antlr4 is None`",
+                                "tests/test_autolev.py: line 4 `disabled = True`"]
+    assert res.no_results == ["tests/test_empty.py"]  # defines no test and says nothing: still an error
+    text = feedback(res)
+    assert ("tests/test_latex.py ran no test: the module leaves its tests out here (line 6 `disabled = antlr4 is None`); "
+            "often an optional dependency the environment lacks.\n") in text
+    assert "Error: tests/test_latex.py" not in text and "Error: tests/test_empty.py yielded no test result" in text
+    res.no_results = []
+    assert not res.introduced
+    later = TestResults("x", {}, 0, False, 0.0, "", self_skipped=["tests/test_x.py: line 1 `disabled = True`"])
+    res.merge(later)
+    assert res.self_skipped[-1] == "tests/test_x.py: line 1 `disabled = True`"
+    # the other ways a module leaves its tests out, module-level only
+    assert self_skip("import pytest\n\nnp = pytest.importorskip('numpy')\n") == (3, "np = pytest.importorskip('numpy')")
+    assert self_skip("import pytest\npytestmark = [pytest.mark.skipif(True, reason='x')]\n")[0] == 2
+    assert self_skip("import pytest\npytestmark = pytest.mark.slow\n") is None
+    assert self_skip("def test_x():\n    disabled = True\n") is None
+    assert self_skip("try:\n    import antlr4\nexcept ImportError:\n    disabled = True\n") == (4, "disabled = True")

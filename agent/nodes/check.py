@@ -148,6 +148,7 @@ def test(rt: Attempt, state: AgentState) -> dict:
                         counts=res.counts(), failing=res.failing[:MAX_LISTED], new_failures=res.new_failures[:MAX_LISTED],
                         pre_existing=len(res.pre_existing), fixed=len(res.fixed), environment=res.environment,
                         no_results=res.no_results, timed_out=res.timed_out, left_out=res.left_out,
+                        **({"self_skipped": res.self_skipped} if res.self_skipped else {}),
                         doctests={k: v for k, v in res.doctests.items() if k != "ids"},
                         **({"cut": res.cut} if res.cut else {}))
     return {"diff": diff, "last_tests": res.to_dict(), "tested_diff": diff, "edits_done": False,
