@@ -303,3 +303,27 @@ def test_the_status_leaves_waiting_as_soon_as_the_reply_file_is_seen(tmp_path):
     assert seen and seen[0] < 0.35, states  # within a look or two of the file, while it is still being read
     assert all(state == "working" for t, state in states if t >= 0.35), states
     model.close()
+
+
+def test_an_unanswered_first_turn_is_warned_of_once_on_stderr(tmp_path, monkeypatch, capsys):
+    """An unattended relay run showed nothing until its per-turn wait limit (30 minutes) closed the
+    instance: after 60 s without a reply to its first turn it now says so, once."""
+    from agent.models import relay
+
+    monkeypatch.setattr(relay, "NO_PLAYER", 0.3)
+    model = RelayModel(tmp_path / "turns", wait=1)
+    with pytest.raises(BudgetExhausted):
+        model.complete([SYSTEM, TASK], TOOLS)
+    err = capsys.readouterr().err
+    assert err == (f"relay: no reply to turn-0001 after 0.3 s; is a player attached to {tmp_path / 'turns'}?\n")
+    model.close()
+    # answered in time: no warning; and none for a later turn once a reply came
+    model = RelayModel(tmp_path / "answered", wait=5)
+    with Answerer(tmp_path / "answered", lambda request, markdown: {"content": "Fixed."}):
+        model.complete([SYSTEM, TASK], TOOLS)
+    assert model.turn == 1 and capsys.readouterr().err == ""
+    with pytest.raises(BudgetExhausted):
+        model.wait = 0.6
+        model.complete([SYSTEM, TASK, Message.assistant("Fixed."), Message.user("review: again")], TOOLS)
+    assert capsys.readouterr().err == ""
+    model.close()

@@ -17,6 +17,9 @@ sees. A malformed reply (not JSON, an unknown key or tool, arguments that do not
 moved aside to turn-000N.rejected-K.json, turn-000N.error.md says what is wrong, and the relay
 waits for turn-000N.reply.json again; the error file goes once a reply is accepted.
 
+When the first turn of a run has had no reply for 60 s, the relay says once on stderr that nobody
+seems to be answering (`relay: no reply to turn-0001 after 60 s; is a player attached to DIR?`).
+
 Waiting is a budget: after `wait` seconds (default 1800; `relay:DIR,wait=SECONDS`, 0 for none)
 without a reply the attempt ends with status `budget_exhausted` (limit `wait`), and status.json
 says `timed_out`. The run's time budget (`--max-time`) cuts a wait too (limit `time`).
@@ -40,6 +43,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -64,6 +68,9 @@ DEFAULT_WAIT = 1800.0
 """Seconds a turn waits for its reply (`relay:DIR,wait=SECONDS`)."""
 POLL = 0.1
 """Seconds between looks for a reply (status.json leaves `waiting` as soon as one is seen)."""
+NO_PLAYER = 60.0
+"""Seconds without a reply to the first turn of a run after which the relay warns once on stderr
+that nobody seems to be answering (an unattended run shows before its wait limit ends it)."""
 SETTLE = 1.0
 """Seconds a reply that is not valid JSON may still be growing (written in place, not renamed)."""
 STATUS = "status.json"
@@ -199,6 +206,8 @@ class RelayModel(ModelClient):
         self.transcript = Transcript()
         self._shapes: dict[int, str] | None = None
         self._lock: Any = None
+        self._warned = False
+        """Whether the warning that nobody answers was given (once per client)."""
         self._deadline: float | None = None
         """The caller's deadline for the call under way (the run's time budget): it cuts the wait too."""
 
@@ -384,6 +393,7 @@ class RelayModel(ModelClient):
         status: dict[str, Any] = {"since": _now(), "deadline": None if ends is None else _now(ends - start)}
         self._set_status("waiting", turn, **status)
         reply = self.path(turn, ".reply.json")
+        warn_at = start + NO_PLAYER if self.turn == 0 and not self._warned else None  # no reply yet in this run
         while True:
             if reply.exists():
                 self._set_status("working", turn, reading=reply.name)  # seen: no longer waiting
@@ -393,6 +403,10 @@ class RelayModel(ModelClient):
                     self._reject(turn, exc, status)
                     continue
             now = time.monotonic()
+            if warn_at is not None and now >= warn_at:
+                warn_at, self._warned = None, True
+                print(f"relay: no reply to {reply.name.removesuffix('.reply.json')} after {NO_PLAYER:g} s; "
+                      f"is a player attached to {self.dir}?", file=sys.stderr, flush=True)
             if waited is not None and now >= waited:
                 self._set_status("timed_out", turn, **status)
                 raise BudgetExhausted("wait", f"relay: turn {turn} got no reply within {self.wait:g} s "
