@@ -289,7 +289,7 @@ class TestLoop:
             if not need:
                 continue
             if same is None and left() < MIN_PART:
-                failing = [t for t in out.failing if (_file_of(t) in need or targets is None)]
+                failing = [t for t in out.failing if t in need or _file_of(t) in need or targets is None]
                 out.cut.append({"part": "base tree", "what": what, "targets": need,
                                 "call": failing or (need if targets is not None else [])})
                 continue

@@ -271,6 +271,11 @@ def test_one_budget_covers_the_whole_run_in_order_and_the_base_tree_is_cut_first
     assert ('Doctests: not run, the time budget was spent before they started (calc/ops.py); to run them: '
             'run_tests with {"tests": ["calc/ops.py"]}.') in feedback(res)
 
+    # test ids the model asked for took it all: the call to compare names the failing id
+    loop, clock, diff = timed_loop(ws, monkeypatch, [100])
+    res = loop.run(["tests/test_ops.py::test_old_bug"], diff)
+    assert [c["call"] for c in res.cut] == [["calc/ops.py"], ["tests/test_ops.py::test_old_bug"]]
+
 
 def test_run_tests_given_the_files_a_cut_answer_names_runs_their_doctests_alone(ws, monkeypatch):
     from types import SimpleNamespace
