@@ -15,7 +15,7 @@ from conftest import make_repo, run_cli
 from sandbox.testfiles import is_test_path
 from tools.corpus import Corpus, scan
 from tools.issue_query import IssueQuery, resolve
-from tools.repomap import count_tokens, pagerank, rank_files, repo_map
+from tools.repomap import count_tokens, pagerank, rank_files, render, repo_map
 from tools.retrieval import rank_locations
 from tools.symbols import SymbolCache
 
@@ -194,6 +194,20 @@ def test_map_stays_within_budget_and_follows_the_issue(shop, cache):
     focused = repo_map(shop, IDENT_ISSUE, 40, cache=cache)
     assert focused.splitlines()[0] == "shop/export/csv_export.py:"
     assert count_tokens(focused) <= 40
+
+
+def test_map_leaves_out_files_that_show_no_definition(tmp_path, cache):
+    # a bundled script names every identifier there is, so it ranks high, and showed as a bare header
+    words = " ".join(f"apply_discount total add cart{i} item{i}" for i in range(400))
+    files = dict(SHOP, **{"shop/static/jquery-3.5.1.js": f"(function(){{ var {words.replace(' ', ', ')}; }})();\n"})
+    repo = make_repo(tmp_path / "shopjs", files)
+    with Corpus.load(repo, cache=cache) as corpus:
+        ranked = [("shop/static/jquery-3.5.1.js", 1.0), ("shop/__init__.py", 0.5), ("shop/cart.py", 0.4)]
+        text = render(ranked, corpus.symbols([p for p, _ in ranked]), 400)
+    assert "jquery" not in text
+    assert text.splitlines()[0] == "shop/__init__.py:"  # a Python file without definitions keeps its line
+    assert "class Cart" in text
+    assert "jquery" not in repo_map(repo, "The cart total is wrong", 400, cache=cache)
 
 
 def test_pagerank_prefers_what_is_referenced_and_what_is_mentioned(shop, cache):

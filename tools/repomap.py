@@ -117,7 +117,8 @@ def rank_files(corpus: Corpus, issue_text: str | None = None):
 def render(ranked: list[tuple[str, float]], symbols: SymbolIndex, tokens: int,
            mentioned_names: dict[str, float] | None = None, max_defs_per_file: int = 30) -> str:
     """The map text: for each file in `ranked` order, its path and then the signatures of its
-    classes and functions (nested ones indented), with line numbers; never over `tokens`."""
+    classes and functions (nested ones indented), with line numbers; never over `tokens`. A file
+    that is not Python and shows no definition (a bundled jquery.js, a data file) is left out."""
     mentioned_names = mentioned_names or {}
     out: list[str] = []
     used = 0
@@ -136,6 +137,8 @@ def render(ranked: list[tuple[str, float]], symbols: SymbolIndex, tokens: int,
             for d in keep:
                 indent = "    " * d.qualname.count(".")
                 lines.append(f"{d.start_line:>6}│{indent}{d.signature}")
+        if not lines and not path.endswith((".py", ".pyi")):
+            continue  # nothing to show: bundled JavaScript, data or prose only crowd the map out
         block = [header]
         for ln in lines:
             c = count_tokens(ln + "\n")
