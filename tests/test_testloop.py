@@ -149,7 +149,8 @@ def test_a_test_the_change_edits_is_not_called_fixed_and_each_list_ends_its_line
     assert res.fixed == ["tests/test_ops.py::test_old_bug"] and res.new_failures == ["tests/test_more.py::test_mul_zero"]
     text = feedback(res, diff=diff)
     assert "Fixed by the change" not in text
-    assert "Passing now in test files your change edits (1): tests/test_ops.py::test_old_bug — the base tree" in text
+    assert ("Failing on the base tree, passing with your change, in test files your change edits (1): "
+            "tests/test_ops.py::test_old_bug — the base tree ran your edited tests, so they fail without your code change") in text
     assert "New failures (not failing before your change, or new tests): tests/test_more.py::test_mul_zero.\n" in text
     assert "Fixed by the change (1): tests/test_ops.py::test_old_bug.\n" in feedback(res)  # no diff: no edited file known
 
