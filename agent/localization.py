@@ -161,7 +161,8 @@ NO_ROOM = "      (outline left out: no room)"
 def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, str]]:
     """{path, outline} with each file's skeleton (bodies folded), the budget shared between them;
     a skeleton too long for its share falls back to the file's outline, and one cut still names
-    every top-level definition it does not show (`FileSymbols.unlisted`)."""
+    every top-level definition it does not show and the methods, up to a cap (`FileSymbols.unlisted`,
+    `unlisted_methods`)."""
     out = []
     share = budget // max(len(paths), 1)
     for path in paths:
@@ -175,9 +176,8 @@ def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, st
         if count_tokens(skel) > share:
             skel = outline(ctx, path, max_lines=200)
         lines, _ = _cut(skel.splitlines(), share)
-        missing = fs.unlisted(lines) if fs is not None else None
-        if missing:  # every top-level name stays visible, whatever the cut
-            lines.append(missing)
+        if fs is not None:  # every top-level name, and the methods up to a cap, stay visible whatever the cut
+            lines += [note for note in (fs.unlisted(lines), fs.unlisted_methods(lines)) if note]
         out.append({"path": path, "outline": "\n".join(lines)})
     return out
 

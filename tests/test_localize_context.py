@@ -66,10 +66,28 @@ def test_a_cut_skeleton_still_names_every_top_level_definition(tmp_path):
     src = "class Poly:\n" + methods + "\n\ndef sqf_list(f, *gens):\n    return f\n\n\nclass Options:\n    pass\n"
     with tool_context(tmp_path, {"polytools.py": src, "small.py": "def f():\n    pass\n"}) as ctx:
         big, small = skeleton_candidates(ctx, ["polytools.py", "small.py"], 1200)
-    last = big["outline"].splitlines()[-1]
-    assert last.startswith("(not shown above, 2 top-level definition(s) of polytools.py, with their lines: "
-                           "sqf_list (904), Options (908)") and "m299" not in big["outline"]
+    top, methods = big["outline"].splitlines()[-2:]
+    assert top.startswith("(not shown above, 2 top-level definition(s) of polytools.py, with their lines: "
+                          "sqf_list (904), Options (908)") and "m299" not in big["outline"]
+    # the hidden methods are named too, in file order, up to the cap
+    assert methods.startswith("(methods not shown above, ") and "Poly: m" in methods
+    assert methods.count("(") - 2 == 40 and ", and " in methods and "more; view_symbol('polytools.py:CLASS.NAME')" in methods
     assert "not shown above" not in small["outline"]
+
+
+def test_a_cut_skeleton_names_the_methods_of_a_long_class(tmp_path):
+    """sphinx's std.py: StandardDomain's outline was cut before _resolve_numref_xref, the method
+    the issue was about, and the model had to guess its name."""
+    from agent.localization import skeleton_candidates
+    methods = "".join(f"    def _note_{i}(self, node):\n        \"\"\"Note {i}.\"\"\"\n        return node\n\n" for i in range(30))
+    src = ("class StandardDomain:\n" + methods + "    def _resolve_numref_xref(self, env, node):\n        return None\n\n"
+           "    def get_fignumber(self, env, node):\n        return None\n")
+    with tool_context(tmp_path, {"std.py": src}) as ctx:
+        (std,) = skeleton_candidates(ctx, ["std.py"], 150)
+    note = std["outline"].splitlines()[-1]
+    assert note.startswith("(methods not shown above, ") and "StandardDomain: " in note
+    assert "_resolve_numref_xref (" in note and "get_fignumber (" in note and "more;" not in note
+    assert "top-level definition(s)" not in std["outline"]  # the class itself was shown
 
 
 def test_the_note_and_the_code_reach_the_prompt(tmp_path):

@@ -88,6 +88,8 @@ def test_skeleton_cuts_say_how_many_lines_are_left(tmp_path):
         note = out.splitlines()[-1]
         assert note.startswith("(not shown above, 250 top-level definition(s) of many.py, with their lines: "
                                "f150 (601), f151 (605),") and "f399 (1597)" in note
+        out = ok(ctx, "skeleton", path="big.py")  # a long class: its hidden methods are named, up to 40
+        assert out.splitlines()[-1].startswith("(methods not shown above, ") and "Big: m" in out.splitlines()[-1]
         out = ok(ctx, "view_symbol", name="Big")
         body = ctx.symbols("big.py").skeleton(ctx.read_bytes("big.py").decode(), 1, 900).split("\n")
         assert len(out.splitlines()) - 2 + not_shown(out) == len(body)

@@ -106,7 +106,7 @@ def view_symbol(ctx: ToolContext, name: str) -> str:
 @effect(Effect.READS)
 def skeleton(ctx: ToolContext, path: str) -> str:
     """Show a source file in few lines: every line numbered, function bodies folded to a marker
-    (a long file is cut, and the top-level definitions after the cut are named).
+    (a long file is cut, and the definitions and methods after the cut are named).
 
     Args:
         path: The file, relative to the repository root.
@@ -127,9 +127,9 @@ def skeleton(ctx: ToolContext, path: str) -> str:
         out += body[:SKELETON_LINES]
         out.append(f"(skeleton cut after {SKELETON_LINES} lines, {cut_note(len(body) - SKELETON_LINES)}; "
                    f"view_file('{p}', start={_next_number(body, SKELETON_LINES)}) shows the rest)")
-        missing = fs.unlisted(body[:SKELETON_LINES])
-        if missing:
-            out.append(missing)
+        for missing in (fs.unlisted(body[:SKELETON_LINES]), fs.unlisted_methods(body[:SKELETON_LINES])):
+            if missing:
+                out.append(missing)
     else:
         out += body
     return "\n".join(out)

@@ -123,6 +123,24 @@ class FileSymbols:
         return (f"(not shown above, {len(missing)} top-level definition(s) of {self.path}, with their lines: {names}; "
                 f"view_symbol('{self.path}:NAME') shows one)")
 
+    def unlisted_methods(self, shown: list[str], cap: int = 40) -> str | None:
+        """A note naming the methods (one level down: a class's functions) that none of the `shown`
+        lines starts with, in file order, at most `cap` of them: a cut skeleton of a long class hides
+        the very method a model has to choose (sphinx's StandardDomain._resolve_numref_xref). None
+        when all are shown."""
+        numbers = {int(m.group(1)) for ln in shown if (m := re.match(r"\s*(\d+)\s", ln))}
+        missing = [d for d in self.definitions if d.qualname.count(".") == 1 and d.kind != "class"
+                   and d.start_line not in numbers and d.name_line not in numbers]
+        if not missing:
+            return None
+        groups: dict[str, list[str]] = {}
+        for d in missing[:cap]:
+            groups.setdefault(d.parent or d.qualname.split(".")[0], []).append(f"{d.name} ({d.start_line})")
+        names = "; ".join(f"{cls}: {', '.join(ms)}" for cls, ms in groups.items())
+        more = f", and {len(missing) - cap} more" if len(missing) > cap else ""
+        return (f"(methods not shown above, {len(missing)} of {self.path}: {names}{more}; "
+                f"view_symbol('{self.path}:CLASS.NAME') shows one)")
+
     def skeleton(self, text: str, first: int = 1, last: int | None = None) -> str:
         """The file in few tokens (lines first..last): every line with its number, function bodies
         elided to a marker."""
