@@ -141,6 +141,23 @@ def test_search_regex_glob_cap_and_gitignore(tmp_path):
         assert "not a valid regular expression" in refused(ctx, "search", pattern="(unclosed")
 
 
+def test_a_capped_search_shows_python_files_before_translations(tmp_path):
+    """sphinx: a warning's text matched 50 lines of locale/*.po before the tests that assert it."""
+    files = {f"pkg/locale/{lang}/LC_MESSAGES/pkg.po": f'msgid "no number is assigned for %s"\nmsgstr "{lang}"\n'
+             for lang in [f"l{i:02d}" for i in range(60)]}
+    files["pkg/std.py"] = 'def resolve():\n    warn("no number is assigned for %s")\n'
+    files["tests/test_build.py"] = 'def test_warns():\n    assert "no number is assigned for" in out\n'
+    with tool_context(tmp_path, files) as ctx:
+        out = ok(ctx, "search", pattern="no number is assigned")
+    lines = out.splitlines()
+    assert lines[0] == "62 matches in 62 files (case-sensitive, first 50 shown, Python files first, translations and data last)"
+    assert lines[1] == "pkg/std.py:2: warn(\"no number is assigned for %s\")"
+    assert lines[2].startswith("tests/test_build.py:2: ") and lines[3].startswith("pkg/locale/l00/")
+    with tool_context(tmp_path / "few", {k: files[k] for k in list(files)[:3]}) as ctx:
+        out = ok(ctx, "search", pattern="no number is assigned")  # all shown: git's order, no note
+    assert out.splitlines()[0] == "3 matches in 3 files (case-sensitive)"
+
+
 def test_search_is_case_sensitive_unless_asked_and_says_so(tmp_path):
     files = {"m.py": "Min = 1\nmin = 2\nMIN = 3\neliminate = 4\n"}
     with tool_context(tmp_path, files) as ctx:

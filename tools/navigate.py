@@ -196,7 +196,8 @@ def _tree(files: list[str], depth: int) -> list[str]:
 @effect(Effect.READS)
 def search(ctx: ToolContext, pattern: str, glob: str | None = None, ignore_case: bool = False) -> str:
     """Search the repository's files for a regular expression (files ignored by .gitignore and
-    binary files are skipped). Shows up to 50 matching lines as path:line: text.
+    binary files are skipped). Shows up to 50 matching lines as path:line: text; when more match,
+    Python files come first and translations and data files last.
 
     Matching is case-sensitive unless ignore_case is true, and a pattern matches anywhere in a
     line (`min` matches `eliminate`): use `\\b` for word boundaries, e.g. `\\bmin\\b`.
@@ -223,7 +224,7 @@ def search(ctx: ToolContext, pattern: str, glob: str | None = None, ignore_case:
     case = "-i" if ignore_case else "--no-ignore-case"
     for flag in ("-P", "-E"):
         base = f"git grep -I --untracked -z {case} {flag} -e {shlex.quote(pattern)}"
-        script = f"{base} -c{spec}; printf '\\002'; {base} -n{spec} | head -n {SEARCH_MATCHES}"
+        script = f"{base} -c{spec}; printf '\\002'; {base} -n{spec} | head -n {SEARCH_MATCHES * 40}"
         res = ctx.workspace.run(script, 120, max_output=2_000_000)
         if "cannot use Perl-compatible" in res.output or "not supported" in res.output.split("\x02")[0]:
             continue
@@ -246,21 +247,35 @@ def search(ctx: ToolContext, pattern: str, glob: str | None = None, ignore_case:
         where = f" in files matching {glob}" if glob else ""
         hint = " (case-sensitive; ignore_case=true matches any case)" if rule == "case-sensitive" else ""
         return f"No matches for {pattern!r}{where}{hint}."
-    shown = []
-    for line in matches_text.lstrip("\n").split("\n"):
-        parts = line.split("\0", 2)
-        if len(parts) == 3:
-            shown.append(f"{parts[0]}:{parts[1]}: {clip(parts[2].strip(), 200)}")
+    rows = [parts for line in matches_text.lstrip("\n").split("\n") if len(parts := line.split("\0", 2)) == 3]
+    ordered = len(rows) > SEARCH_MATCHES and len({_search_rank(r[0]) for r in rows}) > 1
+    if ordered:  # code before prose, translations and bundled data, which fill a capped list with noise
+        rows.sort(key=lambda r: _search_rank(r[0]))
+    shown = [f"{path}:{num}: {clip(text.strip(), 200)}" for path, num, text in rows[:SEARCH_MATCHES]]
     head = f"{total} match{'es' if total != 1 else ''} in {len(counts)} file{'s' if len(counts) != 1 else ''}"
     notes = [rule] if rule else []
     if len(shown) < total:
-        notes.append(f"first {len(shown)} shown")
+        notes.append(f"first {len(shown)} shown" + (", Python files first, translations and data last" if ordered else ""))
     out_lines = [head + (f" ({', '.join(notes)})" if notes else ""), *shown]
     if len(shown) < total:
         top = sorted(counts.items(), key=lambda kv: -kv[1])[:10]
         out_lines.append(f"({total - len(shown)} more matching lines not shown; narrow with glob or a longer "
                          "pattern. Most matches: " + ", ".join(f"{f} ({c})" for f, c in top) + ")")
     return "\n".join(out_lines)
+
+
+TRANSLATION_OR_DATA = (".po", ".pot", ".mo", ".min.js", ".map", ".svg", ".json", ".csv", ".txt", ".xml", ".html")
+
+
+def _search_rank(path: str) -> int:
+    """Where a file's matches go in a capped search answer: 0 Python, 1 other files, 2 translations,
+    bundled scripts and data (sphinx's locale/*.po held 50 hits of a warning's text before any code)."""
+    low = path.lower()
+    if low.endswith((".py", ".pyi", ".pyx")):
+        return 0
+    if low.endswith(TRANSLATION_OR_DATA) or "/locale/" in f"/{low}" or "/vendor/" in f"/{low}":
+        return 2
+    return 1
 
 
 def _case_rule(pattern: str, ignore_case: bool) -> str:
