@@ -188,6 +188,17 @@ def load_request(run_dir: str | Path) -> FixRequest:
         raise UserError(f"{path} is malformed: {exc.errors()[0]['msg']}") from None
 
 
+def commit_count(ws: Workspace) -> int | None:
+    """Commits reachable from the workspace's HEAD (None when git cannot say): SWE-bench images hold
+    one, and a model then learns nothing from `git log` or `git blame`."""
+    try:
+        res = ws.run("git rev-list --count HEAD", 30)
+    except PatchwrightError:
+        return None
+    out = res.output.strip()
+    return int(out) if res.exit_code == 0 and out.isdigit() else None
+
+
 def reset_workspace(ws: Workspace, patch: str = "") -> None:
     """Put the workspace back to its base, then apply `patch` (a resumed attempt's work so far)."""
     res = ws.run(f"git reset -q --hard {ws.base_commit} && git clean -fdq", 300)
@@ -251,6 +262,7 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     files = workspace.list_files()
     plan = plan or detect(workspace, files, request.test_cmd, request.agent.test_timeout)
     plan = with_doctests(plan, files, workspace.read_many) if plan else None
+    history = commit_count(workspace)
     redactor = redactor or Redactor.from_env()
     progress = progress or quiet
     trajectory = TrajectoryWriter(run_dir / TRAJECTORY, redactor=redactor)
@@ -262,7 +274,7 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     tests = TestLoop(plan, workspace, baseline=request.agent.baseline_tests) if plan else None
     shared = dict(trajectory=trajectory, config=request.agent, memo=RunMemo(), files=files, issue=issue,
                   redactor=redactor, progress=progress, tests=tests,
-                  environment=request.environment, reference=request.reference)
+                  environment=request.environment, reference=request.reference, history=history)
     graph = build_graph(SqliteSaver(conn, serde=_ScrubbingSerializer(redactor)))
     run_budget = Budget(request.limits)
     limit = 100_000 if request.limits.max_steps is None else 4 * request.limits.max_steps + 100

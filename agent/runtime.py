@@ -158,6 +158,9 @@ class Attempt:
     """What the environment lacks (one line, or empty), said with the task."""
     reference: str = ""
     """Where the issue comes from (FixRequest.reference), said with the task."""
+    history: int | None = None
+    """Commits reachable from the workspace's HEAD at the start (None: unknown); with one, the task
+    says that git's history holds nothing to learn from."""
     redactor: Redactor = NO_SECRETS
     """The secrets nothing written or shown to the model may carry (agent.secrets)."""
     progress: Progress = quiet

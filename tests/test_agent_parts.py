@@ -312,3 +312,21 @@ def test_the_patch_is_brought_up_to_date_file_by_file_after_tool_edits(tmp_path)
         assert limited == [["pkg/a.py"], ["pkg/b.py"]]
         patch = step("undo_edit", path="pkg/a.py")
         assert "pkg/b.py" in patch and "pkg/a.py" not in patch and limited[-1] == ["pkg/a.py"]
+
+
+def test_the_task_says_when_git_history_holds_nothing(tmp_path):
+    """A SWE-bench image holds one commit: a model spent a turn on `git log -S` that could say nothing."""
+    from agent.fix import commit_count
+    from sandbox.workspace import LocalWorkspace
+
+    repo = make_repo(tmp_path / "r", {"a.py": "A = 1\n"})
+    with LocalWorkspace(repo) as ws:
+        assert commit_count(ws) == 1
+    (repo / "a.py").write_text("A = 2\n")
+    git(repo, "commit", "-qam", "two")
+    with LocalWorkspace(repo) as ws:
+        assert commit_count(ws) == 2
+    one = render("task", issue="x", history=1)
+    assert "git history is not available here: it holds one commit" in one and "`git blame`" in one
+    for n in (2, None):
+        assert "history is not available" not in render("task", issue="x", history=n)

@@ -66,7 +66,8 @@ def localize(rt: Attempt, state: AgentState) -> dict:
         rt.memo.retrieval = retrieve(rt.workspace, rt.issue, max(cfg.top_files, cfg.pick_files), cfg.repo_map_tokens)
     found = rt.memo.retrieval
     system = Message.system(rt.system_prompt())
-    task = Message.user(render("task", issue=rt.issue, environment=rt.environment, reference=rt.reference))
+    task = Message.user(render("task", issue=rt.issue, environment=rt.environment, reference=rt.reference,
+                                  history=rt.history))
     files: list[str] = found.files[: cfg.pick_files]
     defs: list[str] = []
     ambiguous: dict[str, int] = {}
