@@ -54,12 +54,12 @@ class AgentConfig(BaseModel):
     """Tokens of the chosen files' skeletons shown to choose definitions from."""
     repo_map_tokens: int = 1024
     """Tokens of the repository map in the edit loop's context."""
-    focus_tokens: int = 3000
+    focus_tokens: int = 6000
     """Tokens of the chosen definitions' source in the edit loop's context (less when `prompt_tokens`
     leaves less room, never under 500). Definitions are shown whole, best first, while they fit; the
     first that does not keeps the lines that do, and a note names the lines not shown, this budget
     and the view_file call that shows them (the ones after it too)."""
-    prompt_tokens: int = 7500
+    prompt_tokens: int = 12000
     """Tokens the first prompts (localization's and the edit loop's, tool schemas included) aim to
     stay under: the outlines and the chosen code shrink to fit (the issue is never cut)."""
     max_malformed: int = 3
