@@ -80,7 +80,8 @@ def find_repro(ws: Workspace) -> list[str]:
 
 
 def touched_names(diff: str, index) -> list[str]:
-    """Names of the definitions a diff's hunks fall in (the symbol index's), and the names it adds."""
+    """Names of the definitions a diff's hunks fall in (the symbol index's; a method's class too), and
+    the names it adds."""
     names: list[str] = []
     path = None
     for line in diff.splitlines():
@@ -94,6 +95,8 @@ def touched_names(diff: str, index) -> list[str]:
                     d = index.enclosing(path, at)
                     if d is not None:
                         names.append(d.name)
+                        if d.parent:  # a method's class: tests name Mod, not Mod.eval
+                            names.append(d.parent.rsplit(".", 1)[-1])
         elif line.startswith(("+def ", "+class ", "+    def ")):
             m = re.match(r"\+\s*(?:def|class) (\w+)", line)
             if m:

@@ -324,6 +324,7 @@ def select_tests(files: list[str], changed: list[str], read_many, *, candidates:
 
     5. test modules that import a changed module (`read_many(paths) -> {path: bytes}`);
     6. test modules that reference a touched name (`touched_names`), most names first;
+       5 and 6 together ordered by how often their text uses the touched names (most first);
     7. the test module named after each candidate (`candidates`: the files localization chose), then
        test modules that import a candidate module.
     """
@@ -370,11 +371,19 @@ def select_tests(files: list[str], changed: list[str], read_many, *, candidates:
     named_after(sources)
     own = list(sel.files)
     importers(sources, "imports a changed module")
-    names = {n for n in touched_names if len(n) > 3 and n not in _COMMON}
+    names = {n for n in touched_names if (len(n) > 3 or n[:1].isupper()) and n not in _COMMON}
     if names and references:
         scored = sorted((-len(names & refs), f) for f, refs in references.items() if f in known and names & refs)
         for _, f in scored:
             sel.add(f, "references a changed name")
+    if names and len(sel.files) > len(own) + 1:
+        # importers and referrers, those that use the changed names most first: sympy's test_arit.py
+        # (Mod used in dozens of lines) before test_args.py, which imports every module once
+        others = sel.files[len(own):]
+        texts = read(others)
+        word = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b")
+        uses = {f: len(word.findall(_text(texts.get(f, b"")))) for f in others}
+        sel.files[len(own):] = sorted(others, key=lambda f: -uses[f])
     named_after(cands)
     importers(cands, "imports a candidate module")
     rest = [f for f in sel.files if f not in repro]

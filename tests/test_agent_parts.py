@@ -330,3 +330,32 @@ def test_the_task_says_when_git_history_holds_nothing(tmp_path):
     assert "git history is not available here: it holds one commit" in one and "`git blame`" in one
     for n in (2, None):
         assert "history is not available" not in render("task", issue="x", history=n)
+
+
+def test_tests_that_use_the_changed_names_most_come_before_mere_importers():
+    """sympy-21379: a change to Mod.eval in sympy/core/mod.py ran test_sums_products.py and
+    test_args.py (each imports the module once) before test_arit.py, where Mod is tested, and the
+    time budget ran out before it."""
+    body = b"\n\ndef test_it():\n    pass\n"
+    texts = {"sympy/core/tests/test_args.py": b"from sympy.core.mod import Mod\nx = Mod(1, 2)" + body,
+             "sympy/concrete/tests/test_sums_products.py": b"from sympy.core.mod import Mod\n" + body,
+             "sympy/core/tests/test_arit.py": b"from sympy import Mod\n" + b"assert Mod(x, 2) == Mod(x, 2)\n" * 20 + body}
+    files = ["sympy/core/mod.py", *texts]
+    refs = {"sympy/core/tests/test_arit.py": {"Mod"}, "sympy/core/tests/test_args.py": {"Mod"}}
+    sel = select_tests(files, ["sympy/core/mod.py"], lambda paths: {p: texts[p] for p in paths},
+                       references=refs, touched_names=["eval", "Mod"])
+    assert sel.files == ["sympy/core/tests/test_arit.py", "sympy/core/tests/test_args.py",
+                         "sympy/concrete/tests/test_sums_products.py"]
+    assert sel.why["sympy/core/tests/test_arit.py"] == "references a changed name"
+
+
+def test_touched_names_include_a_methods_class():
+    from agent.testloop import touched_names
+
+    class Index:
+        def enclosing(self, path, line):
+            from types import SimpleNamespace
+            return SimpleNamespace(name="eval", parent="Mod") if path == "sympy/core/mod.py" else None
+
+    diff = "--- a/sympy/core/mod.py\n+++ b/sympy/core/mod.py\n@@ -40,7 +40,9 @@ class Mod(Function):\n"
+    assert touched_names(diff, Index()) == ["eval", "Mod"]
