@@ -23,6 +23,7 @@ it, so that a caller (the GitHub bot) can refuse to publish one that holds a sec
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any, Literal
@@ -188,6 +189,17 @@ def load_request(run_dir: str | Path) -> FixRequest:
         raise UserError(f"{path} is malformed: {exc.errors()[0]['msg']}") from None
 
 
+def python_version(ws: Workspace) -> str:
+    """The workspace's Python (`3.11.2`), empty when none answers: said with the task, so a model
+    need not spend a call to learn whether `tomllib` is there."""
+    try:
+        res = ws.run("python --version 2>&1 || python3 --version 2>&1", 30)
+    except PatchwrightError:
+        return ""
+    m = re.search(r"Python (\d+\.\d+(?:\.\d+)?)", res.output)
+    return m.group(1) if m else ""
+
+
 def commit_count(ws: Workspace) -> int | None:
     """Commits reachable from the workspace's HEAD (None when git cannot say): SWE-bench images hold
     one, and a model then learns nothing from `git log` or `git blame`."""
@@ -262,7 +274,7 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     files = workspace.list_files()
     plan = plan or detect(workspace, files, request.test_cmd, request.agent.test_timeout)
     plan = with_doctests(plan, files, workspace.read_many) if plan else None
-    history = commit_count(workspace)
+    history, python = commit_count(workspace), python_version(workspace)
     redactor = redactor or Redactor.from_env()
     progress = progress or quiet
     trajectory = TrajectoryWriter(run_dir / TRAJECTORY, redactor=redactor)
@@ -274,7 +286,8 @@ def run_fix(request: FixRequest, workspace: Workspace, run_dir: str | Path, *, m
     tests = TestLoop(plan, workspace, baseline=request.agent.baseline_tests) if plan else None
     shared = dict(trajectory=trajectory, config=request.agent, memo=RunMemo(), files=files, issue=issue,
                   redactor=redactor, progress=progress, tests=tests,
-                  environment=request.environment, reference=request.reference, history=history)
+                  environment=request.environment, reference=request.reference, history=history,
+                  python=python)
     graph = build_graph(SqliteSaver(conn, serde=_ScrubbingSerializer(redactor)))
     run_budget = Budget(request.limits)
     limit = 100_000 if request.limits.max_steps is None else 4 * request.limits.max_steps + 100

@@ -158,6 +158,8 @@ class Attempt:
     """What the environment lacks (one line, or empty), said with the task."""
     reference: str = ""
     """Where the issue comes from (FixRequest.reference), said with the task."""
+    python: str = ""
+    """The workspace's Python version (`3.11.2`; empty when unknown), said with the task."""
     history: int | None = None
     """Commits reachable from the workspace's HEAD at the start (None: unknown); with one, the task
     says that git's history holds nothing to learn from."""

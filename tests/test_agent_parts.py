@@ -3,6 +3,8 @@ evidence and the ranking of candidates, the prompt templates, applying a patch t
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from agent.evidence import rank_key, weigh_evidence
@@ -314,9 +316,9 @@ def test_the_patch_is_brought_up_to_date_file_by_file_after_tool_edits(tmp_path)
         assert "pkg/b.py" in patch and "pkg/a.py" not in patch and limited[-1] == ["pkg/a.py"]
 
 
-def test_the_task_says_when_git_history_holds_nothing(tmp_path):
+def test_the_task_says_the_python_version_and_when_git_history_holds_nothing(tmp_path):
     """A SWE-bench image holds one commit: a model spent a turn on `git log -S` that could say nothing."""
-    from agent.fix import commit_count
+    from agent.fix import commit_count, python_version
     from sandbox.workspace import LocalWorkspace
 
     repo = make_repo(tmp_path / "r", {"a.py": "A = 1\n"})
@@ -326,6 +328,10 @@ def test_the_task_says_when_git_history_holds_nothing(tmp_path):
     git(repo, "commit", "-qam", "two")
     with LocalWorkspace(repo) as ws:
         assert commit_count(ws) == 2
+    with LocalWorkspace(repo) as ws:
+        assert re.fullmatch(r"3\.\d+\.\d+", python_version(ws))
+    assert "The sandbox runs Python 3.11.2." in render("task", issue="x", python="3.11.2")
+    assert "sandbox runs Python" not in render("task", issue="x", python="")
     one = render("task", issue="x", history=1)
     assert "git history is not available here: it holds one commit" in one and "`git blame`" in one
     for n in (2, None):

@@ -67,7 +67,7 @@ def localize(rt: Attempt, state: AgentState) -> dict:
     found = rt.memo.retrieval
     system = Message.system(rt.system_prompt())
     task = Message.user(render("task", issue=rt.issue, environment=rt.environment, reference=rt.reference,
-                                  history=rt.history))
+                                  history=rt.history, python=rt.python))
     files: list[str] = found.files[: cfg.pick_files]
     defs: list[str] = []
     ambiguous: dict[str, int] = {}
