@@ -100,15 +100,17 @@ def build_test_command(test: TestCommand, directives: list[str]) -> str:
 
 
 def run_tests(ws: Workspace, test: TestCommand, tests: list[str] | None = None, files: list[str] | None = None, *,
-              timeout: float | None = None, prelude: str = "", max_output: int | None = 20_000_000) -> TestRun:
+              timeout: float | None = None, prelude: str = "", max_output: int | None = 20_000_000,
+              extra: list[str] | tuple = ()) -> TestRun:
     """Run the tests `files` hold (or the files of the pytest ids in `tests`; else the whole suite).
 
-    `prelude` runs first in the same shell (e.g. activating an environment). The result's
-    `statuses` hold every test the log names; `status_of(tests)` picks the requested ones.
+    `prelude` runs first in the same shell (e.g. activating an environment); `extra` arguments come
+    after the files. The result's `statuses` hold every test the log names; `status_of(tests)` picks
+    the requested ones.
     """
     if files is None and tests:
         files = files_of_tests(tests)
-    directives = directives_for(files or [], test.directives)
+    directives = directives_for(files or [], test.directives) + list(extra)
     cmd = build_test_command(test, directives)
     env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in test.env.items())
     setup = "".join(f"{line}\n" for line in test.pre_test)
@@ -124,6 +126,10 @@ JUNIT_REPORT = ".patchwright-junit.xml"
 """Where a pytest run of `run_structured` writes its JUnit XML report (repository root; removed after)."""
 UNBUFFERED = {"PYTHONUNBUFFERED": "1"}
 """A cut run keeps what it printed only when Python does not buffer it."""
+SEEDED = {"PYTHONHASHSEED": "0"}
+"""One hash seed for every run (unless the command's own environment sets one), so a run of the
+change and the base tree's run see the same set and dict orders: sympy's runner otherwise draws a
+seed per run, and a seed-dependent test read as a new failure (solveset's test_solve_trig)."""
 
 
 def runner_of(test: TestCommand) -> str | None:
@@ -144,14 +150,28 @@ def runner_of(test: TestCommand) -> str | None:
 def structured_command(test: TestCommand) -> TestCommand:
     """The command as the agent runs it for structured results: pytest gets `-rA`, a JUnit XML
     report and `--continue-on-collection-errors` (a file that cannot be imported does not stop the
-    others); every runner gets unbuffered output."""
+    others); every runner gets unbuffered output and one hash seed (`SEEDED`, unless the command sets
+    its own)."""
     command = test.command
     if runner_of(test) == "pytest":
         words = command.split()
         extra = [] if any(w.startswith("-r") for w in words) else ["-rA"]
         extra += [f"--junitxml={JUNIT_REPORT}", "--continue-on-collection-errors"]
         command = " ".join([command, *extra])
-    return replace(test, command=command, env={**test.env, **UNBUFFERED})
+    return replace(test, command=command, env={**SEEDED, **test.env, **UNBUFFERED})
+
+
+def sympy_ids(test: TestCommand, targets: list[str] | None) -> tuple[list[str] | None, list[str]]:
+    """(files, extra arguments) for sympy's `bin/test`, which takes paths and `-k KEYWORDS`, not pytest
+    ids (`path.py::test_name` yielded no result): the ids' files, and `-k` their names when every
+    target is an id (a plain file among them runs whole, and so do the ids' files)."""
+    if not targets or not any("::" in t for t in targets) or not any(
+            w.endswith("bin/test") for w in test.command.split()):
+        return targets, []
+    files = list(dict.fromkeys(t.split("::", 1)[0] for t in targets))
+    if all("::" in t for t in targets):
+        return files, ["-k", *dict.fromkeys(t.rsplit("::", 1)[1] for t in targets)]
+    return files, []
 
 
 def run_structured(ws: Workspace, test: TestCommand, targets: list[str] | None = None, *,
@@ -163,7 +183,8 @@ def run_structured(ws: Workspace, test: TestCommand, targets: list[str] | None =
     test = structured_command(test)
     if runner == "pytest":
         ws.run(f"rm -f {JUNIT_REPORT}", 30)
-    run = run_tests(ws, test, files=targets, timeout=timeout, prelude=prelude)
+    files, extra = sympy_ids(test, targets) if runner == "sympy" else (targets, [])
+    run = run_tests(ws, test, files=files, timeout=timeout, prelude=prelude, extra=extra)
     requested = [d for d in directives_for(targets or [], test.directives)] if test.directives != "none" else []
     if runner is None:
         res = Results("log", "log", timed_out=run.timed_out)
