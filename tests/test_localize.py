@@ -780,3 +780,81 @@ def test_a_frame_whose_function_the_reporter_names_counts_as_the_innermost(tmp_p
     assert m.frame_functions["geo/ops.py"] == {"_hull": 1.0, "widen": 1.0}
     assert m.frame_functions["geo/shapes.py"] == {"__eq__": 1.0}
     assert m.frames == {"geo/ops.py": 1.0, "geo/shapes.py": 1.0}
+
+
+def test_functions_in_a_dispatch_table_are_callees_of_the_function_using_it(tmp_path, cache):
+    repo = make_repo(tmp_path / "bus", {
+        "bus/__init__.py": "",
+        "bus/handlers.py": '''def _on_add(item):
+    return item + 1
+
+
+def _on_remove(item):
+    return item - 1
+
+
+def _on_named(item):  # only named in a string of the table below: no reference
+    return item
+
+
+_HANDLERS: dict[str, object] = {
+    "add": _on_add,
+    "remove": _on_remove,
+    "named": "_on_named",
+}
+
+
+def dispatch(kind, item):
+    return _HANDLERS[kind](item)
+
+
+class Printer:
+    printers = [_print_int, _print_str]
+
+    def render(self, value):
+        for p in self.printers:
+            value = p(value)
+        return value
+
+
+def _print_int(value):
+    return value
+
+
+def _print_str(value):
+    return str(value)
+
+
+def route(kind):
+    table = {"a": _print_int}
+    return table[kind]
+''',
+    })
+    loc = rank_locations(repo, "`dispatch` drops items\n\nCalling `dispatch('remove', x)` loses the item.",
+                         cache=cache, top_k=20)
+    sig = {f.name: f.signals for f in loc.functions}
+    assert sig["_on_add"].get("callee", 0) > 0 and sig["_on_remove"].get("callee", 0) > 0
+    assert "callee" not in sig["_on_named"]
+    assert "callee" not in sig["_print_int"]
+    loc = rank_locations(repo, "`Printer.render` fails\n\n`render` raises on a float.", cache=cache, top_k=20)
+    sig = {f.name: f.signals for f in loc.functions}
+    assert sig["_print_str"].get("callee", 0) > 0   # a class-level table the method reads through self
+    assert "callee" not in sig["_on_add"]
+    loc = rank_locations(repo, "`route` fails\n\n`route('a')` is wrong.", cache=cache, top_k=20)
+    sig = {f.name: f.signals for f in loc.functions}
+    assert sig["_print_int"].get("callee", 0) > 0   # a table the function holds
+    assert "callee" not in sig["_print_str"]
+
+
+def test_a_function_in_a_weaker_file_ranks_below_an_equal_match_in_a_stronger_one():
+    from tools.retrieval import FunctionHit, LocalizeConfig, score_functions
+
+    def hits():
+        return [FunctionHit("weak.py", "f", 0.0, 1, 2, {"file": 0.4, "bm25": 1.0, "name": 1.0}),
+                FunctionHit("strong.py", "f", 0.0, 1, 2, {"file": 1.0, "bm25": 0.6, "name": 1.0})]
+
+    # with the `file` signal alone the weak file's better BM25 wins; times the file's score, it does not
+    assert score_functions(hits(), LocalizeConfig(file_prior=0))[0].path == "weak.py"
+    ranked = score_functions(hits(), LocalizeConfig())
+    assert ranked[0].path == "strong.py"
+    assert ranked[1].score == pytest.approx((1.0 * 0.4 + 2.0 * 1.0 + 1.0) * 0.4)
