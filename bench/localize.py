@@ -435,11 +435,11 @@ def neutral_params() -> dict[str, float]:
     """A start for tuning that has seen no instance: every signal weighs 1 (the semantic ones 0)
     except BM25, which weighs 1.4 for files and 2 for functions (the one signal every file and
     function has; at 1 it is outweighed by any single mention), tests and non-code files count
-    half, function evidence re-ranks files with weight 1, a function's score is multiplied by its
-    file's score (`file_prior` 1)."""
+    half, function evidence re-ranks files with weight 1, no factor of a function's file's score
+    on its score (`file_prior` 0; the `file` signal adds it)."""
     out = {f"f:{k}": 1.0 for k in FILE_SIGNALS} | {f"g:{k}": 1.0 for k in FN_SIGNALS}
     out.update({"f:bm25": 1.4, "g:bm25": 2.0, "f:semantic": 0.0, "g:semantic": 0.0, "non_code_penalty": 0.5,
-                "test_penalty": 0.5, "function_evidence": 1.0, "file_prior": 1.0})
+                "test_penalty": 0.5, "function_evidence": 1.0, "file_prior": 0.0})
     return out
 
 
@@ -861,6 +861,9 @@ def main() -> int:
                     help="with --timing and --semantic: texts of each kind embedded to time a whole-repository "
                          "semantic index (0: all of them)")
     args = ap.parse_args()
+    if args.cv_min_gain < 0:
+        print(f"--cv-min-gain must be 0 or more, not {args.cv_min_gain:g}", file=sys.stderr)
+        return 2
     if not Path(args.mirrors).is_dir():
         print(f"no such mirrors directory: {args.mirrors}", file=sys.stderr)
         return 2
