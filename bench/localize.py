@@ -527,7 +527,8 @@ def prepare(r: dict, tree: dict[str, bytes], gold: tuple, cache, semantic: bool)
 def evaluate(prep: dict, params: dict[str, float], function_files: int = 15) -> tuple[float, float]:
     """(rank of the last gold file, rank of the last gold function) under `params`, on the pools of
     `prepare`: the fusion of `tools.retrieval` (weighted sum times prior; functions of the best 15
-    files with BM25 rescaled among them; files re-ranked by their best function's BM25 and trace)."""
+    files with BM25 rescaled among them, times their file's prior; files re-ranked by their best
+    function's BM25 and trace, times the file's prior)."""
     import numpy as np
 
     wf = np.array([params[f"f:{k}"] for k in FILE_SIGNALS], dtype=np.float32)
@@ -553,6 +554,7 @@ def evaluate(prep: dict, params: dict[str, float], function_files: int = 15) -> 
         fscore = g @ wg
         if params["file_prior"]:
             fscore = fscore * np.maximum(g[:, 0], 0.0) ** params["file_prior"]
+        fscore = fscore * prior[fn_file[sel]]
         forder = sel[np.lexsort((np.arange(len(sel)), -fscore))]
         rank_of = {prep["fn_keys"][i]: k + 1 for k, i in enumerate(forder)}
         golds = prep["gold_functions"]
@@ -565,7 +567,7 @@ def evaluate(prep: dict, params: dict[str, float], function_files: int = 15) -> 
             top_e = best.max()
             if top_e > 0:
                 new = new.copy()
-                new[head] += params["function_evidence"] * best[head] / top_e
+                new[head] += params["function_evidence"] * best[head] / top_e * prior[head]
     head_sorted = head[np.lexsort((np.arange(len(head)), -new[head]))]
     final = list(head_sorted) + list(order[function_files:])
     pos = {prep["paths"][i]: k + 1 for k, i in enumerate(final)}

@@ -862,3 +862,51 @@ def test_a_function_in_a_weaker_file_ranks_below_an_equal_match_in_a_stronger_on
     ranked = score_functions(hits(), LocalizeConfig(file_prior=1))
     assert ranked[0].path == "strong.py"
     assert ranked[1].score == pytest.approx((1.0 * 0.4 + 2.0 * 1.0 + 1.0) * 0.4)
+
+
+def test_a_vendored_modules_functions_and_their_evidence_count_at_its_prior(tmp_path, cache):
+    # the issue names the vendored library's exceptions; the fix is in the project's code that
+    # lets them through: the vendored file's close matches must not outweigh the project's
+    repo = make_repo(tmp_path / "client", {
+        "client/__init__.py": "",
+        "client/packages/__init__.py": "",
+        "client/packages/wire/__init__.py": "",
+        "client/packages/wire/errors.py": '''class DecodeError(Exception):
+    """Raised when decoding a wire response fails."""
+
+    def __init__(self, message, response):
+        self.message = message
+        self.response = response
+
+
+class TimeoutError(Exception):
+    """Raised when a wire request times out."""
+
+    def __init__(self, message, timeout):
+        self.message = message
+        self.timeout = timeout
+''',
+        "client/adapter.py": '''from .packages.wire.errors import TimeoutError
+
+
+def send(request, timeout):
+    """Send a request; wire errors are wrapped in the client's own exceptions."""
+    try:
+        return request.wire(timeout)
+    except TimeoutError as exc:
+        raise ClientTimeout(exc)
+
+
+class ClientTimeout(Exception):
+    pass
+''',
+    })
+    loc = rank_locations(repo, "Wire exceptions pass through the client\n\nI get "
+                         "`client.packages.wire.errors.DecodeError` and `TimeoutError` when a request "
+                         "times out or decoding fails; should the client not wrap them?", cache=cache, top_k=5)
+    funcs = {f.name: f for f in loc.functions}
+    assert funcs["send"].score > funcs["DecodeError.__init__"].score, \
+        [(f.name, f.score, f.signals) for f in loc.functions]
+    files = {f.path: f for f in loc.files}
+    vendored = files["client/packages/wire/errors.py"]
+    assert vendored.signals.get("functions", 0.0) <= 0.5  # its best function's evidence, times its prior

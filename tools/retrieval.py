@@ -321,7 +321,9 @@ def rerank_files(files: list[FileHit], functions: list[FunctionHit], config: Loc
     the best function of all) times `function_evidence`: a file whose one function matches the issue
     closely beats a long file that matches it thinly everywhere. The function's other signals (its
     file's score, mentions of its name) are left out: the file score holds them already. The other
-    files keep their order below them. Scores are rescaled so that the best file has 1."""
+    files keep their order below them. The evidence is multiplied by the file's prior (tests, docs,
+    vendored and generated code count less), as its other signals are. Scores are rescaled so that
+    the best file has 1."""
     n = config.function_files
     if not files or not functions or config.function_evidence <= 0:
         return files
@@ -334,7 +336,8 @@ def rerank_files(files: list[FileHit], functions: list[FunctionHit], config: Loc
     top_fn = max(best.values()) or 1.0
     head = []
     for h in files[:n]:
-        e = best.get(h.path, 0.0) / top_fn
+        # times the file's prior, as its other evidence: a vendored or test file's close match counts less
+        e = best.get(h.path, 0.0) / top_fn * _file_prior(h, config)
         sig = dict(h.signals)
         if e:
             sig["functions"] = e
@@ -342,6 +345,11 @@ def rerank_files(files: list[FileHit], functions: list[FunctionHit], config: Loc
     head.sort(key=lambda h: (-h.score, h.path))
     tail = [FileHit(h.path, h.score / top_file, h.signals) for h in files[n:]]
     return head + tail
+
+
+def _file_prior(hit: FileHit, config: LocalizeConfig) -> float:
+    """The factor `fuse_files` put on a ranked file's score: `_prior`, or the generated-file one."""
+    return config.non_code_penalty if "generated" in hit.signals else _prior(hit.path, config)
 
 
 def _path_word_scores(paths: list[str], query: IssueQuery) -> dict[str, float]:
@@ -571,14 +579,18 @@ def _add_literals(hits: list[FunctionHit], chunks: list[tuple[str, Definition]],
                 hits[i].signals["message"] = max(hits[i].signals.get("message", 0.0), 1.0 / len(found))
 
 
-def score_functions(hits: list[FunctionHit], config: LocalizeConfig) -> list[FunctionHit]:
+def score_functions(hits: list[FunctionHit], config: LocalizeConfig,
+                    priors: dict[str, float] | None = None) -> list[FunctionHit]:
     """`hits` scored by the weighted sum of their signals times their file's score (scaled to 1 at
-    the best file) to the power `file_prior`, best first."""
+    the best file) to the power `file_prior` and times their file's prior (`priors`, by path: a
+    test's, a vendored module's function counts less, as its file does), best first."""
     w = config.function_weights
     for h in hits:
         h.score = sum(w.get(k, 0.0) * v for k, v in h.signals.items())
         if config.file_prior:
             h.score *= h.signals.get("file", 0.0) ** config.file_prior
+        if priors:
+            h.score *= priors.get(h.path, 1.0)
     hits.sort(key=lambda h: (-h.score, h.path, h.start_line))
     return hits
 
@@ -586,7 +598,8 @@ def score_functions(hits: list[FunctionHit], config: LocalizeConfig) -> list[Fun
 def rank_functions(corpus: Corpus, query: IssueQuery, mentions: Mentions, files: list[FileHit],
                    config: LocalizeConfig) -> list[FunctionHit]:
     """The functions of `files` scored and sorted, best first."""
-    return score_functions(function_hits(corpus, query, mentions, files), config)
+    return score_functions(function_hits(corpus, query, mentions, files), config,
+                           {f.path: _file_prior(f, config) for f in files})
 
 
 CALLEE_DECAY = 0.5
