@@ -446,6 +446,7 @@ _MEMBER = re.compile(rb"(?:(?<=[\[{(,:])|^)\s*(?:[A-Za-z_][A-Za-z0-9_]*\.)*([A-Z
 _BWORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 _BRACKET = re.compile(rb"[\[\](){}]")
 _CLOSE = {ord("["): ord("]"), ord("("): ord(")"), ord("{"): ord("}")}
+_TABLE_BYTES = 200_000  # a literal not closed within this many bytes is not read (an unbalanced bracket)
 
 
 def _blank(data: bytes) -> bytes:
@@ -466,7 +467,7 @@ def dispatch_tables(clean: bytes, defs: list[Definition]) -> dict[bytes, set[byt
         if not m.group(1) and any(a <= start < b for a, b in spans):
             continue  # a local variable: only its own function uses it
         depth, end = 0, None
-        for b in _BRACKET.finditer(clean, start):
+        for b in _BRACKET.finditer(clean, start, start + _TABLE_BYTES):
             c = b.group()[0]
             if c in _CLOSE:
                 depth += 1
