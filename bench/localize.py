@@ -426,17 +426,20 @@ def report(results: list[dict], with_baseline: bool, dataset: str) -> None:
 FILE_SIGNALS = ("bm25", "title", "path", "package", "trace", "defines", "path_words", "pagerank", "message",
                 "semantic")
 FN_SIGNALS = ("file", "bm25", "name", "name_part", "class", "trace", "callee", "special", "message", "semantic")
-SCALARS = ("non_code_penalty", "test_penalty", "function_evidence")
+SCALARS = ("non_code_penalty", "test_penalty", "function_evidence", "file_prior")
 POOL_PER_SIGNAL = 100  # files kept per file signal for tuning (a file below every signal's top 100 never reaches the top 15)
 FUNCTION_POOL = 40  # files whose functions tuning scores (the function stage parses 15)
 
 
 def neutral_params() -> dict[str, float]:
-    """A start for tuning that has seen no instance: every signal weighs 1 (the semantic ones 0),
-    tests and non-code files count half, function evidence re-ranks files with weight 1."""
+    """A start for tuning that has seen no instance: every signal weighs 1 (the semantic ones 0)
+    except BM25, which weighs 1.4 for files and 2 for functions (the one signal every file and
+    function has; at 1 it is outweighed by any single mention), tests and non-code files count
+    half, function evidence re-ranks files with weight 1, no factor of a function's file's score
+    on its score (`file_prior` 0; the `file` signal adds it)."""
     out = {f"f:{k}": 1.0 for k in FILE_SIGNALS} | {f"g:{k}": 1.0 for k in FN_SIGNALS}
-    out.update({"f:semantic": 0.0, "g:semantic": 0.0, "non_code_penalty": 0.5, "test_penalty": 0.5,
-                "function_evidence": 1.0})
+    out.update({"f:bm25": 1.4, "g:bm25": 2.0, "f:semantic": 0.0, "g:semantic": 0.0, "non_code_penalty": 0.5,
+                "test_penalty": 0.5, "function_evidence": 1.0, "file_prior": 0.0})
     return out
 
 
@@ -524,7 +527,8 @@ def prepare(r: dict, tree: dict[str, bytes], gold: tuple, cache, semantic: bool)
 def evaluate(prep: dict, params: dict[str, float], function_files: int = 15) -> tuple[float, float]:
     """(rank of the last gold file, rank of the last gold function) under `params`, on the pools of
     `prepare`: the fusion of `tools.retrieval` (weighted sum times prior; functions of the best 15
-    files with BM25 rescaled among them; files re-ranked by their best function's BM25 and trace)."""
+    files with BM25 rescaled among them, times their file's prior; files re-ranked by their best
+    function's BM25 and trace, times the file's prior)."""
     import numpy as np
 
     wf = np.array([params[f"f:{k}"] for k in FILE_SIGNALS], dtype=np.float32)
@@ -548,6 +552,9 @@ def evaluate(prep: dict, params: dict[str, float], function_files: int = 15) -> 
             g[:, 1] /= bm_max
         g[:, 0] = score[fn_file[sel]] / top
         fscore = g @ wg
+        if params["file_prior"]:
+            fscore = fscore * np.maximum(g[:, 0], 0.0) ** params["file_prior"]
+        fscore = fscore * prior[fn_file[sel]]
         forder = sel[np.lexsort((np.arange(len(sel)), -fscore))]
         rank_of = {prep["fn_keys"][i]: k + 1 for k, i in enumerate(forder)}
         golds = prep["gold_functions"]
@@ -560,7 +567,7 @@ def evaluate(prep: dict, params: dict[str, float], function_files: int = 15) -> 
             top_e = best.max()
             if top_e > 0:
                 new = new.copy()
-                new[head] += params["function_evidence"] * best[head] / top_e
+                new[head] += params["function_evidence"] * best[head] / top_e * prior[head]
     head_sorted = head[np.lexsort((np.arange(len(head)), -new[head]))]
     final = list(head_sorted) + list(order[function_files:])
     pos = {prep["paths"][i]: k + 1 for k, i in enumerate(final)}
@@ -582,13 +589,19 @@ def objective(preps: list[dict], params: dict[str, float]) -> float:
     return total / max(n, 1)
 
 
-def tune(preps: list[dict], start: dict[str, float], names: list[str], sweeps: int = 6) -> dict[str, float]:
+MIN_GAIN = 2.0
+"""Instances of the objective a coordinate step must gain to be taken (`--cv-min-gain`)."""
+
+
+def tune(preps: list[dict], start: dict[str, float], names: list[str], sweeps: int = 6,
+         min_gain: float = MIN_GAIN) -> dict[str, float]:
     """Coordinate ascent from `start`: each parameter in turn tries a few multiples of its value
     (or a few values when it is 0) and keeps the best; up to `sweeps` rounds, until none helps. A
-    move must gain at least half an instance's worth of the objective (smaller gains are noise)."""
+    move must gain at least `min_gain` instances' worth of the objective: smaller gains, on a few
+    dozen instances of other repositories, are mostly noise that the held-out repository pays for."""
     cur = dict(start)
     best = objective(preps, cur)
-    min_gain = 0.5 / max(1, sum(1 for p in preps if p["gold_functions"]))
+    min_gain = min_gain / max(1, sum(1 for p in preps if p["gold_functions"]))
     for _ in range(sweeps):
         moved = False
         for name in names:
@@ -650,7 +663,7 @@ def cross_validate(args) -> int:
         held[label] = []
         for ds, repo in sorted({(p["dataset"], p["repo"]) for p in use}):
             train = [p for p in use if p["repo"] != repo and (args.cv_pool or p["dataset"] == ds)]
-            params = tune(train, start, names)
+            params = tune(train, start, names, min_gain=args.cv_min_gain)
             changed = {k: round(v, 3) for k, v in params.items() if abs(v - start[k]) > 1e-9}
             print(f"{label}, fold {repo}: chosen on {len(train)} instances of the other repositories; "
                   f"changed {changed}", file=sys.stderr)
@@ -667,7 +680,7 @@ def cross_validate(args) -> int:
                 if out_f:
                     out_f.write(json.dumps({**rec, "cv": f"held-out {label}"}) + "\n")
                     out_f.flush()
-        on_all = tune(use, start, names)
+        on_all = tune(use, start, names, min_gain=args.cv_min_gain)
         print(f"\n{label}: weights chosen on all instances of all datasets (in-sample):")
         print("  " + json.dumps({k: round(v, 3) for k, v in on_all.items() if abs(v - start[k]) > 1e-9}))
     cache.close()
@@ -839,6 +852,9 @@ def main() -> int:
     ap.add_argument("--cv-start", choices=["neutral", "defaults"], default="neutral",
                     help="with --cv: where tuning starts: every weight 1 (default; it has seen no instance) or "
                          "LocalizeConfig's defaults (which were chosen on Lite, the held-out repository included)")
+    ap.add_argument("--cv-min-gain", type=float, default=MIN_GAIN,
+                    help="with --cv: instances of the objective (file Acc@5 + function Acc@10) a tuning step must "
+                         f"gain to be taken (default {MIN_GAIN:g})")
     ap.add_argument("--prep-cache", help="with --cv: keep the prepared signals in this file (reused when present)")
     ap.add_argument("--semantic", action="store_true", help="add the semantic signal (needs the embeddings extra)")
     ap.add_argument("--timing", metavar="REPO", help="measure cold and warm localize on instances of REPO")
@@ -847,6 +863,9 @@ def main() -> int:
                     help="with --timing and --semantic: texts of each kind embedded to time a whole-repository "
                          "semantic index (0: all of them)")
     args = ap.parse_args()
+    if args.cv_min_gain < 0:
+        print(f"--cv-min-gain must be 0 or more, not {args.cv_min_gain:g}", file=sys.stderr)
+        return 2
     if not Path(args.mirrors).is_dir():
         print(f"no such mirrors directory: {args.mirrors}", file=sys.stderr)
         return 2
