@@ -395,7 +395,9 @@ def select_tests(files: list[str], changed: list[str], read_many, *, candidates:
     return Selection(keep, {f: sel.why[f] for f in keep}, first=sum(f in own for f in keep))
 
 
-_DEFINES_TESTS = re.compile(r"^\s*(?:async\s+)?def test|^\s*class Test|TestCase\b", re.M)
+_DEFINES_TESTS = re.compile(r"^\s*(?:async\s+)?def test|^\s*class Test|^\s*class \w+\([^)]*TestCase\b", re.M)
+"""A test function, a pytest `Test` class or a class deriving from a TestCase; a helper class whose
+own name ends in TestCase (pylint's `class CheckerTestCase:`) defines none."""
 _TEST_DEF = re.compile(r"^\s*(?:async\s+)?def test", re.M)
 
 

@@ -107,6 +107,17 @@ def test_a_module_named_like_a_test_that_defines_none_is_not_chosen():
              "tests/test_checker.py": b"from pkg.checker import Checker\n\n\ndef test_checks():\n    pass\n"}
     sel = select_tests(files, ["pkg/checker.py"], lambda paths: {p: texts[p] for p in paths})
     assert sel.files == ["tests/test_checker.py"]
+    # pylint's testutils/checker_test_case.py: a base class named ...TestCase, no test of its own
+    files = ["setup.cfg", "pkg/checker.py", "pkg/testutils/checker_test_case.py", "pkg/tests/test_unit.py",
+             "tests/test_checker.py"]
+    texts = {"setup.cfg": b"[tool:pytest]\npython_files = *test_*.py\n",  # pylint's: checker_test_case.py is a test module
+             "pkg/testutils/checker_test_case.py": b"from pkg.checker import Checker\n\n\nclass CheckerTestCase:\n"
+                                                   b"    def setup_method(self):\n        pass\n",
+             "pkg/tests/test_unit.py": b"import unittest\nfrom pkg.checker import Checker\n\n\n"
+                                       b"class CheckerTest(unittest.TestCase):\n    def runTest(self):\n        pass\n",
+             "tests/test_checker.py": b"from pkg.checker import Checker\n\n\ndef test_checks():\n    pass\n"}
+    sel = select_tests(files, ["pkg/checker.py"], lambda paths: {p: texts[p] for p in paths})
+    assert sel.files == ["tests/test_checker.py", "pkg/tests/test_unit.py"]
 
 
 def test_one_rule_for_test_files():
