@@ -155,6 +155,23 @@ def test_a_test_the_change_edits_is_not_called_fixed_and_each_list_ends_its_line
     assert "Fixed by the change (1): tests/test_ops.py::test_old_bug.\n" in feedback(res)  # no diff: no edited file known
 
 
+def test_a_test_of_the_changes_own_failing_both_ways_is_not_called_pre_existing(ws):
+    """sympy-21612: the model's new test expected the wrong string; failing on the base tree (which
+    runs the edited file) and after the change, it was listed as "failing before your change too ...
+    not yours to fix", with no output. Now it is its own list, and the output is shown."""
+    loop = TestLoop(plan(), ws)
+    ws.write_file("calc/ops.py", CALC.replace("return a + b", "return round(a + b, 10)"))
+    ws.write_file("tests/test_ops.py", TESTS["tests/test_ops.py"] + "\n\ndef test_wrong():\n    assert add(2, 2) == 5\n")
+    diff = ws.diff()
+    res = loop.run(["tests/test_ops.py"], diff)
+    assert res.pre_existing == ["tests/test_ops.py::test_wrong"]
+    text = feedback(res, diff=diff)
+    assert ("Failing with and without your code change, in test files your change edits (1): "
+            "tests/test_ops.py::test_wrong — the base tree ran your edited tests and they fail there too") in text
+    assert "Failing before your change too" not in text
+    assert "End of the output:" in text and "assert 4 == 5" in text
+
+
 SORTING_CONFTEST = ("def pytest_collection_modifyitems(items):\n"
                     "    items.sort(key=lambda item: item.nodeid)  # like sympy's runner: files in name order\n")
 

@@ -95,15 +95,18 @@ def check_attempt(rt: Attempt, diff: str, state: AgentState | None = None,
 
 def feedback(res: TestResults | None, checked: dict[str, str] | None = None, diff: str = "") -> str:
     """The test results as the model reads them (test_feedback.j2). Tests that pass now in a test
-    file the change edits are not called fixed: the base tree ran the edited file too."""
+    file the change edits are not called fixed, nor those failing there called pre-existing: the base
+    tree ran the edited file too."""
     if res is None:
         return render("test_feedback", res=None, counts={}, doc_counts={}, new_failures=[], pre_existing=[], fixed=[],
                       updated=[], checked={}, repro=None, limit=MAX_LISTED, output="")
     counts, doc_counts = _counts(res.tests_only), _counts({t: res.statuses[t] for t in res.doctests.get("ids", ())})
     edited = set(files_changed(diff)) if diff else set()
     updated = [t for t in res.fixed if t.split("::")[0] in edited]
+    stuck = [t for t in res.pre_existing if t.split("::")[0] in edited]
     return render("test_feedback", res=res, counts=counts, doc_counts=doc_counts, new_failures=res.new_failures,
-                  pre_existing=res.pre_existing, fixed=[t for t in res.fixed if t not in updated], updated=updated,
+                  pre_existing=[t for t in res.pre_existing if t not in stuck], stuck=stuck,
+                  fixed=[t for t in res.fixed if t not in updated], updated=updated,
                   checked=checked or {}, repro=split_repro(res.statuses)[1], limit=MAX_LISTED,
                   output=res.output[-4000:])
 
