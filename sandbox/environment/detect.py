@@ -14,6 +14,7 @@ import re
 import sys
 import tomllib
 
+from .. import submodules
 from . import pyversion
 from .recipe import Fact, Recipe, RecipeTests
 from .reqs import (
@@ -728,6 +729,7 @@ def detect(tree: Tree, pythons: list[str] | None = None) -> Recipe:
     if d.r.project:
         d.cython_sources()
     d.tests()
+    d.r.notes += [submodules.note(path) for path in submodules.missing(tree)]
     if not d.r.project and not d.r.requirements:
         d.r.notes.append("no pyproject.toml, setup.py or requirements file: nothing is installed")
     d.r.dependency_files = sorted(d.dep_files)

@@ -12,6 +12,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from .. import git
+
 SKIP_DIRS = {".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", "node_modules", "__pycache__",
              ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist", "site-packages", ".eggs"}
 MAX_FILES = 50_000
@@ -56,7 +58,8 @@ class Tree:
 
 
 class DirTree(Tree):
-    """A directory on disk (git-tracked and untracked, not ignored, files when it is a git work tree)."""
+    """A directory on disk (git-tracked and untracked, not ignored, files when it is a git work tree, with
+    those of its checked-out submodules)."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
@@ -65,10 +68,8 @@ class DirTree(Tree):
 
     def _list(self) -> list[str]:
         if (self.root / ".git").exists():
-            res = subprocess.run(["git", "-C", str(self.root), "ls-files", "-co", "--exclude-standard", "-z"],
-                                 capture_output=True)
-            if res.returncode == 0:
-                names = [n for n in res.stdout.decode(errors="replace").split("\0") if n]
+            names = git.list_files(self.root)  # checked-out submodules' files included
+            if names is not None:
                 return [n for n in names if (self.root / n).is_file()][:MAX_FILES]
         out: list[str] = []
         for dirpath, dirnames, filenames in os.walk(self.root):

@@ -1,0 +1,92 @@
+"""Git submodules: detection says when one is not checked out, the workspace file listing includes a
+checked-out one's files, and `sandbox.submodules.checkout` fills them from local repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sandbox import git, submodules
+from sandbox.environment import DirTree, GitTree, detect
+from sandbox.workspace import LocalWorkspace, repo_files
+
+ALLOW = ("-c", "protocol.file.allow=always")
+
+
+def _commit(path: Path, message: str) -> str:
+    git.run(path, "add", "-A", isolated=True, check=True)
+    git.run(path, "-c", "commit.gpgsign=false", "commit", "-q", "-m", message, isolated=True, check=True)
+    return git.run(path, "rev-parse", "HEAD", isolated=True, check=True).out
+
+
+def _project(tmp_path: Path) -> tuple[Path, Path, str]:
+    """A repository `data` (two commits) and a project `proj` recording data's first commit as the
+    submodule tests/data (url: a github address; the clone was made from the local path)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "case.toml").write_text("a = 1\n")
+    git.commit_all(data, "first")
+    first = git.run(data, "rev-parse", "HEAD", check=True).out
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1"\n')
+    (proj / "tests").mkdir()
+    (proj / "tests" / "test_a.py").write_text("def test_a():\n    assert True\n")
+    git.commit_all(proj, "base")
+    git.run(proj, *ALLOW, "submodule", "add", "-q", str(data), "tests/data", isolated=True, check=True)
+    git.run(proj, "config", "-f", ".gitmodules", "submodule.tests/data.url",
+            "https://github.com/someone/data.git", isolated=True, check=True)
+    _commit(proj, "add the data submodule")
+    (data / "case.toml").write_text("a = 2\n")
+    (data / "later.toml").write_text("b = 1\n")
+    _commit(data, "second")
+    return data, proj, first
+
+
+def test_declared_reads_gitmodules():
+    text = ('[submodule "tests/toml-test"]\n\tpath = tests/toml-test\n\turl = https://github.com/BurntSushi/toml-test.git\n'
+            '[core]\n\tpath = nope\n[submodule "x"]\n\turl = u\n')
+    assert submodules.declared(text) == [
+        submodules.Submodule("tests/toml-test", "tests/toml-test", "https://github.com/BurntSushi/toml-test.git")]
+    assert submodules.declared(None) == []
+
+
+def test_a_submodule_not_checked_out_is_a_note(tmp_path):
+    _, proj, _ = _project(tmp_path)
+    clone = tmp_path / "clone"
+    git.run(None, "clone", "-q", str(proj), str(clone), isolated=True, check=True)  # no --recurse-submodules
+    note = "environment: git submodule tests/data is not checked out (git submodule update --init)"
+    assert note in detect(DirTree(clone)).notes
+    assert note in detect(GitTree(proj)).notes  # a commit's tree holds no submodule files
+    assert not any("submodule" in n for n in detect(DirTree(proj)).notes)  # checked out: no note
+
+
+def test_the_workspace_copies_a_checked_out_submodules_files(tmp_path):
+    _, proj, _ = _project(tmp_path)
+    listed = git.list_files(proj)
+    assert "tests/data/case.toml" in listed and "tests/data" not in listed
+    assert "tests/data/case.toml" in repo_files(proj)
+    assert "tests/data/case.toml" in DirTree(proj).files
+    with LocalWorkspace(proj) as ws:
+        assert ws.read_file("tests/data/case.toml") == "a = 1\n"
+
+
+def test_checkout_fills_submodules_at_the_recorded_commit_from_a_local_source(tmp_path):
+    data, proj, first = _project(tmp_path)
+    mirrors = tmp_path / "mirrors"
+    mirrors.mkdir()
+    git.run(None, "clone", "-q", "--mirror", str(data), str(mirrors / "someone__data"), isolated=True, check=True)
+    clone = tmp_path / "clone"
+    git.run(None, "clone", "-q", str(proj), str(clone), isolated=True, check=True)
+    assert submodules.missing(DirTree(clone)) == ["tests/data"]
+    source = submodules.github_mirror(mirrors)
+    assert source("git@github.com:someone/data.git") == mirrors / "someone__data"
+    assert source("https://github.com/other/thing") is None
+    assert submodules.checkout(clone, source) == ["tests/data"]
+    assert (clone / "tests/data/case.toml").read_text() == "a = 1\n"  # the recorded commit, not the newest
+    assert not (clone / "tests/data/later.toml").exists()
+    assert git.run(clone / "tests/data", "rev-parse", "HEAD", check=True).out == first
+    assert submodules.missing(DirTree(clone)) == []
+    assert submodules.checkout(clone, source) == []  # already there
+    other = tmp_path / "other"
+    git.run(None, "clone", "-q", str(proj), str(other), isolated=True, check=True)
+    assert submodules.checkout(other, lambda url: None) == []  # no source: left alone
