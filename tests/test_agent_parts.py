@@ -312,3 +312,24 @@ def test_the_patch_is_brought_up_to_date_file_by_file_after_tool_edits(tmp_path)
         assert limited == [["pkg/a.py"], ["pkg/b.py"]]
         patch = step("undo_edit", path="pkg/a.py")
         assert "pkg/b.py" in patch and "pkg/a.py" not in patch and limited[-1] == ["pkg/a.py"]
+
+
+@pytest.mark.parametrize("command,parser,takes_files,final", [
+    ("py.test -q", "pytest", True, "py.test -q -rA"),
+    ("python -m unittest --verbose tests.test_a", "unittest", True, "python -m unittest --verbose tests.test_a"),
+    ("tox -e py", "exit_code", False, "tox -e py"),
+])
+def test_one_reader_of_a_users_test_command(tmp_path, command, parser, takes_files, final):
+    """`--test-cmd` (the agent's plan) and `[tool.patchwright] test_command` (the recipe) read a user's
+    command the same way: through sandbox.testing.user_test_command."""
+    from sandbox.environment import DirTree, apply_config, detect
+    from sandbox.environment.config import EnvConfig
+    from sandbox.testing import user_test_command
+
+    given = user_test_command(command)
+    assert (given.parser, given.takes_files, given.command) == (parser, takes_files, final)
+    plan = plan_for_command(command)
+    assert (plan.parser, plan.takes_files, plan.command) == (parser, takes_files, final)
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(name='p')\n")
+    recipe = apply_config(detect(DirTree(tmp_path)), EnvConfig(test_command=command), "pyproject.toml")
+    assert (recipe.test.parser, recipe.test.takes_files, recipe.test.command) == (parser, takes_files, final)

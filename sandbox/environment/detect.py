@@ -736,18 +736,3 @@ def detect(tree: Tree, pythons: list[str] | None = None) -> Recipe:
     if d.r.project:
         d.r.version = tree.version()
     return d.r
-
-
-def parse_test_command(command: str) -> RecipeTests:
-    """The RecipeTests of a command a user gave: pytest and unittest get their per-test output
-    (`-rA`, `-v`), anything else is judged by its exit code."""
-    words = command.split()
-    if re.search(r"\bpytest\b|py\.test", command):
-        if not any(w.startswith("-r") for w in words):
-            command += " -rA"
-        return RecipeTests(command=command, parser="pytest", takes_files=True)
-    if re.search(r"\bunittest\b", command):
-        if "-v" not in words and "--verbose" not in words:
-            command += " -v"
-        return RecipeTests(command=command, parser="unittest", takes_files="discover" not in words)
-    return RecipeTests(command=command, parser="exit_code", takes_files=False)
