@@ -353,3 +353,45 @@ def test_tag_hashes_recipe_and_dependency_files_only(tmp_path):
     assert second != first
     (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(name='demo', install_requires=get())\n")
     assert tag() != second  # a dynamic setup.py: its text is hashed
+
+
+def _committed_at(path, date: str):
+    env = {"GIT_AUTHOR_DATE": f"{date}T12:00:00Z", "GIT_COMMITTER_DATE": f"{date}T12:00:00Z"}
+    from sandbox import git
+
+    git.commit_all(path, "x", env=env)
+    return path
+
+
+@pytest.mark.parametrize("config, date, bound", [
+    ({"setup.cfg": "[tool:pytest]\nfilterwarnings =\n    error\n    ignore::UserWarning\n"}, "2026-03-03", "pytest<9.1"),
+    ({"pyproject.toml": '[project]\nname="d"\n[tool.pytest.ini_options]\n'
+                        'filterwarnings = ["error::DeprecationWarning"]\n'}, "2024-05-01", "pytest<8.3"),
+    ({"pytest.ini": "[pytest]\naddopts = -W error -q\n"}, "2020-01-01", "pytest<6.0"),
+    ({"pytest.ini": "[pytest]\naddopts = -Werror::pytest.PytestDeprecationWarning\n"}, "2025-12-01", "pytest<9.1"),
+    ({"setup.cfg": "[tool:pytest]\nfilterwarnings = ignore::DeprecationWarning\n"}, "2026-03-03", None),
+    ({"setup.cfg": "[tool:pytest]\nfilterwarnings = error\n"}, "2099-01-01", None),  # newer than every release known
+])
+def test_pytest_is_kept_below_the_release_after_the_last_commit_when_warnings_are_errors(tmp_path, config, date,
+                                                                                         bound):
+    tree = DirTree(_committed_at(make(tmp_path, {**TEST, **config}), date))
+    assert tree.date() == date
+    r = recipe_for(tree, PYTHONS)
+    if bound is None:
+        assert not any(c.startswith("pytest") for c in r.constraints)
+        assert not any("warnings into errors" in n for n in r.notes)
+        return
+    assert r.constraints == [bound]
+    assert "pytest" in names(r)
+    assert any(n.startswith(f"{bound}: ") and "warnings into errors" in n and date in n for n in r.notes)
+    assert date in source_of(r, "constraints", bound)
+    assert GitTree(tmp_path).date() == date
+
+
+def test_no_bound_without_a_commit_date_or_over_a_locked_pytest(tmp_path):
+    r = recipe(tmp_path / "a", {**TEST, "setup.cfg": "[tool:pytest]\nfilterwarnings = error\n"})
+    assert r.constraints == []  # not a git repository: no date
+    locked = make(tmp_path / "b", {**TEST, "setup.cfg": "[tool:pytest]\nfilterwarnings = error\n",
+                                   "pyproject.toml": '[project]\nname="demo"\nversion="1"\n',
+                                   "uv.lock": '[[package]]\nname = "pytest"\nversion = "8.3.4"\n'})
+    assert recipe_for(DirTree(_committed_at(locked, "2026-03-03")), PYTHONS).constraints == ["pytest==8.3.4"]

@@ -28,7 +28,9 @@ from .reqs import (
     plugin_for_module,
     plugin_for_option,
     poetry_requirement,
+    pytest_before,
     req_name,
+    warnings_are_errors,
 )
 from .tree import Tree
 
@@ -449,6 +451,7 @@ class _Detector:
                 for param in re.findall(r"\w+", m.group(1)):
                     if FIXTURE_PLUGINS.get(param) and not re.search(rf"def\s+{param}\s*\(", " ".join(texts.values())):
                         self.add_req(FIXTURE_PLUGINS[param], f"{f} uses the fixture {param}")
+        self.pytest_bound(opts, where)
         command = "python -m pytest -rA -p no:cacheprovider"
         source = where or "pytest (conftest.py or test files import it)"
         testpaths = opts.get("testpaths")
@@ -459,6 +462,21 @@ class _Detector:
                 source = runner[1]
         self.r.test = RecipeTests(command=command, parser="pytest", takes_files=True)
         self.fact("test command", command, source)
+
+    def pytest_bound(self, opts: dict, where: str) -> None:
+        """When pytest's configuration turns warnings into errors, a pytest newer than the repository's
+        last commit would make its own new deprecations errors (collection errors): pytest is kept
+        below its first feature release after that commit (a constraint; the lock's pin wins)."""
+        if not warnings_are_errors(opts) or any(req_name(c) == "pytest" for c in self.r.constraints):
+            return
+        date = self.tree.date()
+        bound = pytest_before(date)
+        if bound is None:
+            return
+        self.r.constraints.append(bound)
+        self.fact("constraints", bound, f"{where} turns warnings into errors; the last commit is of {date}")
+        self.r.notes.append(f"{bound}: {where} turns warnings into errors, so pytest is kept at the releases "
+                            f"before the repository's last commit ({date}); newer deprecations would be errors")
 
     def _is_path(self, word: str) -> bool:
         w = word.rstrip("/")

@@ -32,6 +32,16 @@ class Tree:
         """The newest release tag reachable from the tree's commit (`v1.2.3` -> `1.2.3`), or None."""
         return None
 
+    def date(self) -> str | None:
+        """The date (YYYY-MM-DD) of the tree's commit (a work tree's HEAD), or None."""
+        return None
+
+    def _commit_date(self, args: list[str]) -> str | None:
+        res = subprocess.run(["git", *args, "log", "-1", "--format=%cs", *self._describe_rev()],
+                             capture_output=True, text=True)
+        out = res.stdout.strip()
+        return out if res.returncode == 0 and re.fullmatch(r"\d{4}-\d\d-\d\d", out) else None
+
     def _describe(self, args: list[str]) -> str | None:
         res = subprocess.run(["git", *args, "describe", "--tags", "--abbrev=0", *self._describe_rev()],
                              capture_output=True, text=True)
@@ -84,6 +94,9 @@ class DirTree(Tree):
     def version(self) -> str | None:
         return self._describe(["-C", str(self.root)]) if (self.root / ".git").exists() else None
 
+    def date(self) -> str | None:
+        return self._commit_date(["-C", str(self.root)]) if (self.root / ".git").exists() else None
+
     def read(self, path: str) -> str | None:
         if path not in self._cache:
             full = self.root / path
@@ -112,6 +125,9 @@ class GitTree(Tree):
 
     def version(self) -> str | None:
         return self._describe(["--git-dir", self.git_dir])
+
+    def date(self) -> str | None:
+        return self._commit_date(["--git-dir", self.git_dir])
 
     def _describe_rev(self) -> list[str]:
         return [self.commit]
