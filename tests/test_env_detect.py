@@ -395,3 +395,43 @@ def test_no_bound_without_a_commit_date_or_over_a_locked_pytest(tmp_path):
                                    "pyproject.toml": '[project]\nname="demo"\nversion="1"\n',
                                    "uv.lock": '[[package]]\nname = "pytest"\nversion = "8.3.4"\n'})
     assert recipe_for(DirTree(_committed_at(locked, "2026-03-03")), PYTHONS).constraints == ["pytest==8.3.4"]
+
+
+DATEUTIL_LIKE = """\
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Install dependencies
+        run: python -m pip install -U tox six
+      - name: Run updatezinfo.py (Windows)
+        run: ci_tools/retry.bat python updatezinfo.py
+        if: runner.os == 'Windows'
+      - name: Run updatezinfo.py (Unix)
+        run: ./ci_tools/retry.sh python updatezinfo.py
+      - name: Run tox
+        run: python -m tox
+      - run: python tools/after.py
+  docs:
+    steps:
+      - run: |
+          python setup.py build_ext -i
+          python3 -W error docs/make_api.py
+          pytest docs
+"""
+
+
+def test_a_script_ci_runs_before_the_tests_is_a_note(tmp_path):
+    files = {**TEST, "setup.py": "from setuptools import setup\nsetup(name='d')\n", "updatezinfo.py": "",
+             "tools/after.py": "", "docs/make_api.py": "", ".github/workflows/ci.yml": DATEUTIL_LIKE}
+    r = recipe(tmp_path / "a", files)
+    assert [n for n in r.notes if "CI runs" in n] == [
+        "environment: CI runs updatezinfo.py before the tests; [tool.patchwright] setup can run it",
+        "environment: CI runs docs/make_api.py before the tests; [tool.patchwright] setup can run it"]
+    # the installs of the first step name tox but do not run it; a script after the tests is not one
+    stated = recipe(tmp_path / "b", {**files, ".patchwright.yml": "setup: [python updatezinfo.py]\n"})
+    assert [n for n in stated.notes if "CI runs" in n] == [
+        "environment: CI runs docs/make_api.py before the tests; [tool.patchwright] setup can run it"]
+    gone = {k: v for k, v in files.items() if k not in ("updatezinfo.py", "docs/make_api.py")}
+    assert not any("CI runs" in n for n in recipe(tmp_path / "c", gone).notes)  # not in the repository

@@ -90,3 +90,17 @@ def test_checkout_fills_submodules_at_the_recorded_commit_from_a_local_source(tm
     other = tmp_path / "other"
     git.run(None, "clone", "-q", str(proj), str(other), isolated=True, check=True)
     assert submodules.checkout(other, lambda url: None) == []  # no source: left alone
+
+
+def test_the_agents_environment_line_repeats_what_detection_found_lacking():
+    from types import SimpleNamespace
+
+    from agent.fix import FixRequest
+    from patchwright.api import with_environment
+    from sandbox.environment import Environment, Recipe
+
+    recipe = Recipe(kind="none", notes=["not a Python project", submodules.note("tests/data")])
+    ws = SimpleNamespace(environment=Environment(recipe=recipe, image="img", note="nothing to install"))
+    request = with_environment(FixRequest(repo=".", issue="x", model="replay:x"), ws)
+    assert request.environment == ("environment: nothing to install; git submodule tests/data is not checked out "
+                                   "(git submodule update --init)")

@@ -130,6 +130,9 @@ def apply_config(recipe: Recipe, config: EnvConfig, origin: str, pythons: list[s
         fact("install", config.install or "(nothing)")
     if config.setup:
         r.setup = list(config.setup)
+        # a script CI runs before the tests that the stated setup runs is no longer worth a note
+        r.notes = [n for n in r.notes if not (n.startswith("environment: CI runs ")
+                                              and any(n.split()[3] in line for line in config.setup))]
         for s in config.setup:
             fact("setup", s)
     if config.test_command:

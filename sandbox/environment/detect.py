@@ -14,6 +14,8 @@ import re
 import sys
 import tomllib
 
+import yaml
+
 from .. import submodules
 from . import pyversion
 from .recipe import Fact, Recipe, RecipeTests
@@ -748,9 +750,51 @@ def detect(tree: Tree, pythons: list[str] | None = None) -> Recipe:
         d.cython_sources()
     d.tests()
     d.r.notes += [submodules.note(path) for path in submodules.missing(tree)]
+    if d.r.test is not None:
+        d.r.notes += [ci_script_note(script) for script in ci_scripts_before_tests(tree)]
     if not d.r.project and not d.r.requirements:
         d.r.notes.append("no pyproject.toml, setup.py or requirements file: nothing is installed")
     d.r.dependency_files = sorted(d.dep_files)
     if d.r.project:
         d.r.version = tree.version()
     return d.r
+
+
+_CI_TEST = re.compile(r"(^|[\s/;&|(])(pytest|py\.test|tox|nox)(\s|$)|-m\s+(pytest|tox|nox|unittest)\b|\bmake\s+(test|check)\b")
+_CI_INSTALL = re.compile(r"\b(pip3?|uv|pipx|conda|apt(-get)?|brew)\s+(\S+\s+)?install\b")
+_CI_SCRIPT = re.compile(r"(?:^|[\s/;&|(])python[\d.]*(?:\s+(?:-[WX]\s*\S+|-[A-Za-z]+))*\s+(?:\./)?([\w./-]+\.py)\b")
+
+
+def ci_scripts_before_tests(tree: Tree) -> list[str]:
+    """Scripts of the repository (`python updatezinfo.py`) that a GitHub Actions job runs in a step
+    before the step that runs its tests (pytest, tox, nox, unittest, make test), read from the
+    workflow files as they are (nothing is run). setup.py is not one (the install covers it)."""
+    out: list[str] = []
+    for path in tree.files:
+        if not (path.startswith(".github/workflows/") and path.endswith((".yml", ".yaml"))):
+            continue
+        try:
+            data = yaml.safe_load(tree.read(path) or "")
+        except yaml.YAMLError:
+            continue
+        jobs = data.get("jobs") if isinstance(data, dict) else None
+        for job in (jobs or {}).values() if isinstance(jobs, dict) else []:
+            steps = job.get("steps") if isinstance(job, dict) else None
+            runs = [str(step.get("run") or "") for step in (steps if isinstance(steps, list) else [])
+                    if isinstance(step, dict)]
+            lines = [ln for run in runs for ln in run.splitlines() if not _CI_INSTALL.search(ln)]
+            before: list[str] = []
+            for ln in lines:
+                if _CI_TEST.search(ln):
+                    out += [s for s in before if s not in out]
+                    break
+                for m in _CI_SCRIPT.finditer(ln):
+                    script = m.group(1)
+                    if script != "setup.py" and tree.exists(script) and script not in before:
+                        before.append(script)
+    return out
+
+
+def ci_script_note(script: str) -> str:
+    """The environment note of a script CI runs before the tests."""
+    return f"environment: CI runs {script} before the tests; [tool.patchwright] setup can run it"
