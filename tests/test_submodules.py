@@ -104,3 +104,53 @@ def test_the_agents_environment_line_repeats_what_detection_found_lacking():
     request = with_environment(FixRequest(repo=".", issue="x", model="replay:x"), ws)
     assert request.environment == ("environment: nothing to install; git submodule tests/data is not checked out "
                                    "(git submodule update --init)")
+
+
+def _bench_env():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "env.py"
+    spec = importlib.util.spec_from_file_location("bench_env", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_env_benchmark_checks_out_submodules_from_the_mirrors(tmp_path):
+    data, proj, _ = _project(tmp_path)
+    mirrors = tmp_path / "mirrors"
+    for src, name in ((data, "someone__data"), (proj, "me__proj")):
+        git.run(None, "clone", "-q", "--mirror", str(src), str(mirrors / name), isolated=True, check=True)
+    bench = _bench_env()
+    head = git.run(proj, "rev-parse", "HEAD", check=True).out
+    dest = bench.checkout(bench.mirror_of(mirrors, "me/proj"), head, tmp_path / "work", mirrors)
+    assert (dest / "tests/data/case.toml").read_text() == "a = 1\n"
+
+
+def test_the_env_benchmark_compares_two_runs_without_building(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    a = [{"repo": "o/x", "image": True, "succeeded": True, "strict": True, "build_s": 10},
+         {"repo": "o/y", "image": False, "error": "boom"}]
+    b = [{"repo": "o/x", "image": True, "succeeded": False, "strict": False, "build_s": 30, "timed_out": True},
+         {"repo": "o/y", "image": True, "succeeded": True, "strict": False, "build_s": 20}]
+    (tmp_path / "ours.json").write_text(json.dumps(a))
+    (tmp_path / "oneliner.json").write_text(json.dumps(b))
+    script = Path(__file__).resolve().parents[1] / "bench" / "env.py"
+    out = subprocess.run([sys.executable, str(script), "--compare", str(tmp_path / "ours.json"),
+                          str(tmp_path / "oneliner.json")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[1].split()[:4] == ["o/x", "yes", "no", "(cut)"] and lines[1].endswith("<- differs")
+    assert lines[2].split()[:4] == ["o/y", "no", "image", "yes"]
+    assert "ours: 1/2 succeed (50.0%; counting skipped tests as not passing 1/2); images built 1/2" in out.stdout
+    assert "oneliner: 1/2 succeed (50.0%; counting skipped tests as not passing 0/2); images built 2/2" in out.stdout
+    (tmp_path / "bad.json").write_text("{}")
+    bad = subprocess.run([sys.executable, str(script), "--compare", str(tmp_path / "bad.json"),
+                          str(tmp_path / "ours.json")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "not the --json output" in bad.stderr
+    alias = subprocess.run([sys.executable, str(script), "--one-liner", "--repos", "x"], capture_output=True,
+                           text=True, timeout=120)
+    assert alias.returncode == 2 and "--repos and --mirrors are required" in alias.stderr
