@@ -66,24 +66,31 @@ def note(path: str) -> str:
     return f"environment: git submodule {path} is not checked out (git submodule update --init)"
 
 
-def github_mirror(mirrors: str | Path) -> Callable[[str], Path | None]:
-    """A `source_for_url` for `checkout`: github.com/OWNER/NAME -> MIRRORS/OWNER__NAME when it exists."""
+def github_mirror(mirrors: str | Path) -> Callable[[str], list[Path]]:
+    """A `source_for_url` for `checkout`: github.com/OWNER/NAME -> MIRRORS/OWNER__NAME when it exists,
+    then the other mirrors of a repository NAME (one that moved to another owner keeps its name:
+    BurntSushi/toml-test is now toml-lang/toml-test, and a commit may be in either mirror)."""
     root = Path(mirrors)
 
-    def source(url: str) -> Path | None:
+    def source(url: str) -> list[Path]:
         m = re.search(r"github\.com[:/]+([\w.-]+)/([\w.-]+?)(?:\.git)?/?$", url)
         if not m:
-            return None
-        cand = root / f"{m.group(1)}__{m.group(2)}"
-        return cand if cand.is_dir() else None
+            return []
+        exact = root / f"{m.group(1)}__{m.group(2)}"
+        moved = sorted(p for p in root.glob(f"*__{m.group(2)}") if p != exact and p.is_dir())
+        return ([exact] if exact.is_dir() else []) + moved
 
     return source
 
 
-def checkout(repo_dir: str | Path, source_for_url: Callable[[str], str | Path | None]) -> list[str]:
+Source = Callable[[str], "str | Path | list[str | Path] | None"]
+
+
+def checkout(repo_dir: str | Path, source_for_url: Source) -> list[str]:
     """Check out the submodules of the work tree at `repo_dir` at the commits its HEAD records, each
-    cloned from the local repository `source_for_url(url)` gives (a submodule it gives None for is
-    left alone), then theirs in turn. Returns the paths checked out (relative to `repo_dir`)."""
+    cloned from the first local repository `source_for_url(url)` gives (a path or a list of paths)
+    that holds the commit, then theirs in turn; a submodule no source holds is left alone. Returns
+    the paths checked out (relative to `repo_dir`)."""
     repo = Path(repo_dir)
     text = (repo / ".gitmodules").read_text(errors="replace") if (repo / ".gitmodules").is_file() else ""
     done: list[str] = []
@@ -95,7 +102,10 @@ def checkout(repo_dir: str | Path, source_for_url: Callable[[str], str | Path | 
         fields = recorded.out.split()
         if not recorded.ok or len(fields) < 3 or fields[1] != "commit":
             continue  # declared but not recorded as a gitlink at HEAD
-        source = source_for_url(sub.url)
+        found = source_for_url(sub.url)
+        candidates = [] if found is None else [found] if isinstance(found, (str, Path)) else list(found)
+        source = next((c for c in candidates
+                       if git.run(c, "cat-file", "-e", f"{fields[2]}^{{commit}}", isolated=True).ok), None)
         if source is None:
             continue
         res = git.run(None, "clone", "-q", "--shared", "--no-checkout", str(source), str(target), isolated=True)

@@ -79,8 +79,9 @@ def test_checkout_fills_submodules_at_the_recorded_commit_from_a_local_source(tm
     git.run(None, "clone", "-q", str(proj), str(clone), isolated=True, check=True)
     assert submodules.missing(DirTree(clone)) == ["tests/data"]
     source = submodules.github_mirror(mirrors)
-    assert source("git@github.com:someone/data.git") == mirrors / "someone__data"
-    assert source("https://github.com/other/thing") is None
+    assert source("git@github.com:someone/data.git") == [mirrors / "someone__data"]
+    assert source("https://github.com/other/thing") == []
+    assert source("https://github.com/moved/data") == [mirrors / "someone__data"]  # the same name elsewhere
     assert submodules.checkout(clone, source) == ["tests/data"]
     assert (clone / "tests/data/case.toml").read_text() == "a = 1\n"  # the recorded commit, not the newest
     assert not (clone / "tests/data/later.toml").exists()
@@ -154,3 +155,17 @@ def test_the_env_benchmark_compares_two_runs_without_building(tmp_path):
     alias = subprocess.run([sys.executable, str(script), "--one-liner", "--repos", "x"], capture_output=True,
                            text=True, timeout=120)
     assert alias.returncode == 2 and "--repos and --mirrors are required" in alias.stderr
+
+
+def test_checkout_takes_the_source_that_holds_the_recorded_commit(tmp_path):
+    data, proj, first = _project(tmp_path)
+    mirrors = tmp_path / "mirrors"
+    old = mirrors / "someone__data"  # the owner the URL names: its mirror lacks the commit
+    old.mkdir(parents=True)
+    git.run(old, "init", "-q", "--bare", isolated=True, check=True)
+    git.run(None, "clone", "-q", "--mirror", str(data), str(mirrors / "neworg__data"), isolated=True, check=True)
+    clone = tmp_path / "clone"
+    git.run(None, "clone", "-q", str(proj), str(clone), isolated=True, check=True)
+    assert submodules.checkout(clone, lambda url: [old]) == []  # no source holds it: left alone, no error
+    assert submodules.checkout(clone, submodules.github_mirror(mirrors)) == ["tests/data"]
+    assert git.run(clone / "tests/data", "rev-parse", "HEAD", check=True).out == first
