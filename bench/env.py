@@ -7,9 +7,9 @@
 Each line of the repos file is `owner/name commit`; DIR holds a git mirror of each (`owner__name`,
 `owner+name/repo` or `owner+name`); a submodule of a checkout (github.com/OWNER/NAME) is checked out
 at its recorded commit from DIR/OWNER__NAME, or another mirror of NAME that holds the commit (a
-repository that moved: BurntSushi/toml-test is toml-lang/toml-test), in both modes. Per repository: the image built (and its build time), a rebuild
-after a source-only change, tests collected, collection errors, and passed/failed in a run cut off at
-the budget (10 minutes). A repository succeeds when the image builds, collection has no errors and at
+repository that moved: BurntSushi/toml-test is toml-lang/toml-test), in both modes. Per repository:
+the image built (and its build time), a rebuild after a source-only change, tests collected,
+collection errors, and passed/failed in a run cut off at the budget (10 minutes). A repository succeeds when the image builds, collection has no errors and at
 least 95% of the collected tests pass.
 
 `--baseline oneliner` (alias `--one-liner`) measures the anchor instead: `pip install -e
