@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sandbox.log_parsers import ERROR, FAILED, PASSED
 from sandbox.testfiles import is_test_module, is_test_path, module_named, python_files
-from sandbox.testing import TestCommand
+from sandbox.testing import TestCommand, user_test_command
 from sandbox.workspace import Workspace
 
 REPRO_NAME = "test_patchwright_repro.py"
@@ -227,20 +226,10 @@ def split_repro(statuses: dict[str, str]) -> tuple[dict[str, str], str | None]:
 
 
 def plan_for_command(command: str, timeout: float = 300) -> TestPlan:
-    """A plan for a user's test command: pytest gets `-rA` (its per-test summary) when it lacks it,
-    unittest gets `-v`; anything else is judged by its exit code."""
-    words = shlex.split(command)
-    if "pytest" in command:
-        if not any(w.startswith("-r") for w in words):
-            command += " -rA"
-        return TestPlan(command, "pytest", True, timeout)
-    if re.search(r"\bunittest\b", command) and "discover" not in words:
-        if "-v" not in words and "--verbose" not in words:
-            command += " -v"
-        return TestPlan(command, "unittest", True, timeout)
-    if re.search(r"\bunittest\b", command):
-        return TestPlan(command if "-v" in words else command + " -v", "unittest", False, timeout)
-    return TestPlan(command, EXIT_CODE, False, timeout)
+    """A plan for a user's test command, as `sandbox.testing.user_test_command` reads it (pytest gets
+    `-rA`, unittest `-v`; anything else is judged by its exit code)."""
+    given = user_test_command(command)
+    return TestPlan(given.command, given.parser, given.takes_files, timeout)
 
 
 def plan_for_test_command(test: TestCommand, timeout: float = 300, doctest: str | None = None) -> TestPlan:

@@ -1,16 +1,21 @@
 """Environments for real repositories: does `patchwright env` build an image that runs their tests?
 
     python bench/env.py --repos bench/env_repos.txt --mirrors DIR [--only NAME,...] [--budget 600]
-                        [--jobs 1] [--one-liner] [--json OUT]
+                        [--jobs 1] [--baseline oneliner] [--json OUT]
+    python bench/env.py --compare A.json B.json
 
 Each line of the repos file is `owner/name commit`; DIR holds a git mirror of each (`owner__name`,
-`owner+name/repo` or `owner+name`). Per repository: the image built (and its build time), a rebuild
-after a source-only change, tests collected, collection errors, and passed/failed in a run cut off at
-the budget (10 minutes). A repository succeeds when the image builds, collection has no errors and at
+`owner+name/repo` or `owner+name`); a submodule of a checkout (github.com/OWNER/NAME) is checked out
+at its recorded commit from DIR/OWNER__NAME, or another mirror of NAME that holds the commit (a
+repository that moved: BurntSushi/toml-test is toml-lang/toml-test), in both modes. Per repository:
+the image built (and its build time), a rebuild after a source-only change, tests collected,
+collection errors, and passed/failed in a run cut off at the budget (10 minutes). A repository succeeds when the image builds, collection has no errors and at
 least 95% of the collected tests pass.
 
-`--one-liner` measures the anchor instead: `pip install -e ".[test,tests,testing,dev]" pytest` on the
-default Python, then `python -m pytest`.
+`--baseline oneliner` (alias `--one-liner`) measures the anchor instead: `pip install -e
+".[test,tests,testing,dev]" pytest` on the default Python, then `python -m pytest`. `--compare A.json
+B.json` prints two runs' `--json` files side by side (per repository succeeded or not, and the
+totals) without building anything.
 
 Anchors (issue 14): Repo2Run (an LLM agent writing Dockerfiles) 86.0% of 420 repositories, its best
 non-LLM baseline 22.1%; the one-liner 10 of 22 popular libraries. Targets: >= 85%, median build
@@ -35,6 +40,8 @@ from sandbox.environment import DirTree, Environment, Recipe, RecipeTests, open_
 from sandbox.environment.build import EnvironmentBuildError, ensure_env_image  # noqa: E402
 from sandbox.environment.check import check  # noqa: E402
 from sandbox.environment.prepare import available_pythons  # noqa: E402
+from sandbox.submodules import checkout as checkout_submodules  # noqa: E402
+from sandbox.submodules import github_mirror  # noqa: E402
 
 ONE_LINER = Recipe(python="3.11", requirements=["pytest"], extras=["test", "tests", "testing", "dev"],
                    test=RecipeTests(command="python -m pytest -rA -p no:cacheprovider"))
@@ -48,9 +55,12 @@ def mirror_of(mirrors: Path, repo: str) -> Path:
     raise SystemExit(f"no mirror of {repo} under {mirrors}")
 
 
-def checkout(mirror: Path, commit: str, dest: Path) -> Path:
+def checkout(mirror: Path, commit: str, dest: Path, mirrors: Path | None = None) -> Path:
+    """A work tree of `commit` at `dest`, its submodules filled from the mirrors under `mirrors`."""
     subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(mirror), str(dest)], check=True)
     subprocess.run(["git", "-C", str(dest), "checkout", "-q", commit], check=True)
+    if mirrors is not None:
+        checkout_submodules(dest, github_mirror(mirrors))
     return dest
 
 
@@ -66,7 +76,7 @@ def source_file(tree: DirTree) -> str | None:
 def one(repo: str, commit: str, mirrors: Path, budget: float, one_liner: bool) -> dict:
     row: dict = {"repo": repo, "commit": commit[:10]}
     with tempfile.TemporaryDirectory(prefix="pw-bench-env-") as tmp:
-        path = checkout(mirror_of(mirrors, repo), commit, Path(tmp) / repo.split("/")[1])
+        path = checkout(mirror_of(mirrors, repo), commit, Path(tmp) / repo.split("/")[1], mirrors)
         tree = DirTree(path)
         if one_liner:
             recipe = ONE_LINER.model_copy(deep=True)
@@ -120,16 +130,27 @@ def remove_image(recipe: Recipe, tree: DirTree, name: str) -> None:
 def main() -> None:
     global PYTHONS_HERE
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--repos", required=True)
-    ap.add_argument("--mirrors", required=True)
+    ap.add_argument("--repos")
+    ap.add_argument("--mirrors")
     ap.add_argument("--only", default="")
     ap.add_argument("--budget", type=float, default=600)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--pythons", default="", help="comma-separated Python versions to choose from "
                     "(default: those a base image can be built for here, as `patchwright env` does)")
-    ap.add_argument("--one-liner", action="store_true")
+    ap.add_argument("--baseline", choices=["oneliner"], default=None,
+                    help="measure a baseline instead of patchwright env: `oneliner` (pip install -e "
+                    "\".[test,tests,testing,dev]\" pytest, then python -m pytest)")
+    ap.add_argument("--one-liner", dest="baseline", action="store_const", const="oneliner",
+                    help="the same as --baseline oneliner")
     ap.add_argument("--json", default="")
+    ap.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
+                    help="print two runs' --json files side by side; nothing is built")
     a = ap.parse_args()
+    if a.compare:
+        raise SystemExit(compare(*a.compare))
+    if not a.repos or not a.mirrors:
+        ap.error("--repos and --mirrors are required (unless --compare)")
+    a.one_liner = a.baseline == "oneliner"
     PYTHONS_HERE = a.pythons.split(",") if a.pythons else available_pythons()
     entries = []
     for line in Path(a.repos).read_text().splitlines():
@@ -181,6 +202,47 @@ def report(rows: list[dict], one_liner: bool) -> None:
           "(target <= 5 s)")
     print("anchors: Repo2Run 86.0% (LLM), its non-LLM baseline 22.1%, the one-liner "
           "`pip install -e \".[test,tests,testing,dev]\"` + pytest: 10 of 22 popular libraries (issue 14); target >= 85%")
+
+
+def _load(path: str) -> list[dict]:
+    try:
+        rows = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot read {path}: {exc}") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "repo" in r for r in rows):
+        raise SystemExit(f"{path}: not the --json output of bench/env.py (a list of rows with `repo`)")
+    return rows
+
+
+def compare(path_a: str, path_b: str) -> int:
+    """Print the two runs side by side: per repository whether it succeeded in each, then the totals."""
+    a = {r["repo"]: r for r in _load(path_a)}
+    b = {r["repo"]: r for r in _load(path_b)}
+    names = list(a) + [r for r in b if r not in a]
+    label_a, label_b = Path(path_a).stem[:14], Path(path_b).stem[:14]
+
+    def cell(r: dict | None) -> str:
+        if r is None:
+            return "-"
+        if not r.get("image"):
+            return "no image"
+        return ("yes" if r.get("succeeded") else "no") + (" (cut)" if r.get("timed_out") else "")
+
+    print(f"{'repository':<34} {label_a:>14} {label_b:>14}")
+    for name in names:
+        ra, rb = a.get(name), b.get(name)
+        mark = "" if bool(ra and ra.get("succeeded")) == bool(rb and rb.get("succeeded")) else "  <- differs"
+        print(f"{name:<34} {cell(ra):>14} {cell(rb):>14}{mark}")
+    for label, rows in ((label_a, a), (label_b, b)):
+        n = len(rows)
+        ok = sum(1 for r in rows.values() if r.get("succeeded"))
+        strict = sum(1 for r in rows.values() if r.get("strict"))
+        images = sum(1 for r in rows.values() if r.get("image"))
+        builds = [r["build_s"] for r in rows.values() if r.get("image") and "build_s" in r]
+        print(f"{label}: {ok}/{n} succeed ({100 * ok / max(n, 1):.1f}%; counting skipped tests as not passing "
+              f"{strict}/{n}); images built {images}/{n}; median build "
+              f"{statistics.median(builds) if builds else 0:.0f} s")
+    return 0
 
 
 if __name__ == "__main__":

@@ -109,6 +109,11 @@ def with_environment(request: FixRequest, ws, say=None) -> FixRequest:
         if say:
             say("collecting the tests")
         update["environment"] = collect(ws, env.recipe, 300, env.missing).note()
+    stated = [n.removeprefix("environment: ") for n in env.recipe.notes if n.startswith("environment: ")]
+    if stated:  # what detection found lacking (a submodule not checked out, a script CI runs first)
+        first = update.get("environment", "")
+        update["environment"] = "environment: " + "; ".join(
+            ([first.removeprefix("environment: ")] if first else []) + stated)
     if not request.test_cmd and env.recipe.test is not None:
         update["test_cmd"] = env.recipe.test.command
     return request.model_copy(update=update)

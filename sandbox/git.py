@@ -134,8 +134,27 @@ def commit_all(path: str | Path, message: str, *, env: dict[str, str] | None = N
 
 def list_files(repo: str | Path) -> list[str] | None:
     """The files of the working tree at `repo` as git sees them: tracked, and untracked ones not
-    ignored (names exactly as on disk); None when `repo` is not in a git repository."""
+    ignored (names exactly as on disk), and the files of each checked-out submodule in its place
+    (git lists a submodule as one entry); None when `repo` is not in a git repository."""
     res = run(repo, "ls-files", "-z", "-co", "--exclude-standard")
     if not res.ok:
         return None
-    return list(dict.fromkeys(p for p in res.stdout.decode("utf-8", "surrogateescape").split("\0") if p))
+    names = list(dict.fromkeys(p for p in res.stdout.decode("utf-8", "surrogateescape").split("\0") if p))
+    for sub in _gitlinks(repo):
+        if (Path(repo) / sub / ".git").exists():
+            inner = list_files(Path(repo) / sub)
+            if inner:
+                at = names.index(sub) if sub in names else len(names)
+                names[at:at + 1] = [f"{sub}/{p}" for p in inner]
+    return names
+
+
+def _gitlinks(repo: str | Path) -> list[str]:
+    """Paths of the submodules the index of `repo` records (entries of mode 160000)."""
+    res = run(repo, "ls-files", "-z", "-s")
+    out = []
+    for entry in res.stdout.decode("utf-8", "surrogateescape").split("\0") if res.ok else []:
+        meta, _, path = entry.partition("\t")
+        if meta.startswith("160000 ") and path:
+            out.append(path)
+    return out

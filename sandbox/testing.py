@@ -8,6 +8,7 @@ under a timeout, parsed into a status per test with the command's log parser.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -67,6 +68,34 @@ class TestRun:
     def passed(self) -> bool:
         """Nothing failed or errored, and the command finished in time."""
         return not self.timed_out and not any(s in ("FAILED", "ERROR") for s in self.statuses.values())
+
+
+@dataclass(frozen=True)
+class UserTestCommand:
+    """A test command a user gave (`--test-cmd`, `[tool.patchwright] test_command`) as it is run."""
+
+    command: str
+    """The command, with the option that makes its runner print a status per test added."""
+    parser: Literal["pytest", "unittest", "exit_code"]
+    """The log parser that reads its output (`exit_code`: none does; the exit code judges)."""
+    takes_files: bool
+    """Whether test files or ids can be appended to it."""
+
+
+def user_test_command(command: str) -> UserTestCommand:
+    """The one reader of a user's test command: pytest gets `-rA` (its per-test summary) unless it has
+    an `-r` option, unittest gets `-v` (it takes files unless it discovers them); anything else is
+    judged by its exit code."""
+    words = shlex.split(command) if command.count("'") % 2 == 0 and command.count('"') % 2 == 0 else command.split()
+    if re.search(r"\bpytest\b|py\.test", command):
+        if not any(w.startswith("-r") for w in words):
+            command += " -rA"
+        return UserTestCommand(command, "pytest", True)
+    if re.search(r"\bunittest\b", command):
+        if "-v" not in words and "--verbose" not in words:
+            command += " -v"
+        return UserTestCommand(command, "unittest", "discover" not in words)
+    return UserTestCommand(command, "exit_code", False)
 
 
 def directives_for(files: list[str], style: str) -> list[str]:

@@ -376,3 +376,24 @@ def test_touched_names_include_a_methods_class():
 
     diff = "--- a/sympy/core/mod.py\n+++ b/sympy/core/mod.py\n@@ -40,7 +40,9 @@ class Mod(Function):\n"
     assert touched_names(diff, Index()) == ["eval", "Mod"]
+
+
+@pytest.mark.parametrize("command,parser,takes_files,final", [
+    ("py.test -q", "pytest", True, "py.test -q -rA"),
+    ("python -m unittest --verbose tests.test_a", "unittest", True, "python -m unittest --verbose tests.test_a"),
+    ("tox -e py", "exit_code", False, "tox -e py"),
+])
+def test_one_reader_of_a_users_test_command(tmp_path, command, parser, takes_files, final):
+    """`--test-cmd` (the agent's plan) and `[tool.patchwright] test_command` (the recipe) read a user's
+    command the same way: through sandbox.testing.user_test_command."""
+    from sandbox.environment import DirTree, apply_config, detect
+    from sandbox.environment.config import EnvConfig
+    from sandbox.testing import user_test_command
+
+    given = user_test_command(command)
+    assert (given.parser, given.takes_files, given.command) == (parser, takes_files, final)
+    plan = plan_for_command(command)
+    assert (plan.parser, plan.takes_files, plan.command) == (parser, takes_files, final)
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(name='p')\n")
+    recipe = apply_config(detect(DirTree(tmp_path)), EnvConfig(test_command=command), "pyproject.toml")
+    assert (recipe.test.parser, recipe.test.takes_files, recipe.test.command) == (parser, takes_files, final)

@@ -353,3 +353,85 @@ def test_tag_hashes_recipe_and_dependency_files_only(tmp_path):
     assert second != first
     (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(name='demo', install_requires=get())\n")
     assert tag() != second  # a dynamic setup.py: its text is hashed
+
+
+def _committed_at(path, date: str):
+    env = {"GIT_AUTHOR_DATE": f"{date}T12:00:00Z", "GIT_COMMITTER_DATE": f"{date}T12:00:00Z"}
+    from sandbox import git
+
+    git.commit_all(path, "x", env=env)
+    return path
+
+
+@pytest.mark.parametrize("config, date, bound", [
+    ({"setup.cfg": "[tool:pytest]\nfilterwarnings =\n    error\n    ignore::UserWarning\n"}, "2026-03-03", "pytest<9.1"),
+    ({"pyproject.toml": '[project]\nname="d"\n[tool.pytest.ini_options]\n'
+                        'filterwarnings = ["error::DeprecationWarning"]\n'}, "2024-05-01", "pytest<8.3"),
+    ({"pytest.ini": "[pytest]\naddopts = -W error -q\n"}, "2020-01-01", "pytest<6.0"),
+    ({"pytest.ini": "[pytest]\naddopts = -Werror::pytest.PytestDeprecationWarning\n"}, "2025-12-01", "pytest<9.1"),
+    ({"setup.cfg": "[tool:pytest]\nfilterwarnings = ignore::DeprecationWarning\n"}, "2026-03-03", None),
+    ({"setup.cfg": "[tool:pytest]\nfilterwarnings = error\n"}, "2099-01-01", None),  # newer than every release known
+])
+def test_pytest_is_kept_below_the_release_after_the_last_commit_when_warnings_are_errors(tmp_path, config, date,
+                                                                                         bound):
+    tree = DirTree(_committed_at(make(tmp_path, {**TEST, **config}), date))
+    assert tree.date() == date
+    r = recipe_for(tree, PYTHONS)
+    if bound is None:
+        assert not any(c.startswith("pytest") for c in r.constraints)
+        assert not any("warnings into errors" in n for n in r.notes)
+        return
+    assert r.constraints == [bound]
+    assert "pytest" in names(r)
+    assert any(n.startswith(f"{bound}: ") and "warnings into errors" in n and date in n for n in r.notes)
+    assert date in source_of(r, "constraints", bound)
+    assert GitTree(tmp_path).date() == date
+
+
+def test_no_bound_without_a_commit_date_or_over_a_locked_pytest(tmp_path):
+    r = recipe(tmp_path / "a", {**TEST, "setup.cfg": "[tool:pytest]\nfilterwarnings = error\n"})
+    assert r.constraints == []  # not a git repository: no date
+    locked = make(tmp_path / "b", {**TEST, "setup.cfg": "[tool:pytest]\nfilterwarnings = error\n",
+                                   "pyproject.toml": '[project]\nname="demo"\nversion="1"\n',
+                                   "uv.lock": '[[package]]\nname = "pytest"\nversion = "8.3.4"\n'})
+    assert recipe_for(DirTree(_committed_at(locked, "2026-03-03")), PYTHONS).constraints == ["pytest==8.3.4"]
+
+
+DATEUTIL_LIKE = """\
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Install dependencies
+        run: python -m pip install -U tox six
+      - name: Run updatezinfo.py (Windows)
+        run: ci_tools/retry.bat python updatezinfo.py
+        if: runner.os == 'Windows'
+      - name: Run updatezinfo.py (Unix)
+        run: ./ci_tools/retry.sh python updatezinfo.py
+      - name: Run tox
+        run: python -m tox
+      - run: python tools/after.py
+  docs:
+    steps:
+      - run: |
+          python setup.py build_ext -i
+          python3 -W error docs/make_api.py
+          pytest docs
+"""
+
+
+def test_a_script_ci_runs_before_the_tests_is_a_note(tmp_path):
+    files = {**TEST, "setup.py": "from setuptools import setup\nsetup(name='d')\n", "updatezinfo.py": "",
+             "tools/after.py": "", "docs/make_api.py": "", ".github/workflows/ci.yml": DATEUTIL_LIKE}
+    r = recipe(tmp_path / "a", files)
+    assert [n for n in r.notes if "CI runs" in n] == [
+        "environment: CI runs updatezinfo.py before the tests; [tool.patchwright] setup can run it",
+        "environment: CI runs docs/make_api.py before the tests; [tool.patchwright] setup can run it"]
+    # the installs of the first step name tox but do not run it; a script after the tests is not one
+    stated = recipe(tmp_path / "b", {**files, ".patchwright.yml": "setup: [python updatezinfo.py]\n"})
+    assert [n for n in stated.notes if "CI runs" in n] == [
+        "environment: CI runs docs/make_api.py before the tests; [tool.patchwright] setup can run it"]
+    gone = {k: v for k, v in files.items() if k not in ("updatezinfo.py", "docs/make_api.py")}
+    assert not any("CI runs" in n for n in recipe(tmp_path / "c", gone).notes)  # not in the repository

@@ -10,7 +10,7 @@ recipe and the dependency files only.
 from __future__ import annotations
 
 from .config import EnvConfig, EnvironmentConfigError, apply_config, read_config
-from .detect import PYTHONS, detect, parse_test_command
+from .detect import PYTHONS, detect
 from .prepare import RESTORE, Environment, environment_for, open_environment, recipe_for
 from .recipe import Fact, Recipe, RecipeTests
 from .tag import env_tag
@@ -19,4 +19,4 @@ from .tree import DirTree, GitTree, Tree
 __all__ = ["DirTree", "EnvConfig", "Environment", "EnvironmentConfigError", "Fact", "GitTree", "PYTHONS",
            "Recipe", "RecipeTests", "Tree", "apply_config", "detect", "env_tag", "environment_for",
            "open_environment", "RESTORE",
-           "parse_test_command", "read_config", "recipe_for"]
+           "read_config", "recipe_for"]

@@ -24,8 +24,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import UserError
-from .detect import parse_test_command
-from .recipe import Fact, Recipe
+from ..testing import user_test_command
+from .recipe import Fact, Recipe, RecipeTests
 from .tree import Tree
 
 CONFIG_FILE = ".patchwright.yml"
@@ -130,10 +130,14 @@ def apply_config(recipe: Recipe, config: EnvConfig, origin: str, pythons: list[s
         fact("install", config.install or "(nothing)")
     if config.setup:
         r.setup = list(config.setup)
+        # a script CI runs before the tests that the stated setup runs is no longer worth a note
+        r.notes = [n for n in r.notes if not (n.startswith("environment: CI runs ")
+                                              and any(n.split()[3] in line for line in config.setup))]
         for s in config.setup:
             fact("setup", s)
     if config.test_command:
-        r.test = parse_test_command(config.test_command)
+        given = user_test_command(config.test_command)
+        r.test = RecipeTests(command=given.command, parser=given.parser, takes_files=given.takes_files)
         fact("test command", config.test_command)
     if config.image:
         r.image = config.image

@@ -14,6 +14,9 @@ import re
 import sys
 import tomllib
 
+import yaml
+
+from .. import submodules
 from . import pyversion
 from .recipe import Fact, Recipe, RecipeTests
 from .reqs import (
@@ -27,7 +30,9 @@ from .reqs import (
     plugin_for_module,
     plugin_for_option,
     poetry_requirement,
+    pytest_before,
     req_name,
+    warnings_are_errors,
 )
 from .tree import Tree
 
@@ -448,6 +453,7 @@ class _Detector:
                 for param in re.findall(r"\w+", m.group(1)):
                     if FIXTURE_PLUGINS.get(param) and not re.search(rf"def\s+{param}\s*\(", " ".join(texts.values())):
                         self.add_req(FIXTURE_PLUGINS[param], f"{f} uses the fixture {param}")
+        self.pytest_bound(opts, where)
         command = "python -m pytest -rA -p no:cacheprovider"
         source = where or "pytest (conftest.py or test files import it)"
         testpaths = opts.get("testpaths")
@@ -458,6 +464,21 @@ class _Detector:
                 source = runner[1]
         self.r.test = RecipeTests(command=command, parser="pytest", takes_files=True)
         self.fact("test command", command, source)
+
+    def pytest_bound(self, opts: dict, where: str) -> None:
+        """When pytest's configuration turns warnings into errors, a pytest newer than the repository's
+        last commit would make its own new deprecations errors (collection errors): pytest is kept
+        below its first feature release after that commit (a constraint; the lock's pin wins)."""
+        if not warnings_are_errors(opts) or any(req_name(c) == "pytest" for c in self.r.constraints):
+            return
+        date = self.tree.date()
+        bound = pytest_before(date)
+        if bound is None:
+            return
+        self.r.constraints.append(bound)
+        self.fact("constraints", bound, f"{where} turns warnings into errors; the last commit is of {date}")
+        self.r.notes.append(f"{bound}: {where} turns warnings into errors, so pytest is kept at the releases "
+                            f"before the repository's last commit ({date}); newer deprecations would be errors")
 
     def _is_path(self, word: str) -> bool:
         w = word.rstrip("/")
@@ -728,6 +749,9 @@ def detect(tree: Tree, pythons: list[str] | None = None) -> Recipe:
     if d.r.project:
         d.cython_sources()
     d.tests()
+    d.r.notes += [submodules.note(path) for path in submodules.missing(tree)]
+    if d.r.test is not None:
+        d.r.notes += [ci_script_note(script) for script in ci_scripts_before_tests(tree)]
     if not d.r.project and not d.r.requirements:
         d.r.notes.append("no pyproject.toml, setup.py or requirements file: nothing is installed")
     d.r.dependency_files = sorted(d.dep_files)
@@ -736,16 +760,41 @@ def detect(tree: Tree, pythons: list[str] | None = None) -> Recipe:
     return d.r
 
 
-def parse_test_command(command: str) -> RecipeTests:
-    """The RecipeTests of a command a user gave: pytest and unittest get their per-test output
-    (`-rA`, `-v`), anything else is judged by its exit code."""
-    words = command.split()
-    if re.search(r"\bpytest\b|py\.test", command):
-        if not any(w.startswith("-r") for w in words):
-            command += " -rA"
-        return RecipeTests(command=command, parser="pytest", takes_files=True)
-    if re.search(r"\bunittest\b", command):
-        if "-v" not in words and "--verbose" not in words:
-            command += " -v"
-        return RecipeTests(command=command, parser="unittest", takes_files="discover" not in words)
-    return RecipeTests(command=command, parser="exit_code", takes_files=False)
+_CI_TEST = re.compile(r"(^|[\s/;&|(])(pytest|py\.test|tox|nox)(\s|$)|-m\s+(pytest|tox|nox|unittest)\b|\bmake\s+(test|check)\b")
+_CI_INSTALL = re.compile(r"\b(pip3?|uv|pipx|conda|apt(-get)?|brew)\s+(\S+\s+)?install\b")
+_CI_SCRIPT = re.compile(r"(?:^|[\s/;&|(])python[\d.]*(?:\s+(?:-[WX]\s*\S+|-[A-Za-z]+))*\s+(?:\./)?([\w./-]+\.py)\b")
+
+
+def ci_scripts_before_tests(tree: Tree) -> list[str]:
+    """Scripts of the repository (`python updatezinfo.py`) that a GitHub Actions job runs in a step
+    before the step that runs its tests (pytest, tox, nox, unittest, make test), read from the
+    workflow files as they are (nothing is run). setup.py is not one (the install covers it)."""
+    out: list[str] = []
+    for path in tree.files:
+        if not (path.startswith(".github/workflows/") and path.endswith((".yml", ".yaml"))):
+            continue
+        try:
+            data = yaml.safe_load(tree.read(path) or "")
+        except yaml.YAMLError:
+            continue
+        jobs = data.get("jobs") if isinstance(data, dict) else None
+        for job in (jobs or {}).values() if isinstance(jobs, dict) else []:
+            steps = job.get("steps") if isinstance(job, dict) else None
+            runs = [str(step.get("run") or "") for step in (steps if isinstance(steps, list) else [])
+                    if isinstance(step, dict)]
+            lines = [ln for run in runs for ln in run.splitlines() if not _CI_INSTALL.search(ln)]
+            before: list[str] = []
+            for ln in lines:
+                if _CI_TEST.search(ln):
+                    out += [s for s in before if s not in out]
+                    break
+                for m in _CI_SCRIPT.finditer(ln):
+                    script = m.group(1)
+                    if script != "setup.py" and tree.exists(script) and script not in before:
+                        before.append(script)
+    return out
+
+
+def ci_script_note(script: str) -> str:
+    """The environment note of a script CI runs before the tests."""
+    return f"environment: CI runs {script} before the tests; [tool.patchwright] setup can run it"

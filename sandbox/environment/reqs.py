@@ -273,3 +273,48 @@ def addopts_words(value) -> list[str]:
         return shlex.split(str(value))
     except ValueError:
         return str(value).split()
+
+
+# --------------------------------------------------------------------------------------------
+# pytest releases
+
+PYTEST_RELEASES: tuple[tuple[str, str], ...] = (
+    ("4.0", "2018-11-13"), ("5.0", "2019-06-28"),
+    ("6.0", "2020-07-28"), ("6.1", "2020-09-26"), ("6.2", "2020-12-12"),
+    ("7.0", "2022-02-03"), ("7.1", "2022-03-13"), ("7.2", "2022-10-25"), ("7.3", "2023-04-08"), ("7.4", "2023-06-23"),
+    ("8.0", "2024-01-27"), ("8.1", "2024-03-03"), ("8.2", "2024-04-27"), ("8.3", "2024-07-20"), ("8.4", "2025-06-02"),
+    ("9.0", "2025-11-08"), ("9.1", "2026-06-13"), ("9.2", "2026-10-27"),
+)
+"""pytest's feature releases (X.Y.0) and their dates: each can add deprecation warnings."""
+
+
+def pytest_before(date: str | None) -> str | None:
+    """`pytest<X.Y` for the first feature release of pytest after `date` (YYYY-MM-DD): the pytest a
+    repository last tested with at that date, whose deprecations its warning filters allowed for;
+    None when the date is unknown or no release in the table came after it."""
+    if not date:
+        return None
+    for version, released in PYTEST_RELEASES:
+        if released > date:
+            return f"pytest<{version}"
+    return None
+
+
+_WARNINGS_AS_ERRORS = re.compile(r"error(::(\w+\.)*(Warning|DeprecationWarning|PendingDeprecationWarning|Pytest\w*Warning)"
+                                 r"(::.*)?)?")
+
+
+def warnings_are_errors(opts: dict) -> bool:
+    """Whether pytest's ini options turn (deprecation) warnings into errors: `filterwarnings = error`
+    (or `error::DeprecationWarning`), or `-W error` in addopts."""
+    filters = opts.get("filterwarnings", "")
+    lines = filters if isinstance(filters, list) else str(filters).splitlines()
+    if any(_WARNINGS_AS_ERRORS.fullmatch(str(line).strip().strip("'\"")) for line in lines):
+        return True
+    words = addopts_words(opts.get("addopts", ""))
+    for i, w in enumerate(words):
+        value = words[i + 1] if w in ("-W", "--pythonwarnings") and i + 1 < len(words) else \
+            w[2:] if w.startswith("-W") else w.split("=", 1)[1] if w.startswith("--pythonwarnings=") else None
+        if value is not None and _WARNINGS_AS_ERRORS.fullmatch(value):
+            return True
+    return False

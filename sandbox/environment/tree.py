@@ -12,6 +12,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from .. import git
+
 SKIP_DIRS = {".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", "node_modules", "__pycache__",
              ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist", "site-packages", ".eggs"}
 MAX_FILES = 50_000
@@ -29,6 +31,16 @@ class Tree:
     def version(self) -> str | None:
         """The newest release tag reachable from the tree's commit (`v1.2.3` -> `1.2.3`), or None."""
         return None
+
+    def date(self) -> str | None:
+        """The date (YYYY-MM-DD) of the tree's commit (a work tree's HEAD), or None."""
+        return None
+
+    def _commit_date(self, args: list[str]) -> str | None:
+        res = subprocess.run(["git", *args, "log", "-1", "--format=%cs", *self._describe_rev()],
+                             capture_output=True, text=True)
+        out = res.stdout.strip()
+        return out if res.returncode == 0 and re.fullmatch(r"\d{4}-\d\d-\d\d", out) else None
 
     def _describe(self, args: list[str]) -> str | None:
         res = subprocess.run(["git", *args, "describe", "--tags", "--abbrev=0", *self._describe_rev()],
@@ -56,7 +68,8 @@ class Tree:
 
 
 class DirTree(Tree):
-    """A directory on disk (git-tracked and untracked, not ignored, files when it is a git work tree)."""
+    """A directory on disk (git-tracked and untracked, not ignored, files when it is a git work tree, with
+    those of its checked-out submodules)."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
@@ -65,10 +78,8 @@ class DirTree(Tree):
 
     def _list(self) -> list[str]:
         if (self.root / ".git").exists():
-            res = subprocess.run(["git", "-C", str(self.root), "ls-files", "-co", "--exclude-standard", "-z"],
-                                 capture_output=True)
-            if res.returncode == 0:
-                names = [n for n in res.stdout.decode(errors="replace").split("\0") if n]
+            names = git.list_files(self.root)  # checked-out submodules' files included
+            if names is not None:
                 return [n for n in names if (self.root / n).is_file()][:MAX_FILES]
         out: list[str] = []
         for dirpath, dirnames, filenames in os.walk(self.root):
@@ -82,6 +93,9 @@ class DirTree(Tree):
 
     def version(self) -> str | None:
         return self._describe(["-C", str(self.root)]) if (self.root / ".git").exists() else None
+
+    def date(self) -> str | None:
+        return self._commit_date(["-C", str(self.root)]) if (self.root / ".git").exists() else None
 
     def read(self, path: str) -> str | None:
         if path not in self._cache:
@@ -111,6 +125,9 @@ class GitTree(Tree):
 
     def version(self) -> str | None:
         return self._describe(["--git-dir", self.git_dir])
+
+    def date(self) -> str | None:
+        return self._commit_date(["--git-dir", self.git_dir])
 
     def _describe_rev(self) -> list[str]:
         return [self.commit]
