@@ -203,7 +203,7 @@ def focus_code(ctx, names: list[str], budget: int) -> list[dict]:
         found.append((d, last, [f"{i:>6} {text[i - 1]}" for i in range(d.start_line, last + 1)]))
     out = []
     allowed = shares([sum(count_tokens(line + "\n") for line in numbered) for _, _, numbered in found], budget)
-    for (d, last, numbered), share in zip(found, allowed):
+    for (d, last, numbered), share in zip(found, allowed, strict=True):
         lines, _ = _fit(numbered, share)
         entry = {"id": d.id, "start": d.start_line, "end": d.end_line, "code": "\n".join(lines), "note": None}
         if len(lines) < len(numbered):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from agent.nodes.check import MIN_TEST_TIME, review, step_budget
 import agent.nodes.check as nodes
+from agent.nodes.check import MIN_TEST_TIME, review, step_budget
 from agent.nodes.submit import REUSED, submit
 from agent.runtime import AgentConfig
 from agent.testplan import TestPlan, TestResults

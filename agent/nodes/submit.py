@@ -18,7 +18,6 @@ from ..testloop import SuiteTimes, measure_whole_suite, whole_suite_known_short
 from ..testplan import TestResults, split_repro
 from .check import check_attempt, skipped, step_budget, whole_suite
 
-
 REUSED = "reused: the test step ran this very patch"
 
 
