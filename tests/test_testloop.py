@@ -306,6 +306,21 @@ def test_run_tests_given_the_files_a_cut_answer_names_runs_their_doctests_alone(
     assert res.doctests["state"] == "ran" and res.statuses == {"calc/ops.py::calc.ops.add": "PASSED"}
 
 
+def test_a_changed_module_among_test_ids_runs_its_doctests_not_as_a_test_file(ws, monkeypatch):
+    """sympy-18698: run_tests given the changed sympy/polys/polytools.py next to test files answered
+    "yielded no test result" for it (the test command collects no test from a source module)."""
+    from types import SimpleNamespace
+
+    from agent.nodes.check import check
+    loop, clock, diff = timed_loop(ws, monkeypatch, [])
+    work = SimpleNamespace(known=SimpleNamespace(text=None))
+    res = check(None, loop, work, None, "", diff, ids=["calc/ops.py", "tests/test_ops.py"])
+    assert [(what, targets) for what, targets, _ in clock.calls][:2] == [("tests", ["tests/test_ops.py"]),
+                                                                       ("doctests", ["calc/ops.py"])]
+    assert res.no_results == [] and res.statuses["calc/ops.py::calc.ops.add"] == "PASSED"
+    assert "yielded no test result" not in feedback(res)
+
+
 SYMPY_LIKE = ("def pytest_collection_modifyitems(items):\n"
               "    # like sympy's runner: a module that sets `disabled` runs no test and prints nothing\n"
               "    items[:] = [i for i in items if not getattr(i.module, 'disabled', False)]\n")
