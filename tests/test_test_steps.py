@@ -122,3 +122,24 @@ def test_with_under_30_s_left_submit_skips_its_runs_and_the_summary_says_so():
     assert rt.tests.runs == [] and out["outcome"]["tests_after"] is None
     assert out["outcome"]["tests_skipped"] == ["test: 40 s", "submit: 3 s of the run's time left (under 30 s)"]
     assert ("submit", {"skipped": "tests not run: 3 s of the run's time left (under 30 s)"}) in trajectory.steps
+
+
+def test_the_review_does_not_send_a_change_back_for_a_chosen_file_it_does_not_touch_that_yields_nothing():
+    """pylint-5859: a helper module chosen as a test file yielded no result, and the review sent a
+    finished, passing fix back twice ("Fix the new failures")."""
+    rt, trajectory = attempt(None)
+    res = results()
+    res.no_results = ["pylint/testutils/checker_test_case.py"]
+    out = review(rt, {"diff": DIFF, "last_tests": res.to_dict(), "conversation": 2})
+    assert out["verdict"] == "submit"
+    # the change's own test file yielding nothing is still sent back
+    edited = DIFF.replace("calc/ops.py", "tests/test_ops.py")
+    rt, trajectory = attempt(None, diff=edited)
+    rt.conversation = SimpleNamespace(extend=lambda n, messages: n + len(messages))
+    rt.system_prompt = lambda: ""
+    rt.redactor = SimpleNamespace(scrub=lambda text: text)
+    rt.run_budget = SimpleNamespace(check=lambda: None)
+    rt.attempt_budget = SimpleNamespace(check=lambda: None, spent=SimpleNamespace(steps=3))
+    res.no_results = ["tests/test_ops.py"]
+    out = review(rt, {"diff": edited, "last_tests": res.to_dict(), "conversation": 2})
+    assert out["verdict"] == "edit"
