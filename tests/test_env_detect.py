@@ -367,7 +367,7 @@ def _committed_at(path, date: str):
     ({"setup.cfg": "[tool:pytest]\nfilterwarnings =\n    error\n    ignore::UserWarning\n"}, "2026-03-03", "pytest<9.1"),
     ({"pyproject.toml": '[project]\nname="d"\n[tool.pytest.ini_options]\n'
                         'filterwarnings = ["error::DeprecationWarning"]\n'}, "2024-05-01", "pytest<8.3"),
-    ({"pytest.ini": "[pytest]\naddopts = -W error -q\n"}, "2020-01-01", "pytest<6.0"),
+    ({"pytest.ini": "[pytest]\naddopts = -W error -q\n"}, "2020-01-01", "pytest<5.4"),
     ({"pytest.ini": "[pytest]\naddopts = -Werror::pytest.PytestDeprecationWarning\n"}, "2025-12-01", "pytest<9.1"),
     ({"setup.cfg": "[tool:pytest]\nfilterwarnings = ignore::DeprecationWarning\n"}, "2026-03-03", None),
     ({"setup.cfg": "[tool:pytest]\nfilterwarnings = error\n"}, "2099-01-01", None),  # newer than every release known
