@@ -19,7 +19,7 @@ import tomllib
 from dataclasses import replace
 from fnmatch import fnmatch
 
-from sandbox.testfiles import is_test_path
+from sandbox.testfiles import is_test_path, pytest_table
 from sandbox.testing import TestCommand, runner_of
 
 from .testplan import TestPlan, is_scratch
@@ -29,7 +29,7 @@ SYMPY_DOCTEST = "bin/doctest"
 PYTEST_CONFIGS = (("pytest.ini", "pytest"), ("pyproject.toml", None), ("tox.ini", "pytest"),
                   ("setup.cfg", "tool:pytest"))
 """pytest's configuration files in the order pytest looks for them (the first with a pytest section
-wins) and the ini section of each (`pyproject.toml`: `[tool.pytest.ini_options]`)."""
+wins) and the ini section of each (`pyproject.toml`: `[tool.pytest.ini_options]`, else pytest 9's `[tool.pytest]`)."""
 NOT_MODULES = ("setup.py", "conftest.py")
 """Source files a doctest run leaves out (pytest does not import setup.py for doctests either)."""
 
@@ -45,7 +45,7 @@ def _pytest_addopts(files: list[str], read_many) -> list[str] | None:
             continue
         if section is None:
             try:
-                table = tomllib.loads(text).get("tool", {}).get("pytest", {}).get("ini_options")
+                table = pytest_table(tomllib.loads(text))
             except tomllib.TOMLDecodeError:
                 continue
             if table is None:

@@ -69,6 +69,17 @@ def module_named(path: str, patterns: Sequence[str] | None = None) -> str | None
     return None
 
 
+def pytest_table(pyproject: dict) -> dict | None:
+    """pytest's options in a parsed pyproject.toml: `[tool.pytest.ini_options]`, else pytest 9's
+    native `[tool.pytest]` (its keys that are not tables); None when there is neither."""
+    tool = pyproject.get("tool", {}).get("pytest")
+    if not isinstance(tool, dict):
+        return None
+    if isinstance(tool.get("ini_options"), dict):
+        return tool["ini_options"]
+    return {k: v for k, v in tool.items() if not isinstance(v, dict)} or None
+
+
 def python_files(files: Sequence[str], read_many: Callable[[list[str]], dict[str, bytes]]) -> tuple[str, ...] | None:
     """The `python_files` patterns of the repository's pytest configuration at its root (pytest.ini,
     pyproject.toml's [tool.pytest.ini_options], tox.ini's [pytest], setup.cfg's [tool:pytest]);
@@ -82,7 +93,7 @@ def python_files(files: Sequence[str], read_many: Callable[[list[str]], dict[str
         text = texts[name].decode("utf-8", "replace") if isinstance(texts[name], bytes) else texts[name]
         try:
             if section is None:
-                options = tomllib.loads(text).get("tool", {}).get("pytest", {}).get("ini_options")
+                options = pytest_table(tomllib.loads(text))
                 if options is None:
                     continue
                 value = options.get("python_files")

@@ -98,6 +98,15 @@ def user_test_command(command: str) -> UserTestCommand:
     return UserTestCommand(command, "exit_code", False)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def plain(output: str) -> str:
+    """Test output without terminal colour codes: a project's `addopts = --color=yes` (humanize)
+    colours every verdict, and no reader matched `\x1b[32mPASSED\x1b[0m`."""
+    return _ANSI.sub("", output) if "\x1b[" in output else output
+
+
 def directives_for(files: list[str], style: str) -> list[str]:
     """Test files as the test command takes them: paths (`files`), django modules (`django`) or none."""
     files = [f for f in files if not f.endswith(NON_TEST_EXTS)]
@@ -145,8 +154,8 @@ def run_tests(ws: Workspace, test: TestCommand, tests: list[str] | None = None, 
     setup = "".join(f"{line}\n" for line in test.pre_test)
     script = f"{prelude}\n{env}{setup}{cmd}" if prelude else f"{env}{setup}{cmd}"
     res = ws.run(script, timeout or test.timeout, max_output=max_output)
-    statuses = get_parser(test.parser)(res.output)
-    return TestRun(cmd, res.output, res.exit_code, res.timed_out, res.duration, statuses)
+    output = plain(res.output)
+    return TestRun(cmd, output, res.exit_code, res.timed_out, res.duration, get_parser(test.parser)(output))
 
 
 # -- structured runs (the agent's own test runs) ---------------------------------------------------

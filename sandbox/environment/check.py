@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ..log_parsers import ERROR, FAILED, PASSED, SKIPPED, XFAIL, get_parser
+from ..testing import plain
 from .recipe import Recipe
 
 _MISSING = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '([\w.]+)'")
@@ -130,6 +131,7 @@ def collect(ws, recipe: Recipe, timeout: float = 600, not_installed: list[str] |
     command = collect_command(recipe)
     if command:
         out = ws.run(command, timeout, max_output=20_000_000)
+        out = replace(out, output=plain(out.output))
         res.collected = collected_count(out.output)
         res.collection_errors, res.missing_modules = collection_errors(out.output)
         if out.exit_code not in (0, 5) and not res.collection_errors:  # pytest itself could not start
@@ -148,6 +150,7 @@ def check(ws, recipe: Recipe, budget: float = 600, not_installed: list[str] | No
     cmd = run_command(recipe)
     res.command = cmd
     run = ws.run(cmd, remaining, max_output=40_000_000)
+    run = replace(run, output=plain(run.output))
     res.timed_out = run.timed_out
     if recipe.test.parser == "pytest":
         statuses = pytest_statuses(run.output)
