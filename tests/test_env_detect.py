@@ -127,6 +127,26 @@ def test_pep735_groups_with_include(tmp_path):
     assert source_of(r, "requirement", "mypy") == "pyproject.toml [dependency-groups] tests"
 
 
+def test_one_requirement_under_different_markers_keeps_each_line(tmp_path):
+    """boltons: `dev = ["pytest>=7,<8; python_version < '3.8'", "pytest>=8; python_version >= '3.8'"]`
+    kept only the first line, which installs nothing on 3.13: the tests found no pytest."""
+    r = recipe(tmp_path, {**TEST, "pyproject.toml": """
+        [build-system]
+        requires = ["flit_core"]
+        build-backend = "flit_core.buildapi"
+        [project]
+        name = "demo"
+        version = "1"
+        dependencies = ["attrs", "attrs>=20"]
+        [dependency-groups]
+        dev = ["pytest>=7,<8; python_version < '3.8'", "pytest>=8; python_version >= '3.8'",
+               "pytest>=8; python_version >= '3.8'"]
+        """})
+    assert [q for q in r.requirements if q.startswith("pytest")] == [
+        "pytest>=7,<8; python_version < '3.8'", "pytest>=8; python_version >= '3.8'"]
+    assert [q for q in r.requirements if q.startswith("attrs")] == ["attrs"]  # unmarked: the first stays alone
+
+
 def test_requirements_dev_txt_with_includes(tmp_path):
     r = recipe(tmp_path, {**TEST, "setup.py": "from setuptools import setup\nsetup(name='demo')\n",
                           "requirements.txt": "six\n",

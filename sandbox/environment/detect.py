@@ -106,10 +106,16 @@ class _Detector:
                 for e in extras.group(1).split(","):
                     self.add_extra(e.strip(), source)
             return
+        marker = req.split(";", 1)[1].strip() if ";" in req else ""
+        # one requirement per name, except lines of one name under different markers: boltons' dev
+        # group says pytest>=7,<8 before 3.8 and pytest>=8 from 3.8 on (keeping the first installed none)
+        seen = self.__dict__.setdefault("_req_markers", {})
         if name and name in self.req_names and not req.startswith("-"):
-            return
+            if "" in seen.get(name, ()) or marker in seen.get(name, ()):
+                return
         if name:
-            self.req_names[name] = source
+            self.req_names.setdefault(name, source)
+            seen.setdefault(name, set()).add(marker)
         self.r.requirements.append(req)
         self.fact("requirement", req, source)
 
