@@ -455,3 +455,13 @@ def test_a_script_ci_runs_before_the_tests_is_a_note(tmp_path):
         "environment: CI runs docs/make_api.py before the tests; [tool.patchwright] setup can run it"]
     gone = {k: v for k, v in files.items() if k not in ("updatezinfo.py", "docs/make_api.py")}
     assert not any("CI runs" in n for n in recipe(tmp_path / "c", gone).notes)  # not in the repository
+
+
+def test_a_fixture_a_required_plugin_provides_adds_no_other_plugin(tmp_path):
+    """yarl requires pytest-codspeed, whose `benchmark` fixture its tests use: pytest-benchmark added
+    on top warned beside xdist, and `filterwarnings = error` made that a collection error."""
+    bench = {"tests/test_speed.py": "def test_fast(benchmark):\n    benchmark(lambda: 1)\n"}
+    with_codspeed = recipe(tmp_path / "a", {**bench, "requirements-dev.txt": "pytest\npytest-codspeed==5.0.3\n"})
+    assert "pytest-codspeed" in names(with_codspeed) and "pytest-benchmark" not in names(with_codspeed)
+    plain = recipe(tmp_path / "b", {**bench, "requirements-dev.txt": "pytest\n"})
+    assert "pytest-benchmark" in names(plain)

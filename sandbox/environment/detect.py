@@ -20,6 +20,7 @@ from .. import submodules
 from . import pyversion
 from .recipe import Fact, Recipe, RecipeTests
 from .reqs import (
+    ALSO_PROVIDED_BY,
     FIXTURE_PLUGINS,
     IMPORT_DISTS,
     INI_PLUGINS,
@@ -366,6 +367,10 @@ class _Detector:
 
     # -- tests ------------------------------------------------------------------------------------
 
+    def _provided(self, name: str) -> bool:
+        """Whether a plugin the project requires already provides the fixture or marker `name`."""
+        return any(req_name(p) in self.req_names for p in ALSO_PROVIDED_BY.get(name, ()))
+
     def pytest_config(self) -> tuple[dict, str] | None:
         """pytest's ini options and where they are (the first file pytest itself would read)."""
         for path in ("pytest.ini", ".pytest.ini"):
@@ -453,11 +458,12 @@ class _Detector:
                     if dist and not self._local_module(mod):
                         self.add_req(dist, f"{f} pytest_plugins")
             for m in re.finditer(r"@pytest\.mark\.(\w+)", text):
-                if MARKER_PLUGINS.get(m.group(1)):
+                if MARKER_PLUGINS.get(m.group(1)) and not self._provided(m.group(1)):
                     self.add_req(MARKER_PLUGINS[m.group(1)], f"{f} @pytest.mark.{m.group(1)}")
             for m in re.finditer(r"^\s*(?:async\s+)?def\s+test\w*\s*\(([^)]*)\)", text, re.M):
                 for param in re.findall(r"\w+", m.group(1)):
-                    if FIXTURE_PLUGINS.get(param) and not re.search(rf"def\s+{param}\s*\(", " ".join(texts.values())):
+                    if FIXTURE_PLUGINS.get(param) and not self._provided(param) and \
+                            not re.search(rf"def\s+{param}\s*\(", " ".join(texts.values())):
                         self.add_req(FIXTURE_PLUGINS[param], f"{f} uses the fixture {param}")
         self.pytest_bound(opts, where)
         command = "python -m pytest -rA -p no:cacheprovider"

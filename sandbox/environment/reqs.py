@@ -216,6 +216,10 @@ FIXTURE_PLUGINS = {
     "shared_datadir": "pytest-datadir", "fs": "pyfakefs", "respx_mock": "respx", "virtualenv": None,
     "nursery": "pytest-trio", "autojump_clock": "pytest-trio", "django_user_model": "pytest-django",
 }
+ALSO_PROVIDED_BY = {"benchmark": ("pytest-codspeed",)}
+"""Fixtures and markers another plugin provides as well: a project that requires it does not get the
+usual one on top (yarl requires pytest-codspeed; pytest-benchmark beside xdist warns, and its
+`filterwarnings = error` made that a collection error)."""
 MARKER_PLUGINS = {
     "asyncio": "pytest-asyncio", "trio": "pytest-trio", "anyio": "anyio", "benchmark": "pytest-benchmark",
     "timeout": "pytest-timeout", "django_db": "pytest-django", "flaky": "pytest-rerunfailures",
