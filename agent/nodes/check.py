@@ -16,7 +16,7 @@ from ..prompting import render
 from ..runtime import AgentConfig, Attempt, Work
 from ..state import AgentState
 from ..testloop import SuiteTimes, TestLoop, find_repro, touched_names, whole_suite_known_short
-from ..testplan import REPRO_NAME, TestResults, select_tests, split_repro
+from ..testplan import TestResults, select_tests, split_repro
 
 MAX_LISTED = 30
 MIN_TEST_TIME = 30.0
@@ -78,10 +78,8 @@ def check(config: AgentConfig, tests: TestLoop | None, work: Work, ctx: ToolCont
         return None
     if ids:
         docs = tests.doctest_targets(diff)
-        if docs and all(i in docs for i in ids):
-            return tests.run([], diff, timeout=timeout, doctests=list(ids))
         asked = [i for i in ids if i in docs]
-        if asked:
+        if asked:  # all of them: the doctests alone
             return tests.run([i for i in ids if i not in docs], diff, timeout=timeout, doctests=asked)
         targets, why, first = list(ids), {}, None
     else:
@@ -200,12 +198,7 @@ def review(rt: Attempt, state: AgentState) -> dict:
             checked = rt.tests.recheck(named, diff, timeout=budget)
             res.base.update({t: s for t, s in checked.items() if s != "MISSING"})
             rt.trajectory.write("recheck", tests=named, on_base=checked)
-    # a chosen test file the change does not touch that yields no result is the selection's miss, not
-    # the change's doing (pylint's CheckerTestCase helper sent a finished fix back twice): said in the
-    # answer, no reason to send it back
-    own_silent = [t for t in res.no_results if t.split("::")[0] in changed or REPRO_NAME in t] if res else []
-    introduced = bool(res and (res.new_failures or res.collection_errors or own_silent
-                               or (res.timed_out and not res.statuses)))
+    introduced = bool(res and (res.introduced_by(changed) or (res.timed_out and not res.statuses)))
     # nothing fixed yet while tests failing before still fail, and the model said nothing of them
     unfixed = bool(res and not res.fixed and split_repro(res.statuses)[1] != "PASSED"
                    and [t for t in res.pre_existing if t not in named])
