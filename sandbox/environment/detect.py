@@ -17,6 +17,7 @@ import tomllib
 import yaml
 
 from .. import submodules
+from ..testfiles import pytest_table
 from . import pyversion
 from .recipe import Fact, Recipe, RecipeTests
 from .reqs import (
@@ -58,6 +59,7 @@ class _Detector:
         self.pythons = pythons
         self.r = Recipe()
         self.req_names: dict[str, str] = {}  # canonical name -> source
+        self.req_markers: dict[str, set[str]] = {}  # canonical name -> the markers its lines have ("" none)
         self.dep_files: set[str] = set()
         self.pyproject = self._toml("pyproject.toml")
         self.setup_cfg = self._ini("setup.cfg")
@@ -110,7 +112,7 @@ class _Detector:
         marker = req.split(";", 1)[1].strip() if ";" in req else ""
         # one requirement per name, except lines of one name under different markers: boltons' dev
         # group says pytest>=7,<8 before 3.8 and pytest>=8 from 3.8 on (keeping the first installed none)
-        seen = self.__dict__.setdefault("_req_markers", {})
+        seen = self.req_markers
         if name and name in self.req_names and not req.startswith("-"):
             if "" in seen.get(name, ()) or marker in seen.get(name, ()):
                 return
@@ -377,12 +379,8 @@ class _Detector:
             cp = self._ini(path) if self.tree.exists(path) else None
             if cp is not None and cp.has_section("pytest"):
                 return dict(cp.items("pytest")), path
-        tool = self.pyproject.get("tool", {})
-        if "pytest" in tool:
-            opts = tool["pytest"].get("ini_options", None)
-            if opts is None:
-                opts = {k: v for k, v in tool["pytest"].items() if not isinstance(v, dict)}
-            return opts, "pyproject.toml [tool.pytest]"
+        if "pytest" in self.pyproject.get("tool", {}):
+            return pytest_table(self.pyproject) or {}, "pyproject.toml [tool.pytest]"
         if self.tox_ini.has_section("pytest"):
             return dict(self.tox_ini.items("pytest")), "tox.ini [pytest]"
         if self.setup_cfg.has_section("tool:pytest"):
