@@ -21,6 +21,7 @@ from .edit_text import (
     replace_unique,
 )
 from .effects import Effect, effect
+from .guard import undefined_in
 from .symbols import language_of
 from .text import cut_note, numbered, split_lines
 
@@ -53,15 +54,15 @@ def _warned(out: str, warnings: list[str]) -> str:
     return out
 
 
-_WARNING_LINE = re.compile(r"^  line \d+: undefined name '([^']+)'$")
 WARNINGS_HEAD = "Warnings (the edit was applied):"
 
 
 def clear_warnings(text: str, path: str, defined: set[str]) -> str:
-    """An edit's answer (`_warned`) with the undefined-name warnings of `defined` taken out (later
+    """An edit's answer (`_warned`: each warning indented two spaces, as `guard` words it) with the
+    undefined-name warnings of `defined` taken out (later
     calls of the same turn defined them), and a line saying so; the header goes when no warning is left."""
     lines = text.split("\n")
-    kept = [line for line in lines if not ((m := _WARNING_LINE.match(line)) and m.group(1) in defined)]
+    kept = [line for line in lines if not (line.startswith("  ") and set(undefined_in([line[2:]])) & defined)]
     if len(kept) == len(lines):
         return text
     if kept and kept[-1] == WARNINGS_HEAD:
