@@ -161,8 +161,7 @@ NO_ROOM = "      (outline left out: no room)"
 def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, str]]:
     """{path, outline} with each file's skeleton (bodies folded), the budget shared between them;
     a skeleton too long for its share falls back to the file's outline, and one cut still names
-    every top-level definition it does not show and the methods, up to a cap (`FileSymbols.unlisted`,
-    `unlisted_methods`)."""
+    every top-level definition it does not show and the methods, up to a cap (`FileSymbols.unlisted_notes`)."""
     out = []
     share = budget // max(len(paths), 1)
     for path in paths:
@@ -177,7 +176,7 @@ def skeleton_candidates(ctx, paths: list[str], budget: int) -> list[dict[str, st
             skel = outline(ctx, path, max_lines=200)
         lines, _ = _cut(skel.splitlines(), share)
         if fs is not None:  # every top-level name, and the methods up to a cap, stay visible whatever the cut
-            lines += [note for note in (fs.unlisted(lines), fs.unlisted_methods(lines)) if note]
+            lines += fs.unlisted_notes(lines)
         out.append({"path": path, "outline": "\n".join(lines)})
     return out
 

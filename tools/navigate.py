@@ -127,9 +127,7 @@ def skeleton(ctx: ToolContext, path: str) -> str:
         out += body[:SKELETON_LINES]
         out.append(f"(skeleton cut after {SKELETON_LINES} lines, {cut_note(len(body) - SKELETON_LINES)}; "
                    f"view_file('{p}', start={_next_number(body, SKELETON_LINES)}) shows the rest)")
-        for missing in (fs.unlisted(body[:SKELETON_LINES]), fs.unlisted_methods(body[:SKELETON_LINES])):
-            if missing:
-                out.append(missing)
+        out += fs.unlisted_notes(body[:SKELETON_LINES])
     else:
         out += body
     return "\n".join(out)

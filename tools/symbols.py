@@ -110,13 +110,21 @@ class FileSymbols:
     has_error: bool = False
     """The file has syntax errors; definitions are what tree-sitter could recover."""
 
+    def unlisted_notes(self, shown: list[str]) -> list[str]:
+        """What a cut skeleton or outline (`shown`: its line-numbered lines) adds at its end: the notes
+        of `unlisted` and `unlisted_methods` that apply."""
+        return [note for note in (self.unlisted(shown), self.unlisted_methods(shown)) if note]
+
+    def _not_shown(self, shown: list[str], which) -> list[Definition]:
+        """The definitions `which` picks whose first line (or name line) none of `shown` starts with."""
+        numbers = {int(m.group(1)) for ln in shown if (m := re.match(r"\s*(\d+)\s", ln))}
+        return [d for d in self.definitions if which(d) and d.start_line not in numbers and d.name_line not in numbers]
+
     def unlisted(self, shown: list[str]) -> str | None:
         """A note naming every top-level definition (function, class) of the file whose first line
         none of the `shown` lines (line-numbered, as skeletons and outlines number them) starts
         with: what a cut skeleton or outline would otherwise hide. None when all are shown."""
-        numbers = {int(m.group(1)) for ln in shown if (m := re.match(r"\s*(\d+)\s", ln))}
-        missing = [d for d in self.definitions if "." not in d.qualname and d.start_line not in numbers
-                   and d.name_line not in numbers]
+        missing = self._not_shown(shown, lambda d: "." not in d.qualname)
         if not missing:
             return None
         names = ", ".join(f"{d.qualname} ({d.start_line})" for d in missing)
@@ -128,9 +136,7 @@ class FileSymbols:
         lines starts with, in file order, at most `cap` of them: a cut skeleton of a long class hides
         the very method a model has to choose (sphinx's StandardDomain._resolve_numref_xref). None
         when all are shown."""
-        numbers = {int(m.group(1)) for ln in shown if (m := re.match(r"\s*(\d+)\s", ln))}
-        missing = [d for d in self.definitions if d.qualname.count(".") == 1 and d.kind != "class"
-                   and d.start_line not in numbers and d.name_line not in numbers]
+        missing = self._not_shown(shown, lambda d: d.qualname.count(".") == 1 and d.kind != "class")
         if not missing:
             return None
         groups: dict[str, list[str]] = {}
