@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import UserError
 from ..testing import user_test_command
+from .detect import ci_script_of
 from .recipe import Fact, Recipe, RecipeTests
 from .tree import Tree
 
@@ -131,8 +132,7 @@ def apply_config(recipe: Recipe, config: EnvConfig, origin: str, pythons: list[s
     if config.setup:
         r.setup = list(config.setup)
         # a script CI runs before the tests that the stated setup runs is no longer worth a note
-        r.notes = [n for n in r.notes if not (n.startswith("environment: CI runs ")
-                                              and any(n.split()[3] in line for line in config.setup))]
+        r.notes = [n for n in r.notes if not ((script := ci_script_of(n)) and any(script in line for line in config.setup))]
         for s in config.setup:
             fact("setup", s)
     if config.test_command:

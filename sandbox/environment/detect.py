@@ -805,6 +805,17 @@ def ci_scripts_before_tests(tree: Tree) -> list[str]:
     return out
 
 
+CI_SCRIPT_NOTE = "environment: CI runs {script} before the tests; [tool.patchwright] setup can run it"
+
+
 def ci_script_note(script: str) -> str:
     """The environment note of a script CI runs before the tests."""
-    return f"environment: CI runs {script} before the tests; [tool.patchwright] setup can run it"
+    return CI_SCRIPT_NOTE.format(script=script)
+
+
+def ci_script_of(note: str) -> str | None:
+    """The script a `ci_script_note` names; None for any other note."""
+    head, _, tail = CI_SCRIPT_NOTE.partition("{script}")
+    if note.startswith(head) and note.endswith(tail) and len(note) > len(head) + len(tail):
+        return note[len(head):len(note) - len(tail)]
+    return None
